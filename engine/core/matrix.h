@@ -1,0 +1,12 @@
+#pragma once
+// Dense containers shared by the whole engine. Rows are samples (one θ or one x per row),
+// stored row-major so that one simulation's values are contiguous.
+
+#include <Eigen/Core>
+
+namespace sbiw {
+
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Vector = Eigen::VectorXd;
+
+}  // namespace sbiw
