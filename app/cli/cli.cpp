@@ -1,0 +1,304 @@
+#include "cli/cli.h"
+
+#include <QCommandLineParser>
+#include <QFileInfo>
+
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <map>
+
+#include "core/csv.h"
+#include "priors/joint_prior.h"
+#include "project/project.h"
+#include "qt/project_file.h"
+#include "simulators/batch_simulation.h"
+#include "simulators/catalogue.h"
+
+namespace sbiw {
+
+namespace {
+
+struct Command {
+    const char* name;
+    const char* summary;
+    std::function<int(const QStringList&, QTextStream&, QTextStream&)> run;
+};
+
+const std::vector<Command>& commands();
+
+// Parses `arguments` (program name, then the command's own arguments). Returns -1 when the
+// command should go on, otherwise the exit code (after --help, or a usage error).
+int parseArguments(QCommandLineParser& parser, const QStringList& arguments, const QString& usage,
+                   QTextStream& out, QTextStream& err) {
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    const QCommandLineOption help({"h", "help"}, "Show this help.");
+    parser.addOption(help);
+    if (!parser.parse(arguments)) {
+        err << "error: " << parser.errorText() << "\n" << "usage: " << usage << "\n";
+        return kExitUsage;
+    }
+    if (parser.isSet(help)) {
+        out << "usage: " << usage << "\n\n" << parser.helpText().section('\n', 2);
+        return kExitSuccess;
+    }
+    return -1;
+}
+
+int usageError(QTextStream& err, const QString& message, const QString& usage) {
+    err << "error: " << message << "\nusage: " << usage << "\n";
+    return kExitUsage;
+}
+
+// Parses a whole number option; reports a usage error naming the option otherwise.
+bool readInteger(const QCommandLineParser& parser, const QString& name, qint64 minimum, qint64& value,
+                 QTextStream& err) {
+    if (!parser.isSet(name)) return true;
+    bool ok = false;
+    const qint64 parsed = parser.value(name).toLongLong(&ok);
+    if (!ok || parsed < minimum) {
+        err << "error: --" << name << " must be a whole number >= " << minimum << " (got '"
+            << parser.value(name) << "')\n";
+        return false;
+    }
+    value = parsed;
+    return true;
+}
+
+std::optional<Project> loadOrReport(const QString& path, QTextStream& err) {
+    ProjectLoadResult loaded = loadProject(path);
+    if (!loaded.ok()) {
+        err << "error: " << path << " is not a usable project:\n";
+        for (const Problem& p : loaded.problems) err << "  " << QString::fromStdString(p.toString()) << "\n";
+        return std::nullopt;
+    }
+    return std::move(loaded.project);
+}
+
+// Prints progress to `err` at most once per second.
+LoopControl progressPrinter(QTextStream& err, const char* what) {
+    LoopControl control;
+    control.cancelFlag = &interruptFlag();
+    control.progressIntervalSeconds = 1.0;
+    control.onProgress = [&err, what](const LoopProgress& p) {
+        if (p.completed >= p.total || p.elapsedSeconds < 1.0) return;
+        err << what << " " << p.completed << "/" << p.total << " ("
+            << qint64(double(p.completed) / p.elapsedSeconds) << "/s)\n";
+        err.flush();
+    };
+    return control;
+}
+
+// ------------------------------------------------------------------------------------ tasks
+
+int runTasks(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage = "sbiw-cli tasks";
+    QCommandLineParser parser;
+    parser.setApplicationDescription("List the built-in simulators.");
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    if (!parser.positionalArguments().isEmpty()) return usageError(err, "tasks takes no arguments", usage);
+    for (const TaskInfo& task : builtinTasks()) {
+        out << QString::fromStdString(task.id).leftJustified(26) << " θ: "
+            << QString::number(task.parameterDimension()).rightJustified(2) << "  x: "
+            << QString::number(task.dataDimension).rightJustified(3) << "  "
+            << QString::fromStdString(task.title) << "\n";
+    }
+    return kExitSuccess;
+}
+
+// -------------------------------------------------------------------------------------- new
+
+int runNew(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage = "sbiw-cli new TASK --out FILE.sbiw";
+    QCommandLineParser parser;
+    parser.setApplicationDescription("Create a project for a built-in task (see 'sbiw-cli tasks').");
+    parser.addPositionalArgument("TASK", "Built-in task id, e.g. two_moons.");
+    parser.addOption({"out", "Where to write the project file.", "FILE.sbiw"});
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    if (parser.positionalArguments().size() != 1) return usageError(err, "name exactly one task", usage);
+    if (!parser.isSet("out")) return usageError(err, "--out is required", usage);
+    const QString taskId = parser.positionalArguments().first();
+    const TaskInfo* task = findTask(taskId.toStdString());
+    if (!task) {
+        err << "error: unknown task '" << taskId << "' (see 'sbiw-cli tasks')\n";
+        return kExitFailure;
+    }
+    const QString path = parser.value("out");
+    if (const QString error = saveProject(projectFromTask(*task), path); !error.isEmpty()) {
+        err << "error: " << error << "\n";
+        return kExitFailure;
+    }
+    out << "wrote " << path << "\n";
+    return kExitSuccess;
+}
+
+// --------------------------------------------------------------------------------- validate
+
+int runValidate(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage = "sbiw-cli validate PROJECT";
+    QCommandLineParser parser;
+    parser.setApplicationDescription("Check a project file and explain every problem.");
+    parser.addPositionalArgument("PROJECT", "Project file (*.sbiw).");
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    if (parser.positionalArguments().size() != 1) return usageError(err, "name exactly one project", usage);
+    const QString path = parser.positionalArguments().first();
+    const std::optional<Project> project = loadOrReport(path, err);
+    if (!project) return kExitFailure;
+    out << path << ": valid. '" << QString::fromStdString(project->name) << "', simulator "
+        << QString::fromStdString(project->simulator.task) << ", " << project->parameters.size()
+        << " parameters, data dimension " << project->dataDimension() << ", "
+        << project->observations.size() << " observations (default: '"
+        << QString::fromStdString(project->defaultObservation) << "')\n";
+    return kExitSuccess;
+}
+
+// --------------------------------------------------------------------------------- simulate
+
+std::vector<std::string> dataColumnNames(int dimension) {
+    std::vector<std::string> names;
+    for (int i = 1; i <= dimension; ++i) names.push_back("data_" + std::to_string(i));
+    return names;
+}
+
+int runSimulate(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage =
+        "sbiw-cli simulate PROJECT (--count N | --theta THETA.csv) [--seed S] [--threads T] --out FILE.csv";
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "Simulate from the project's prior (--count), writing the parameter columns then data_1..data_D,\n"
+        "or simulate once at each row of THETA.csv (--theta), writing only the data columns.\n"
+        "The same seed gives the same rows whatever the thread count.");
+    parser.addPositionalArgument("PROJECT", "Project file (*.sbiw).");
+    parser.addOption({"count", "Number of simulations from the prior.", "N"});
+    parser.addOption({"theta", "CSV of parameters (a header line, one row per θ).", "THETA.csv"});
+    parser.addOption({"seed", "Random seed (default: the project's inference seed).", "S"});
+    parser.addOption({"threads", "Worker threads (default: all cores).", "T"});
+    parser.addOption({"out", "Output CSV file.", "FILE.csv"});
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    if (parser.positionalArguments().size() != 1) return usageError(err, "name exactly one project", usage);
+    if (parser.isSet("count") == parser.isSet("theta"))
+        return usageError(err, "give exactly one of --count and --theta", usage);
+    if (!parser.isSet("out")) return usageError(err, "--out is required", usage);
+    qint64 count = 0, seed = -1, threads = 0;
+    if (!readInteger(parser, "count", 0, count, err) || !readInteger(parser, "seed", 0, seed, err) ||
+        !readInteger(parser, "threads", 1, threads, err)) {
+        err << "usage: " << usage << "\n";
+        return kExitUsage;
+    }
+
+    const std::optional<Project> project = loadOrReport(parser.positionalArguments().first(), err);
+    if (!project) return kExitFailure;
+    SimulationOptions options;
+    options.seed = seed >= 0 ? std::uint64_t(seed) : project->inference.seed;
+    options.threads = int(threads);
+    const QString outPath = parser.value("out");
+
+    try {
+        const std::unique_ptr<Simulator> simulator = project->makeSimulator();
+        SimulationBatch batch;
+        std::vector<std::string> header;
+        if (parser.isSet("count")) {
+            const JointPrior prior = project->makePrior();
+            batch = simulateFromPrior(prior, *simulator, count, options, progressPrinter(err, "simulated"));
+            header = project->parameterNames();
+        } else {
+            const CsvTable theta = readCsv(parser.value("theta").toStdString());
+            if (theta.values.cols() != Eigen::Index(project->parameters.size())) {
+                err << "error: " << parser.value("theta") << " has " << theta.values.cols()
+                    << " columns, the project has " << project->parameters.size() << " parameters\n";
+                return kExitFailure;
+            }
+            batch = simulateAt(theta.values, *simulator, options, progressPrinter(err, "simulated"));
+        }
+        if (batch.cancelled) {
+            err << "interrupted after " << batch.count() << " simulations; nothing was written\n";
+            return kExitInterrupted;
+        }
+        const std::vector<std::string> dataNames = dataColumnNames(simulator->dataDimension());
+        header.insert(header.end(), dataNames.begin(), dataNames.end());
+        Matrix table(batch.count(), Eigen::Index(header.size()));
+        if (parser.isSet("count")) table << batch.theta, batch.x;
+        else table = batch.x;
+        writeCsv(outPath.toStdString(), header, table);
+        if (!batch.nonFiniteRows.empty())
+            err << "warning: " << QString::fromStdString(batch.nonFiniteSummary())
+                << " (written as nan)\n";
+        const double rate = batch.elapsedSeconds > 0 ? double(batch.count()) / batch.elapsedSeconds : 0.0;
+        out << "wrote " << batch.count() << " simulations to " << outPath << " (seed " << options.seed
+            << ", " << QString::number(batch.elapsedSeconds, 'f', 3) << " s, "
+            << QString::number(rate, 'g', 3) << " simulations/s)\n";
+        return kExitSuccess;
+    } catch (const std::exception& error) {
+        err << "error: " << error.what() << "\n";
+        return kExitFailure;
+    }
+}
+
+// ------------------------------------------------------------------------------------- main
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> list = {
+        {"validate", "Check a project file and explain every problem.", runValidate},
+        {"simulate", "Simulate from a project's prior, or at given parameters.", runSimulate},
+        {"new", "Create a project for a built-in task.", runNew},
+        {"tasks", "List the built-in simulators.", runTasks},
+    };
+    return list;
+}
+
+QString overallUsage() {
+    QString text = "usage: sbiw-cli COMMAND [options]   (sbiw-cli COMMAND --help for details)\n\ncommands:\n";
+    for (const Command& c : commands())
+        text += "  " + QString(c.name).leftJustified(10) + c.summary + "\n";
+    return text;
+}
+
+void onInterrupt(int) { interruptFlag().store(true); }
+
+}  // namespace
+
+std::atomic<bool>& interruptFlag() {
+    static std::atomic<bool> flag{false};
+    return flag;
+}
+
+void installInterruptHandler() {
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+}
+
+int runCli(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    if (arguments.size() < 2) {
+        err << overallUsage();
+        return kExitUsage;
+    }
+    const QString name = arguments.at(1);
+    if (name == "--help" || name == "-h" || name == "help") {
+        out << overallUsage();
+        return kExitSuccess;
+    }
+    if (name == "--version") {
+        out << "sbiw-cli " << SBIW_VERSION << "\n";
+        return kExitSuccess;
+    }
+    for (const Command& command : commands()) {
+        if (name == QLatin1String(command.name)) {
+            QStringList rest = arguments.mid(2);
+            rest.prepend(arguments.at(0) + " " + name);
+            const int code = command.run(rest, out, err);
+            out.flush();
+            err.flush();
+            return code;
+        }
+    }
+    err << "error: unknown command '" << name << "'\n" << overallUsage();
+    return kExitUsage;
+}
+
+int runCli(const QStringList& arguments) {
+    QTextStream out(stdout);
+    QTextStream err(stderr);
+    return runCli(arguments, out, err);
+}
+
+}  // namespace sbiw

@@ -1,0 +1,289 @@
+#include "project/project.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "simulators/catalogue.h"
+
+namespace sbiw {
+
+namespace {
+
+std::string listOf(const std::vector<std::string>& items) {
+    std::string text;
+    for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+    return text;
+}
+
+bool contains(const std::vector<std::string>& items, const std::string& value) {
+    return std::find(items.begin(), items.end(), value) != items.end();
+}
+
+void requireOneOf(Problems& problems, const std::string& path, const std::string& value,
+                  const std::vector<std::string>& allowed) {
+    if (!contains(allowed, value))
+        problems.push_back({path, "'" + value + "' is not one of: " + listOf(allowed)});
+}
+
+// Parameter names become CSV column headers and labels: keep them simple.
+std::string nameProblem(const std::string& name) {
+    if (name.empty()) return "must not be empty";
+    for (char c : name)
+        if (c == ',' || c == '"' || c == '\n' || c == '\r')
+            return "must not contain commas, quotes or line breaks";
+    return {};
+}
+
+}  // namespace
+
+const std::vector<std::string>& inferenceMethods() {
+    static const std::vector<std::string> methods = {"npe",  "snpe", "nle",     "snle",
+                                                     "nre",  "snre", "rej-abc", "smc-abc"};
+    return methods;
+}
+
+const std::vector<std::string>& densityEstimators() {
+    static const std::vector<std::string> estimators = {"maf", "nsf", "mdn"};
+    return estimators;
+}
+
+const std::vector<std::string>& computeDevices() {
+    static const std::vector<std::string> devices = {"auto", "cpu", "cuda"};
+    return devices;
+}
+
+Problems SimulatorBinding::validate() const {
+    Problems problems;
+    if (kind != "builtin") {
+        problems.push_back({"kind", "'" + kind + "' is not a known simulator kind (known: builtin)"});
+        return problems;
+    }
+    if (task.empty()) {
+        problems.push_back({"task", "missing: name a built-in task"});
+    } else if (!findTask(task)) {
+        std::vector<std::string> ids;
+        for (const TaskInfo& t : builtinTasks()) ids.push_back(t.id);
+        problems.push_back({"task", "unknown built-in task '" + task + "' (known: " + listOf(ids) + ")"});
+    }
+    return problems;
+}
+
+Problems TrainingSettings::validate() const {
+    Problems problems;
+    if (batchSize < 1) problems.push_back({"batch_size", "must be at least 1"});
+    if (!(learningRate > 0.0 && learningRate < 1.0))
+        problems.push_back({"learning_rate", "must be between 0 and 1 (exclusive)"});
+    if (!(validationFraction > 0.0 && validationFraction < 0.5))
+        problems.push_back({"validation_fraction", "must be between 0 and 0.5 (exclusive)"});
+    if (patience < 1) problems.push_back({"patience", "must be at least 1 epoch"});
+    if (maxEpochs < 1) problems.push_back({"max_epochs", "must be at least 1"});
+    if (!(gradientClipNorm >= 0.0) || !std::isfinite(gradientClipNorm))
+        problems.push_back({"gradient_clip_norm", "must be 0 (off) or a positive number"});
+    return problems;
+}
+
+bool TrainingSettings::operator==(const TrainingSettings& o) const {
+    return batchSize == o.batchSize && learningRate == o.learningRate &&
+           validationFraction == o.validationFraction && patience == o.patience &&
+           maxEpochs == o.maxEpochs && gradientClipNorm == o.gradientClipNorm;
+}
+
+Problems InferenceSettings::validate() const {
+    Problems problems;
+    requireOneOf(problems, "method", method, inferenceMethods());
+    requireOneOf(problems, "estimator", estimator, densityEstimators());
+    requireOneOf(problems, "device", device, computeDevices());
+    if (simulations < 1) problems.push_back({"simulations", "must be at least 1"});
+    if (rounds < 1) problems.push_back({"rounds", "must be at least 1"});
+    if (rounds > 1 && simulations < rounds)
+        problems.push_back({"simulations", "must be at least the number of rounds"});
+    if (threads < 0) problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (posteriorSamples < 1) problems.push_back({"posterior_samples", "must be at least 1"});
+    appendProblems(problems, training.validate(), "training");
+    return problems;
+}
+
+bool InferenceSettings::operator==(const InferenceSettings& o) const {
+    return method == o.method && estimator == o.estimator && simulations == o.simulations &&
+           rounds == o.rounds && seed == o.seed && device == o.device && threads == o.threads &&
+           posteriorSamples == o.posteriorSamples && training == o.training;
+}
+
+Problems ViewSettings::validate() const {
+    Problems problems;
+    if (histogramBins < 2 || histogramBins > 1000)
+        problems.push_back({"histogram_bins", "must be between 2 and 1000"});
+    for (std::size_t i = 0; i < credibleLevels.size(); ++i)
+        if (!(credibleLevels[i] > 0.0 && credibleLevels[i] < 1.0))
+            problems.push_back({"credible_levels[" + std::to_string(i) + "]",
+                                "must be between 0 and 1 (exclusive)"});
+    return problems;
+}
+
+bool ViewSettings::operator==(const ViewSettings& o) const {
+    return histogramBins == o.histogramBins && showTrueParameters == o.showTrueParameters &&
+           showPriorBounds == o.showPriorBounds && showReferenceSamples == o.showReferenceSamples &&
+           credibleLevels == o.credibleLevels;
+}
+
+Problems Project::validate() const {
+    Problems problems;
+    if (name.empty()) problems.push_back({"name", "must not be empty"});
+
+    // Parameters and the prior blocks they form.
+    if (parameters.empty()) problems.push_back({"parameters", "a project needs at least one parameter"});
+    std::set<std::string> seen;
+    int coveredUntil = 0;  // parameters [.., coveredUntil) belong to an earlier multivariate block
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+        const std::string path = "parameters[" + std::to_string(i) + "]";
+        const ParameterSpec& parameter = parameters[i];
+        if (std::string why = nameProblem(parameter.name); !why.empty())
+            problems.push_back({path + ".name", why});
+        else if (!seen.insert(parameter.name).second)
+            problems.push_back({path + ".name", "'" + parameter.name + "' is used twice"});
+
+        const bool covered = int(i) < coveredUntil;
+        if (parameter.prior) {
+            if (covered) {
+                problems.push_back({path + ".prior", "this parameter is already covered by the multivariate prior of an earlier parameter; remove this prior"});
+                continue;
+            }
+            const Problems priorProblems = parameter.prior->validate();
+            appendProblems(problems, priorProblems, path + ".prior");
+            const int dim = priorProblems.empty() ? parameter.prior->dimension() : 1;
+            if (dim > 1) {
+                coveredUntil = int(i) + dim;
+                if (coveredUntil > int(parameters.size()))
+                    problems.push_back({path + ".prior", "spans " + std::to_string(dim) +
+                                                             " parameters but only " +
+                                                             std::to_string(parameters.size() - i) +
+                                                             " follow from here"});
+            }
+        } else if (!covered) {
+            problems.push_back({path + ".prior", "missing"});
+        }
+    }
+
+    // The simulator and the dimensions it implies.
+    const Problems simulatorProblems = simulator.validate();
+    appendProblems(problems, simulatorProblems, "simulator");
+    int dataDim = 0;
+    if (simulatorProblems.empty()) {
+        const TaskInfo* task = findTask(simulator.task);
+        dataDim = task->dataDimension;
+        if (task->parameterDimension() != int(parameters.size()))
+            problems.push_back({"parameters", "the simulator '" + task->id + "' takes " +
+                                                  std::to_string(task->parameterDimension()) +
+                                                  " parameters, the project defines " +
+                                                  std::to_string(parameters.size())});
+    }
+
+    std::set<std::string> observationNames;
+    for (std::size_t i = 0; i < observations.size(); ++i) {
+        const std::string path = "observations[" + std::to_string(i) + "]";
+        const Observation& observation = observations[i];
+        if (observation.name.empty())
+            problems.push_back({path + ".name", "must not be empty"});
+        else if (!observationNames.insert(observation.name).second)
+            problems.push_back({path + ".name", "'" + observation.name + "' is used twice"});
+        if (observation.data.rows() == 0)
+            problems.push_back({path + ".data", "must hold at least one row of values"});
+        else if (dataDim > 0 && observation.data.cols() != dataDim)
+            problems.push_back({path + ".data", "has " + std::to_string(observation.data.cols()) +
+                                                    " values per row, the simulator produces " +
+                                                    std::to_string(dataDim)});
+        if (!observation.data.allFinite())
+            problems.push_back({path + ".data", "contains non-finite values"});
+        if (!observation.trueParameters.empty() &&
+            observation.trueParameters.size() != parameters.size())
+            problems.push_back({path + ".true_parameters",
+                                "has " + std::to_string(observation.trueParameters.size()) +
+                                    " values for " + std::to_string(parameters.size()) +
+                                    " parameters"});
+    }
+    if (!defaultObservation.empty() && !findObservation(defaultObservation))
+        problems.push_back({"default_observation", "no observation is named '" + defaultObservation + "'"});
+    if (defaultObservation.empty() && !observations.empty())
+        problems.push_back({"default_observation", "missing: name one of the observations"});
+
+    appendProblems(problems, inference.validate(), "inference");
+    appendProblems(problems, view.validate(), "view");
+    return problems;
+}
+
+std::vector<std::string> Project::parameterNames() const {
+    std::vector<std::string> names;
+    for (const ParameterSpec& p : parameters) names.push_back(p.name);
+    return names;
+}
+
+std::vector<PriorSpec> Project::priorBlocks() const {
+    std::vector<PriorSpec> blocks;
+    for (const ParameterSpec& p : parameters)
+        if (p.prior) blocks.push_back(*p.prior);
+    return blocks;
+}
+
+JointPrior Project::makePrior() const {
+    throwIfProblems(validate());
+    return JointPrior(priorBlocks());
+}
+
+std::unique_ptr<Simulator> Project::makeSimulator() const {
+    Problems problems;
+    appendProblems(problems, simulator.validate(), "simulator");
+    throwIfProblems(problems);
+    return findTask(simulator.task)->create();
+}
+
+const Observation* Project::findObservation(const std::string& observationName) const {
+    for (const Observation& o : observations)
+        if (o.name == observationName) return &o;
+    return nullptr;
+}
+
+int Project::dataDimension() const {
+    const TaskInfo* task = simulator.kind == "builtin" ? findTask(simulator.task) : nullptr;
+    return task ? task->dataDimension : 0;
+}
+
+bool Project::operator==(const Project& o) const {
+    return name == o.name && description == o.description && parameters == o.parameters &&
+           simulator == o.simulator && observations == o.observations &&
+           defaultObservation == o.defaultObservation && inference == o.inference &&
+           view == o.view;
+}
+
+Project projectFromTask(const TaskInfo& task) {
+    Project project;
+    project.name = task.title;
+    project.description = task.description;
+    std::size_t block = 0;
+    int remainingInBlock = 0;
+    for (const std::string& parameterName : task.parameterNames) {
+        ParameterSpec parameter{parameterName, std::nullopt};
+        if (remainingInBlock == 0 && block < task.defaultPrior.size()) {
+            parameter.prior = task.defaultPrior[block++];
+            remainingInBlock = std::max(1, parameter.prior->dimension());
+        }
+        --remainingInBlock;
+        project.parameters.push_back(std::move(parameter));
+    }
+    project.simulator.kind = "builtin";
+    project.simulator.task = task.id;
+    for (const ReferenceObservation& reference : task.referenceObservations) {
+        Observation observation;
+        observation.name = "observation " + std::to_string(reference.number);
+        observation.data = Eigen::Map<const Matrix>(reference.data.data(), 1, Eigen::Index(reference.data.size()));
+        observation.trueParameters = reference.trueParameters;
+        observation.note = "reference observation " + std::to_string(reference.number) + " of " +
+                           task.id + " (" + task.source + ")";
+        project.observations.push_back(std::move(observation));
+    }
+    if (!project.observations.empty()) project.defaultObservation = project.observations.front().name;
+    return project;
+}
+
+}  // namespace sbiw

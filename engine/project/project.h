@@ -1,0 +1,125 @@
+#pragma once
+// A workbench project as plain data: parameters with priors, the simulator binding, named
+// observations, inference and view settings. The JSON file format (engine/qt/project_file)
+// mirrors these structs field by field, so validation paths read like JSON paths:
+// "parameters[2].prior.high: must be greater than low".
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/matrix.h"
+#include "core/problems.h"
+#include "priors/joint_prior.h"
+#include "priors/prior_spec.h"
+#include "simulators/simulator.h"
+
+namespace sbiw {
+
+struct TaskInfo;
+
+struct ParameterSpec {
+    std::string name;
+    // Absent for the 2nd..k-th parameters of a k-dimensional multivariate prior, which the
+    // first parameter of the block declares.
+    std::optional<PriorSpec> prior;
+
+    bool operator==(const ParameterSpec& o) const { return name == o.name && prior == o.prior; }
+};
+
+struct SimulatorBinding {
+    std::string kind = "builtin";  // the only kind so far; scripts and programs come later
+    std::string task;              // built-in task id (catalogue)
+
+    Problems validate() const;
+    bool operator==(const SimulatorBinding& o) const { return kind == o.kind && task == o.task; }
+};
+
+struct Observation {
+    std::string name;
+    Matrix data;  // one row per i.i.d. observation of the same θ (usually one row)
+    std::vector<double> trueParameters;  // empty when unknown
+    std::string note;                    // where it came from
+
+    bool operator==(const Observation& o) const {
+        return name == o.name && data.rows() == o.data.rows() && data.cols() == o.data.cols() &&
+               data == o.data && trueParameters == o.trueParameters && note == o.note;
+    }
+};
+
+struct TrainingSettings {
+    int batchSize = 200;
+    double learningRate = 5e-4;
+    double validationFraction = 0.1;
+    int patience = 20;        // epochs without validation improvement before stopping
+    int maxEpochs = 1000;
+    double gradientClipNorm = 5.0;  // 0 disables clipping
+
+    Problems validate() const;
+    bool operator==(const TrainingSettings& o) const;
+};
+
+struct InferenceSettings {
+    std::string method = "npe";     // one of inferenceMethods()
+    std::string estimator = "nsf";  // one of densityEstimators()
+    std::int64_t simulations = 10000;  // total budget over all rounds
+    int rounds = 1;
+    std::uint64_t seed = 1;
+    std::string device = "auto";  // auto | cpu | cuda
+    int threads = 0;              // 0: all cores
+    std::int64_t posteriorSamples = 10000;
+    TrainingSettings training;
+
+    Problems validate() const;
+    bool operator==(const InferenceSettings& o) const;
+};
+
+struct ViewSettings {
+    int histogramBins = 40;
+    bool showTrueParameters = true;
+    bool showPriorBounds = true;
+    bool showReferenceSamples = false;
+    std::vector<double> credibleLevels = {0.68, 0.95};
+
+    Problems validate() const;
+    bool operator==(const ViewSettings& o) const;
+};
+
+const std::vector<std::string>& inferenceMethods();
+const std::vector<std::string>& densityEstimators();
+const std::vector<std::string>& computeDevices();
+
+struct Project {
+    static constexpr const char* kFormatName = "sbiw-project";
+    static constexpr int kFormatVersion = 1;
+
+    std::string name;
+    std::string description;
+    std::vector<ParameterSpec> parameters;
+    SimulatorBinding simulator;
+    std::vector<Observation> observations;
+    std::string defaultObservation;  // name of one of `observations`
+    InferenceSettings inference;
+    ViewSettings view;
+
+    // Every problem, with paths such as "parameters[2].prior.high" or "observations[0].data".
+    Problems validate() const;
+
+    std::vector<std::string> parameterNames() const;
+    // The prior blocks in parameter order (valid projects only).
+    std::vector<PriorSpec> priorBlocks() const;
+    JointPrior makePrior() const;  // throws SettingsError
+    std::unique_ptr<Simulator> makeSimulator() const;  // throws SettingsError
+    const Observation* findObservation(const std::string& observationName) const;
+    int dataDimension() const;  // from the simulator binding; 0 if unknown
+
+    bool operator==(const Project& o) const;
+};
+
+// A new project for a built-in task: its default prior, its five reference observations
+// (observation 1 as the default) and default settings.
+Project projectFromTask(const TaskInfo& task);
+
+}  // namespace sbiw

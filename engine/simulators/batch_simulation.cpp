@@ -1,0 +1,126 @@
+#include "simulators/batch_simulation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/random.h"
+#include "priors/joint_prior.h"
+#include "simulators/simulator.h"
+
+namespace sbiw {
+
+Problems SimulationOptions::validate() const {
+    Problems problems;
+    if (threads < 0) problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (firstIndex < 0) problems.push_back({"firstIndex", "must not be negative"});
+    if (chunkSize < 0) problems.push_back({"chunkSize", "must be 0 (automatic) or positive"});
+    return problems;
+}
+
+std::string SimulationBatch::nonFiniteSummary() const {
+    std::ostringstream text;
+    text << nonFiniteRows.size() << " of " << count() << " simulations gave non-finite data";
+    if (failureCount > 0) text << " (" << failureCount << " failed with an error)";
+    if (!nonFiniteRows.empty()) {
+        text << "; rows ";
+        const std::size_t shown = std::min<std::size_t>(nonFiniteRows.size(), 10);
+        for (std::size_t i = 0; i < shown; ++i) text << (i ? ", " : "") << nonFiniteRows[i];
+        if (shown < nonFiniteRows.size()) text << ", ...";
+    }
+    if (!failures.empty()) text << "; first error: " << failures.front().message;
+    return text.str();
+}
+
+namespace {
+
+// Simulates rows [0, count) of `batch`; `drawTheta(row)` fills batch.theta's row first when
+// the parameters come from the prior.
+template <typename DrawTheta>
+void runBatch(SimulationBatch& batch, const Simulator& simulator, std::int64_t count,
+              const SimulationOptions& options, const LoopControl& control, DrawTheta drawTheta) {
+    throwIfProblems(options.validate());
+    const int dataDim = simulator.dataDimension();
+    batch.x.resize(count, dataDim);
+    std::vector<unsigned char> rowFailed(static_cast<std::size_t>(count), 0);
+    std::mutex failureMutex;
+
+    auto body = [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t row = begin; row < end; ++row) {
+            const auto index = static_cast<std::uint64_t>(options.firstIndex + row);
+            drawTheta(row, index);
+            double* x = batch.x.row(row).data();
+            RandomStream rng(options.seed, StreamPurpose::Simulator, index);
+            try {
+                simulator.simulate(batch.theta.row(row).data(), x, rng);
+            } catch (const std::exception& error) {
+                std::fill(x, x + dataDim, std::numeric_limits<double>::quiet_NaN());
+                rowFailed[static_cast<std::size_t>(row)] = 1;
+                std::lock_guard<std::mutex> lock(failureMutex);
+                ++batch.failureCount;
+                if (batch.failures.size() < SimulationBatch::kMaxRecordedFailures)
+                    batch.failures.push_back({row, error.what()});
+            }
+        }
+    };
+    const LoopOutcome outcome = parallelChunks(count, options.threads, options.chunkSize, body, control);
+
+    const std::int64_t kept = outcome.completedPrefix;
+    batch.cancelled = outcome.cancelled;
+    batch.elapsedSeconds = outcome.elapsedSeconds;
+    if (kept < count) {
+        batch.theta.conservativeResize(kept, batch.theta.cols());
+        batch.x.conservativeResize(kept, dataDim);
+        auto& f = batch.failures;
+        f.erase(std::remove_if(f.begin(), f.end(), [&](const auto& e) { return e.row >= kept; }),
+                f.end());
+    }
+    std::sort(batch.failures.begin(), batch.failures.end(),
+              [](const auto& a, const auto& b) { return a.row < b.row; });
+    batch.failureCount = 0;
+    for (std::int64_t row = 0; row < kept; ++row) {
+        if (rowFailed[static_cast<std::size_t>(row)]) ++batch.failureCount;
+        if (!batch.x.row(row).allFinite()) batch.nonFiniteRows.push_back(row);
+    }
+}
+
+void checkDimensions(int expected, int actual, const char* what) {
+    if (expected != actual) {
+        std::ostringstream text;
+        text << what << ": the simulator takes " << expected << " parameters but " << actual
+             << " were given";
+        throw std::invalid_argument(text.str());
+    }
+}
+
+}  // namespace
+
+SimulationBatch simulateFromPrior(const JointPrior& prior, const Simulator& simulator,
+                                  std::int64_t count, const SimulationOptions& options,
+                                  const LoopControl& control) {
+    checkDimensions(simulator.parameterDimension(), prior.dimension(), "prior");
+    if (count < 0) throw std::invalid_argument("simulation count must not be negative");
+    SimulationBatch batch;
+    batch.theta.resize(count, prior.dimension());
+    runBatch(batch, simulator, count, options, control, [&](std::int64_t row, std::uint64_t index) {
+        RandomStream rng(options.seed, StreamPurpose::Prior, index);
+        prior.sample(rng, batch.theta.row(row).data());
+    });
+    return batch;
+}
+
+SimulationBatch simulateAt(const Matrix& theta, const Simulator& simulator,
+                           const SimulationOptions& options, const LoopControl& control) {
+    checkDimensions(simulator.parameterDimension(), int(theta.cols()), "theta");
+    SimulationBatch batch;
+    batch.theta = theta;
+    runBatch(batch, simulator, theta.rows(), options, control,
+             [](std::int64_t, std::uint64_t) {});
+    return batch;
+}
+
+}  // namespace sbiw
