@@ -1,0 +1,138 @@
+#include "priors/joint_prior.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace sbiw {
+
+namespace {
+
+void requireColumns(const Matrix& m, int dimension, const char* what) {
+    if (m.cols() != dimension)
+        throw std::invalid_argument(std::string("JointPrior::") + what + ": expected " +
+                                    std::to_string(dimension) + " columns, got " +
+                                    std::to_string(m.cols()));
+}
+
+}  // namespace
+
+JointPrior::JointPrior(const std::vector<PriorSpec>& blocks) {
+    // Report every block's problems at once, each under its block index.
+    Problems problems;
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+        appendProblems(problems, blocks[i].validate(), "[" + std::to_string(i) + "]");
+    throwIfProblems(problems);
+
+    for (const PriorSpec& spec : blocks) {
+        Block block;
+        block.offset = dimension_;
+        block.distribution = makeDistribution(spec);
+        dimension_ += block.distribution->dimension();
+        blocks_.push_back(std::move(block));
+    }
+}
+
+void JointPrior::sample(RandomStream& rng, double* out) const {
+    for (const Block& b : blocks_)
+        b.distribution->sample(rng, out + b.offset);
+}
+
+double JointPrior::logProb(const double* theta) const {
+    double sum = 0.0;
+    for (const Block& b : blocks_) {
+        sum += b.distribution->logProb(theta + b.offset);
+        if (sum == -std::numeric_limits<double>::infinity())
+            break;  // outside the support
+    }
+    return sum;
+}
+
+bool JointPrior::inSupport(const double* theta) const {
+    for (const Block& b : blocks_)
+        if (!b.distribution->inSupport(theta + b.offset))
+            return false;
+    return true;
+}
+
+Interval JointPrior::support(int parameter) const {
+    for (const Block& b : blocks_) {
+        const int local = parameter - b.offset;
+        if (local >= 0 && local < b.distribution->dimension())
+            return b.distribution->support(local);
+    }
+    throw std::out_of_range("JointPrior::support: parameter " + std::to_string(parameter) +
+                            " outside 0.." + std::to_string(dimension_ - 1));
+}
+
+Matrix JointPrior::sample(std::int64_t count, std::uint64_t seed, std::int64_t firstIndex) const {
+    Matrix out(count, dimension_);
+    for (std::int64_t r = 0; r < count; ++r) {
+        // Same stream as the simulation with index firstIndex + r draws its θ from.
+        RandomStream rng(seed, StreamPurpose::Prior, static_cast<std::uint64_t>(firstIndex + r));
+        sample(rng, out.row(r).data());
+    }
+    return out;
+}
+
+Vector JointPrior::logProb(const Matrix& theta) const {
+    requireColumns(theta, dimension_, "logProb");
+    Vector out(theta.rows());
+    for (Eigen::Index r = 0; r < theta.rows(); ++r)
+        out[r] = logProb(theta.row(r).data());
+    return out;
+}
+
+void JointPrior::toUnconstrained(const double* theta, double* z) const {
+    for (const Block& b : blocks_)
+        b.distribution->toUnconstrained(theta + b.offset, z + b.offset);
+}
+
+void JointPrior::fromUnconstrained(const double* z, double* theta) const {
+    for (const Block& b : blocks_)
+        b.distribution->fromUnconstrained(z + b.offset, theta + b.offset);
+}
+
+double JointPrior::logAbsDetJacobian(const double* z) const {
+    double sum = 0.0;
+    for (const Block& b : blocks_)
+        sum += b.distribution->logAbsDetJacobian(z + b.offset);
+    return sum;
+}
+
+Matrix JointPrior::toUnconstrained(const Matrix& theta) const {
+    requireColumns(theta, dimension_, "toUnconstrained");
+    Matrix z(theta.rows(), dimension_);
+    for (Eigen::Index r = 0; r < theta.rows(); ++r)
+        toUnconstrained(theta.row(r).data(), z.row(r).data());
+    return z;
+}
+
+Matrix JointPrior::fromUnconstrained(const Matrix& z) const {
+    requireColumns(z, dimension_, "fromUnconstrained");
+    Matrix theta(z.rows(), dimension_);
+    for (Eigen::Index r = 0; r < z.rows(); ++r)
+        fromUnconstrained(z.row(r).data(), theta.row(r).data());
+    return theta;
+}
+
+std::vector<double> JointPrior::mean() const {
+    std::vector<double> out;
+    out.reserve(std::size_t(dimension_));
+    for (const Block& b : blocks_) {
+        const std::vector<double> m = b.distribution->mean();
+        out.insert(out.end(), m.begin(), m.end());
+    }
+    return out;
+}
+
+std::vector<double> JointPrior::variance() const {
+    std::vector<double> out;
+    out.reserve(std::size_t(dimension_));
+    for (const Block& b : blocks_) {
+        const std::vector<double> v = b.distribution->variance();
+        out.insert(out.end(), v.begin(), v.end());
+    }
+    return out;
+}
+
+}  // namespace sbiw
