@@ -26,10 +26,17 @@ JointPrior::JointPrior(const std::vector<PriorSpec>& blocks) {
     for (const PriorSpec& spec : blocks) {
         Block block;
         block.offset = dimension_;
+        block.spec = spec;
         block.distribution = makeDistribution(spec);
         dimension_ += block.distribution->dimension();
         blocks_.push_back(std::move(block));
     }
+}
+
+std::vector<PriorSpec> JointPrior::blockSpecs() const {
+    std::vector<PriorSpec> specs;
+    for (const Block& b : blocks_) specs.push_back(b.spec);
+    return specs;
 }
 
 void JointPrior::sample(RandomStream& rng, double* out) const {

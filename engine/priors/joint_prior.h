@@ -22,6 +22,8 @@ public:
     int blockCount() const { return static_cast<int>(blocks_.size()); }
     const Distribution& block(int i) const { return *blocks_[i].distribution; }
     int blockOffset(int i) const { return blocks_[i].offset; }
+    const PriorSpec& blockSpec(int i) const { return blocks_[i].spec; }
+    std::vector<PriorSpec> blockSpecs() const;
 
     // One draw into `out` (dimension() values).
     void sample(RandomStream& rng, double* out) const;
@@ -46,6 +48,7 @@ public:
 private:
     struct Block {
         int offset = 0;
+        PriorSpec spec;
         std::shared_ptr<const Distribution> distribution;  // shared: JointPrior is copyable
     };
     std::vector<Block> blocks_;
