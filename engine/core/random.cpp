@@ -17,22 +17,57 @@ void RandomStream::refill() {
     available_ = 4;
 }
 
-double RandomStream::normal() {
-    // Marsaglia's polar method: two normals per accepted pair, no trigonometry.
-    if (hasSpareNormal_) {
-        hasSpareNormal_ = false;
-        return spareNormal_;
+namespace {
+
+// Doornik's constants for 128 layers: R is the start of the tail, V the area of each layer.
+constexpr double kTailStart = 3.442619855899;
+constexpr double kLayerArea = 9.91256303526217e-3;
+
+ZigguratTables makeZigguratTables() {
+    ZigguratTables t{};
+    constexpr int n = ZigguratTables::kLayers;
+    double f = std::exp(-0.5 * kTailStart * kTailStart);
+    t.x[0] = kLayerArea / f;  // the bottom layer: a rectangle of area V with the tail beside it
+    t.x[1] = kTailStart;
+    t.x[n] = 0.0;
+    for (int i = 2; i < n; ++i) {
+        t.x[i] = std::sqrt(-2.0 * std::log(kLayerArea / t.x[i - 1] + f));
+        f = std::exp(-0.5 * t.x[i] * t.x[i]);
     }
-    double u, v, s;
-    do {
-        u = 2.0 * uniform() - 1.0;
-        v = 2.0 * uniform() - 1.0;
-        s = u * u + v * v;
-    } while (s >= 1.0 || s == 0.0);
-    const double factor = std::sqrt(-2.0 * std::log(s) / s);
-    spareNormal_ = v * factor;
-    hasSpareNormal_ = true;
-    return u * factor;
+    for (int i = 0; i < n; ++i) t.r[i] = t.x[i + 1] / t.x[i];
+    return t;
+}
+
+}  // namespace
+
+const ZigguratTables& zigguratTables() {
+    static const ZigguratTables tables = makeZigguratTables();
+    return tables;
+}
+
+double RandomStream::normalSlowPath(int layer, double u) {
+    const ZigguratTables& tables = zigguratTables();
+    for (;;) {
+        if (layer == 0) {
+            // Marsaglia's method for the tail beyond kTailStart.
+            double x, y;
+            do {
+                x = std::log(uniform()) / kTailStart;
+                y = std::log(uniform());
+            } while (-2.0 * y < x * x);
+            return u < 0.0 ? x - kTailStart : kTailStart - x;
+        }
+        // Wedge: accept (x, y) with y uniform between the layer's bottom and top density.
+        const double x = u * tables.x[layer];
+        const double f0 = std::exp(-0.5 * (tables.x[layer] * tables.x[layer] - x * x));
+        const double f1 = std::exp(-0.5 * (tables.x[layer + 1] * tables.x[layer + 1] - x * x));
+        if (f1 + uniform() * (f0 - f1) < 1.0) return x;
+        // Start again with a fresh draw.
+        const std::uint64_t bits = nextBits();
+        layer = int(bits & (ZigguratTables::kLayers - 1));
+        u = (double(bits >> 12) + 0.5) * 0x1.0p-51 - 1.0;
+        if (std::abs(u) < tables.r[layer]) return u * tables.x[layer];
+    }
 }
 
 double RandomStream::exponential(double rate) { return -std::log(uniform()) / rate; }

@@ -14,9 +14,8 @@ class GaussianLinear final : public Simulator {
     int dataDimension() const override { return 10; }
     void simulate(const double* theta, double* x, RandomStream& rng) const override {
         constexpr double kStd = 0.31622776601683794;  // sqrt(0.1)
-        const ZigguratTables& tables = zigguratTables();
         for (int i = 0; i < 10; ++i)
-            x[i] = theta[i] + kStd * normal(rng, tables);
+            x[i] = theta[i] + kStd * rng.normal();
     }
 };
 
@@ -45,9 +44,8 @@ class GaussianMixture final : public Simulator {
     int dataDimension() const override { return 2; }
     void simulate(const double* theta, double* x, RandomStream& rng) const override {
         const double stddev = (rng.nextBits() >> 63) != 0 ? 1.0 : 0.1;
-        const ZigguratTables& tables = zigguratTables();
-        x[0] = theta[0] + stddev * normal(rng, tables);
-        x[1] = theta[1] + stddev * normal(rng, tables);
+        x[0] = theta[0] + stddev * rng.normal();
+        x[1] = theta[1] + stddev * rng.normal();
     }
 };
 

@@ -23,9 +23,8 @@ class GwChirp final : public Simulator {
     int dataDimension() const override { return kGwChirpSamples; }
     void simulate(const double* theta, double* x, RandomStream& rng) const override {
         gwChirpSignal(theta, x);
-        const ZigguratTables& tables = zigguratTables();
         for (int k = 0; k < kGwChirpSamples; ++k)
-            x[k] += normal(rng, tables);  // sigma = 1
+            x[k] += rng.normal();  // sigma = 1
     }
 };
 

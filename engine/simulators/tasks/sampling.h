@@ -1,7 +1,7 @@
 #pragma once
 // Fast draws for the built-in simulators, where the random numbers are most of the work (a
-// two_moons simulation costs tens of nanoseconds). Standard normals use the ziggurat method
-// (one 64-bit draw per normal in ~99% of cases, no logarithm); the Bernoulli draws use 32-bit
+// two_moons simulation costs tens of nanoseconds). Standard normals come from RandomStream's
+// ziggurat; the Bernoulli draws use 32-bit
 // uniforms, plenty for simulators that sbibm runs in float32.
 
 #include <cmath>
@@ -16,39 +16,12 @@ inline double unitFrom32(std::uint32_t bits) {
     return (double(bits) + 0.5) * 0x1.0p-32;
 }
 
-// Tables of Doornik's ziggurat (J. A. Doornik, "An Improved Ziggurat Method to Generate Normal
-// Random Samples", 2005) with 128 layers: x[i] is the right edge of layer i, r[i] = x[i+1]/x[i]
-// the share of the layer that lies entirely under the density.
-struct ZigguratTables {
-    static constexpr int kLayers = 128;
-    double x[kLayers + 1];
-    double r[kLayers];
-};
-const ZigguratTables& zigguratTables();  // computed once, thread-safe
-
-// The rare part of the ziggurat (wedges and tail), for a first draw that missed the rectangles.
-double normalSlowPath(RandomStream& rng, const ZigguratTables& tables, int layer, double u);
-
-// A standard normal. Layer index from the low 7 bits, u in (-1, 1) from the top 52 bits of the
-// same draw (disjoint bits, so independent).
-inline double normal(RandomStream& rng, const ZigguratTables& tables) {
-    const std::uint64_t bits = rng.nextBits();
-    const int layer = int(bits & (ZigguratTables::kLayers - 1));
-    const double u = (double(bits >> 12) + 0.5) * 0x1.0p-51 - 1.0;
-    if (std::abs(u) < tables.r[layer])
-        return u * tables.x[layer];
-    return normalSlowPath(rng, tables, layer, u);
-}
-
-inline double normal(RandomStream& rng) {
-    return normal(rng, zigguratTables());
-}
+inline double normal(RandomStream& rng) { return rng.normal(); }
 
 // n independent standard normals.
 inline void fillNormals(RandomStream& rng, double* out, int n) {
-    const ZigguratTables& tables = zigguratTables();
     for (int i = 0; i < n; ++i)
-        out[i] = normal(rng, tables);
+        out[i] = rng.normal();
 }
 
 // cos and sin at the centres of 256 equal bins of (-π/2, π/2).

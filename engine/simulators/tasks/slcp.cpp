@@ -37,10 +37,9 @@ void simulateSlcp(const double* theta, double* y, RandomStream& rng) {
     const double l11 = std::sqrt(s1 * s1 + 1e-6);
     const double l21 = rho * s1 * s2 / l11;
     const double l22 = std::sqrt(s2 * s2 + 1e-6 - l21 * l21);
-    const ZigguratTables& tables = zigguratTables();
     for (int k = 0; k < 4; ++k) {
-        const double a = normal(rng, tables);
-        const double b = normal(rng, tables);
+        const double a = rng.normal();
+        const double b = rng.normal();
         y[2 * k] = theta[0] + l11 * a;
         y[2 * k + 1] = theta[1] + l21 * a + l22 * b;
     }
