@@ -268,6 +268,18 @@ void writeValue(QByteArray& out, const QJsonValue& value, int indent) {
         std::stable_sort(keys.begin(), keys.end(), [](const QString& a, const QString& b) {
             return keyRank(a) < keyRank(b);
         });
+        // Small objects of scalars (a prior, the simulator binding) read best on one line.
+        bool flat = true;
+        QByteArray oneLine = "{";
+        for (int i = 0; i < keys.size() && flat; ++i) {
+            const QJsonValue v = object.value(keys[i]);
+            flat = !v.isObject() && !v.isArray();
+            oneLine += (i ? ", " : "") + scalarText(keys[i]) + ": " + scalarText(v);
+        }
+        if (flat && oneLine.size() < 90) {
+            out += oneLine + "}";
+            return;
+        }
         out += "{\n";
         for (int i = 0; i < keys.size(); ++i) {
             out += innerPad + scalarText(keys[i]) + ": ";
