@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "core/random.h"
+#include "core/memory.h"
 #include "priors/joint_prior.h"
 #include "simulators/simulator.h"
 
@@ -46,6 +47,8 @@ void runBatch(SimulationBatch& batch, const Simulator& simulator, std::int64_t c
     throwIfProblems(options.validate());
     const int dataDim = simulator.dataDimension();
     batch.x.resize(count, dataDim);
+    adviseHugePages(batch.x.data(), sizeof(double) * std::size_t(batch.x.size()));
+    adviseHugePages(batch.theta.data(), sizeof(double) * std::size_t(batch.theta.size()));
     std::vector<unsigned char> rowFailed(static_cast<std::size_t>(count), 0);
     std::mutex failureMutex;
 
