@@ -4,6 +4,8 @@
 
 #include "cli/cli.h"
 #include "core/csv.h"
+#include "core/random.h"
+#include "inference/settings.h"
 #include "support/test_support.h"
 
 using namespace sbiw;
@@ -45,7 +47,7 @@ private Q_SLOTS:
     void everyCommandHasHelp() {
         const CliRun overall = cli({"--help"});
         QCOMPARE(overall.code, int(kExitSuccess));
-        for (const char* command : {"validate", "simulate", "new", "tasks"}) {
+        for (const char* command : {"validate", "simulate", "train", "c2st", "new", "tasks"}) {
             QVERIFY(overall.out.contains(command));
             const CliRun help = cli({command, "--help"});
             QCOMPARE(help.code, int(kExitSuccess));
@@ -123,6 +125,65 @@ private Q_SLOTS:
         QCOMPARE(run.code, int(kExitFailure));
         QVERIFY2(run.err.contains("has 3 columns, the project has 2 parameters"), qPrintable(run.err));
         QVERIFY(!QFile::exists(dir.filePath("x.csv")));
+    }
+
+    void c2stSeparatesWhatDiffers() {
+        QTemporaryDir dir;
+        auto normals = [](std::uint64_t seed, double shift) {
+            Matrix m(1500, 2);
+            RandomStream rng(seed, StreamPurpose::Test, 0);
+            for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.normal() + shift;
+            return m;
+        };
+        const QString a = dir.filePath("a.csv"), b = dir.filePath("b.csv"), far = dir.filePath("far.csv");
+        writeCsv(a.toStdString(), {"p1", "p2"}, normals(1, 0.0));
+        writeCsv(b.toStdString(), {"p1", "p2"}, normals(2, 0.0));
+        writeCsv(far.toStdString(), {"p1", "p2"}, normals(3, 10.0));
+        const CliRun same = cli({"c2st", a, b});
+        QCOMPARE(same.code, int(kExitSuccess));
+        QVERIFY2(std::abs(same.out.trimmed().toDouble() - 0.5) < 0.05, qPrintable(same.out));
+        const CliRun apart = cli({"c2st", a, far});
+        QVERIFY2(apart.out.trimmed().toDouble() > 0.99, qPrintable(apart.out));
+        QCOMPARE(cli({"c2st", a}).code, int(kExitUsage));
+        QCOMPARE(cli({"c2st", a, dir.filePath("missing.csv")}).code, int(kExitFailure));
+    }
+
+    void trainWritesPosteriorSamples() {
+        // gaussian_linear: the exact posterior is N(x_o / 2, 0.05 I); a small MDN run gets close.
+        QTemporaryDir dir;
+        const QString out = dir.filePath("samples.csv"), model = dir.filePath("posterior.pt");
+        const CliRun run = cli({"train", project("gaussian_linear"), "--method", "npe", "--estimator", "mdn",
+                                "--simulations", "5000", "--seed", "3", "--samples", "2000", "--out", out,
+                                "--device", "cpu", "--threads", "1", "--save-posterior", model});
+        QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
+        QVERIFY(run.out.contains("epoch 1  train"));
+        QVERIFY(run.out.contains("wrote 2000 posterior samples"));
+        QVERIFY(QFile::exists(model));
+        const CsvTable samples = readCsv(out.toStdString());
+        QCOMPARE(samples.header.front(), std::string("parameter_1"));
+        QCOMPARE(samples.values.rows(), 2000);
+        const Matrix xo = test::readCsvMatrix(test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
+        const Vector mean = test::columnMeans(samples.values);
+        for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
+    }
+
+    void trainRejectsWhatItCannotDo() {
+        QTemporaryDir dir;
+        const QString out = dir.filePath("s.csv");
+        const CliRun method = cli({"train", project("two_moons"), "--method", "magic", "--out", out});
+        QCOMPARE(method.code, int(kExitUsage));
+        QVERIFY(method.err.contains("method 'magic' is not available"));
+        const CliRun estimator = cli({"train", project("two_moons"), "--estimator", "realnvp", "--out", out});
+        QCOMPARE(estimator.code, int(kExitUsage));
+        QVERIFY2(estimator.err.contains("estimator.kind: 'realnvp' is not one of: maf, nsf, mdn"), qPrintable(estimator.err));
+        if (!cudaAvailable()) {
+            const CliRun cuda = cli({"train", project("two_moons"), "--device", "cuda", "--simulations", "100", "--out", out});
+            QCOMPARE(cuda.code, int(kExitFailure));
+            QVERIFY2(cuda.err.contains("no CUDA device is available"), qPrintable(cuda.err));
+        }
+        const CliRun observation = cli({"train", project("two_moons"), "--observation", "nope.csv", "--out", out});
+        QCOMPARE(observation.code, int(kExitFailure));
+        QVERIFY(!QFile::exists(out));
     }
 
     void malformedThetaFileNamesTheLine() {

@@ -1,0 +1,131 @@
+#include "inference/npe.h"
+
+#include <sstream>
+
+#include "core/parallel.h"
+#include "inference/posterior_state.h"
+#include "inference/trainer.h"
+#include "simulators/batch_simulation.h"
+
+namespace sbiw {
+
+using neural::toMatrix;
+using neural::toTensor;
+
+Problems NpeSettings::validate() const {
+    Problems problems;
+    appendProblems(problems, estimator.validate(), "estimator");
+    appendProblems(problems, training.validate(), "training");
+    if (simulations < 2) problems.push_back({"simulations", "must be at least 2"});
+    if (threads < 0) problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (device != "auto" && device != "cpu" && device != "cuda")
+        problems.push_back({"device", "'" + device + "' is not one of: auto, cpu, cuda"});
+    return problems;
+}
+
+NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x, const Matrix& observation,
+                   const NpeSettings& settings, const TrainingHooks& hooks) {
+    throwIfProblems(settings.validate());
+    if (theta.rows() != x.rows()) throw std::invalid_argument("theta and x must have the same number of rows");
+    if (theta.cols() != prior.dimension())
+        throw std::invalid_argument("theta has " + std::to_string(theta.cols()) + " columns, the prior " +
+                                    std::to_string(prior.dimension()));
+    // With threads = 0 (automatic) training uses one intra-op thread: sbi-sized networks on
+    // batches of a few hundred rows are dominated by per-operation overhead, and on 2 cores a
+    // second OpenMP thread made a batch 5-50x slower here (docs/BENCHMARKS.md).
+    torch::set_num_threads(settings.threads > 0 ? settings.threads : 1);
+    const torch::Device device(resolveDevice(settings.device));
+
+    NpeResult result;
+    result.trainingPairs = theta.rows();
+    const torch::Tensor thetaData = toTensor(theta, device);
+    const torch::Tensor xData = toTensor(x, device);
+
+    auto state = std::make_shared<detail::PosteriorState>();
+    state->prior = prior;
+    state->priorBlocks = prior.blockSpecs();
+    state->device = device;
+    state->seed = settings.seed;
+    neural::EstimatorShape shape;
+    shape.parameters = int(theta.cols());
+    shape.data = int(x.cols());
+    shape.embedding = settings.estimator.resolvedEmbedding(shape.data, settings.isTimeSeries);
+    shape.setElementFeatures = settings.estimator.setElementFeatures > 0 ? settings.estimator.setElementFeatures : shape.data;
+    const auto [thetaMean, thetaStd] = neural::columnStandardization(thetaData.to(torch::kCPU));
+    const auto [xMean, xStd] = neural::columnStandardization(xData.to(torch::kCPU));
+    state->estimator = std::make_shared<neural::ConditionalEstimatorImpl>(settings.estimator, shape, thetaMean,
+                                                                          thetaStd, xMean, xStd, settings.seed);
+    state->estimator->to(device);
+
+    neural::TrainingProblem problem;
+    problem.module = state->estimator.get();
+    problem.rows = theta.rows();
+    problem.batchLoss = [&](const torch::Tensor& indices) {
+        const torch::Tensor rows = indices.to(device);
+        return -state->estimator->logProb(thetaData.index_select(0, rows), xData.index_select(0, rows)).mean();
+    };
+    const bool canSnapshot = observation.rows() == 1 && observation.cols() == x.cols() && observation.allFinite();
+    NeuralPosterior posterior(state);
+    std::uint64_t snapshotSeed = settings.seed;
+    if (canSnapshot) {
+        problem.snapshot = [&](int count) {
+            try {
+                return posterior.sample(count, observation, ++snapshotSeed);
+            } catch (const std::runtime_error&) {
+                return Matrix(0, theta.cols());  // nothing inside the support yet
+            }
+        };
+    }
+    if (hooks.onStage) hooks.onStage("training");
+    result.training = neural::train(problem, settings.training, settings.seed, hooks);
+    if (result.training.bestEpoch > 0) result.posterior = posterior;
+    return result;
+}
+
+NpeResult runNpe(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
+                 const NpeSettings& settings, const TrainingHooks& hooks) {
+    throwIfProblems(settings.validate());
+    if (hooks.onStage) hooks.onStage("simulating");
+    SimulationOptions options;
+    options.seed = settings.seed;
+    options.threads = settings.threads;
+    LoopControl control;
+    control.cancelFlag = hooks.cancel;
+    if (hooks.onSimulationProgress)
+        control.onProgress = [&](const LoopProgress& p) { hooks.onSimulationProgress(p.completed, p.total); };
+    const SimulationBatch batch = simulateFromPrior(prior, simulator, settings.simulations, options, control);
+
+    NpeResult result;
+    if (batch.cancelled) {
+        result.simulationCount = batch.count();
+        result.simulationSeconds = batch.elapsedSeconds;
+        result.training.status = RunStatus::Cancelled;
+        result.training.stopReason = "cancelled while simulating (" + std::to_string(batch.count()) + " of " +
+                                     std::to_string(settings.simulations) + " done)";
+        return result;
+    }
+    // Non-finite simulations cannot be trained on: drop them, and say so.
+    Matrix theta = batch.theta, x = batch.x;
+    if (!batch.nonFiniteRows.empty()) {
+        Matrix keptTheta(batch.finiteCount(), theta.cols()), keptX(batch.finiteCount(), x.cols());
+        std::size_t skip = 0;
+        Eigen::Index kept = 0;
+        for (Eigen::Index r = 0; r < theta.rows(); ++r) {
+            if (skip < batch.nonFiniteRows.size() && batch.nonFiniteRows[skip] == r) {
+                ++skip;
+                continue;
+            }
+            keptTheta.row(kept) = theta.row(r);
+            keptX.row(kept++) = x.row(r);
+        }
+        theta = std::move(keptTheta);
+        x = std::move(keptX);
+    }
+    result = trainNpe(prior, theta, x, observation, settings, hooks);
+    result.simulationCount = batch.count();
+    result.simulationSeconds = batch.elapsedSeconds;
+    if (!batch.nonFiniteRows.empty()) result.nonFiniteSummary = batch.nonFiniteSummary() + " (left out of training)";
+    return result;
+}
+
+}  // namespace sbiw

@@ -1,0 +1,47 @@
+#pragma once
+// Neural posterior estimation (amortised, one round): simulate from the prior, train a
+// conditional density estimator q(θ | x) on the pairs, and return it as a posterior.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/matrix.h"
+#include "inference/posterior.h"
+#include "inference/settings.h"
+#include "priors/joint_prior.h"
+#include "project/project.h"
+#include "simulators/simulator.h"
+
+namespace sbiw {
+
+struct NpeSettings {
+    EstimatorSettings estimator;
+    TrainingSettings training;
+    std::int64_t simulations = 10000;
+    std::uint64_t seed = 1;
+    int threads = 0;              // simulation and torch threads; 0: all cores for simulation, 1 for training
+    std::string device = "auto";  // auto | cpu | cuda
+    bool isTimeSeries = false;    // lets the "auto" embedding pick a CNN
+
+    Problems validate() const;
+};
+
+struct NpeResult {
+    std::optional<NeuralPosterior> posterior;  // absent if training failed before any epoch
+    TrainingSummary training;
+    std::int64_t simulationCount = 0;    // simulations run
+    std::int64_t trainingPairs = 0;      // finite pairs used for training
+    std::string nonFiniteSummary;        // empty when every simulation was finite
+    double simulationSeconds = 0.0;
+};
+
+// `observation` (one row) is used only for the posterior snapshots of the hooks.
+NpeResult runNpe(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
+                 const NpeSettings& settings, const TrainingHooks& hooks = {});
+
+// Trains on given (θ, x) pairs (rows must be finite).
+NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x, const Matrix& observation,
+                   const NpeSettings& settings, const TrainingHooks& hooks = {});
+
+}  // namespace sbiw

@@ -1,0 +1,21 @@
+#pragma once
+// What a NeuralPosterior holds (internal to sbiw_neural; includes LibTorch).
+
+#include <mutex>
+#include <vector>
+
+#include "inference/conditional_estimator.h"
+#include "inference/posterior.h"
+
+namespace sbiw::detail {
+
+struct PosteriorState {
+    neural::ConditionalEstimator estimator;
+    std::vector<PriorSpec> priorBlocks;  // saved with the model, so a loaded one knows its support
+    JointPrior prior;
+    torch::Device device = torch::kCPU;
+    std::uint64_t seed = 0;              // the seed it was built with (saved)
+    mutable std::mutex mutex;            // torch's global generator is seeded per sampling call
+};
+
+}  // namespace sbiw::detail
