@@ -4,7 +4,7 @@
 // published mean C2ST of sbi's NPE at the same budget beside ours, and writes every run to CSV.
 //
 //   bench_npe [--data DIR] [--simulations N] [--estimator nsf|maf|mdn] [--observations 1,2,3,4,5]
-//             [--threads T] [--csv FILE] [TASK ...]
+//             [--threads T] [--device auto|cpu|cuda] [--c2st-threads T] [--csv FILE] [TASK ...]
 //
 // DIR defaults to ../shared/data beside the source tree (sbibm/ and gw_chirp/ below it).
 #include <chrono>
@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
     std::string estimator = "nsf";
     std::vector<int> observations = {1, 2, 3, 4, 5};
     int threads = 0;
+    int c2stThreads = -1;  // -1: as --threads
+    std::string device = "auto";
     std::string csvPath = "npe_benchmark.csv";
     std::vector<std::string> tasks;
     for (int i = 1; i < argc; ++i) {
@@ -82,13 +84,15 @@ int main(int argc, char** argv) {
         else if (arg == "--simulations") simulations = std::atoll(next().c_str());
         else if (arg == "--estimator") estimator = next();
         else if (arg == "--threads") threads = std::atoi(next().c_str());
+        else if (arg == "--device") device = next();
+        else if (arg == "--c2st-threads") c2stThreads = std::atoi(next().c_str());
         else if (arg == "--csv") csvPath = next();
         else if (arg == "--observations") {
             observations.clear();
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
             std::puts("usage: bench_npe [--data DIR] [--simulations N] [--estimator nsf|maf|mdn] "
-                      "[--observations 1,2,3] [--threads T] [--csv FILE] [TASK ...]");
+                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--c2st-threads T] [--csv FILE] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
         else {
@@ -101,7 +105,7 @@ int main(int argc, char** argv) {
     const std::map<std::string, double> published = publishedNpe(dataDir, simulations);
 
     std::ofstream csv(csvPath);
-    csv << "task,observation,simulations,estimator,epochs,simulate_s,train_s,sample_s,total_s,acceptance,c2st\n";
+    csv << "task,observation,simulations,estimator,device,epochs,simulate_s,train_s,sample_s,total_s,acceptance,c2st\n";
     std::printf("| task | C2ST per observation | mean C2ST | sbi NPE (published) | mean total s |\n|---|---|---:|---:|---:|\n");
     for (const std::string& id : tasks) {
         const TaskInfo& task = *findTask(id);
@@ -118,7 +122,7 @@ int main(int argc, char** argv) {
             settings.simulations = simulations;
             settings.seed = std::uint64_t(number);
             settings.threads = threads;
-            settings.device = "auto";
+            settings.device = device;
             settings.isTimeSeries = task.dataKind == DataKind::TimeSeries;
             const auto start = Clock::now();
             const NpeResult result = runNpe(prior, *simulator, xo, settings);
@@ -130,14 +134,14 @@ int main(int argc, char** argv) {
             const Matrix samples = result.posterior->sample(10000, xo, 1000 + std::uint64_t(number), &report);
             const double total = since(start);
             C2stSettings c2stSettings;
-            c2stSettings.threads = threads;
+            c2stSettings.threads = c2stThreads >= 0 ? c2stThreads : threads;
             const double score = c2st(forComparison(id, reference), forComparison(id, samples), c2stSettings).accuracy;
             sum += score;
             seconds += total;
             char cell[32];
             std::snprintf(cell, sizeof cell, "%s%.3f", perObservation.empty() ? "" : " ", score);
             perObservation += cell;
-            csv << id << ',' << number << ',' << simulations << ',' << estimator << ',' << result.training.epochs << ','
+            csv << id << ',' << number << ',' << simulations << ',' << estimator << ',' << result.posterior->device() << ',' << result.training.epochs << ','
                 << result.simulationSeconds << ',' << result.training.seconds << ',' << report.seconds << ',' << total
                 << ',' << report.acceptanceRate() << ',' << score << '\n';
             csv.flush();
