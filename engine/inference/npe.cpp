@@ -33,7 +33,7 @@ NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x
     // With threads = 0 (automatic) training uses one intra-op thread: sbi-sized networks on
     // batches of a few hundred rows are dominated by per-operation overhead, and on 2 cores a
     // second OpenMP thread made a batch 5-50x slower here (docs/BENCHMARKS.md).
-    torch::set_num_threads(settings.threads > 0 ? settings.threads : 1);
+    neural::setComputeThreads(settings.threads > 0 ? settings.threads : 1);
     const torch::Device device(resolveDevice(settings.device));
 
     NpeResult result;

@@ -23,6 +23,11 @@ struct TrainingProblem {
 TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& settings, std::uint64_t seed,
                       const TrainingHooks& hooks, int round = 0);
 
+// Intra-op threads for torch and for the BLAS under it. OpenBLAS keeps its own thread pool,
+// which torch::set_num_threads leaves alone: on small layers its second thread made a
+// training step 2-4x slower here, so it is set to the same count (when OpenBLAS is loaded).
+void setComputeThreads(int threads);
+
 // Row-major double matrix -> float32 tensor on `device` (copies).
 torch::Tensor toTensor(const Matrix& matrix, const torch::Device& device);
 Matrix toMatrix(const torch::Tensor& tensor);

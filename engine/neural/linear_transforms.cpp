@@ -1,6 +1,7 @@
 // Transforms without conditioner networks: LU-factorised linear, fixed permutation, standardize.
 
 #include <cmath>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 
@@ -55,20 +56,39 @@ private:
 
     std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> factors() {
         const auto d = static_cast<std::int64_t>(features_);
-        const auto opts = lower_.options();
-        const auto longOpts = opts.dtype(torch::kLong);
+        const Scatter& scatter = scatterFor(lower_.options());
         const auto upperDiag = torch::softplus(diag_) + kEps;
-        // Flat indices of the strict triangles and of the diagonal, row-major.
-        const auto tril = torch::tril_indices(d, d, -1, longOpts);
-        const auto triu = torch::triu_indices(d, d, 1, longOpts);
-        const auto diagIdx = torch::arange(d, longOpts) * (d + 1);
-        auto lower = torch::eye(d, opts).reshape({-1}).index_copy(0, tril[0] * d + tril[1], lower_);
-        auto upper = torch::zeros({d * d}, opts)
-                         .index_copy(0, triu[0] * d + triu[1], upper_)
-                         .index_copy(0, diagIdx, upperDiag);
+        // Few operations on purpose: this runs in every training step of every LU layer.
+        auto lower = scatter.identity.index_copy(0, scatter.lowerIndex, lower_);
+        auto upper = scatter.zeros.index_copy(0, scatter.upperIndex, torch::cat({upper_, upperDiag}));
         return {lower.view({d, d}), upper.view({d, d}), upperDiag};
     }
 
+    // Flat row-major positions of L's strict lower triangle and of U's strict upper triangle
+    // followed by its diagonal, with the constant tensors they are scattered into. Built once
+    // per device and dtype (not buffers: Module::to would turn the indices into floats).
+    struct Scatter {
+        torch::Tensor lowerIndex, upperIndex, identity, zeros;
+    };
+
+    const Scatter& scatterFor(const torch::TensorOptions& opts) {
+        std::lock_guard<std::mutex> lock(scatterMutex_);  // posteriors may be sampled from several threads
+        if (!scatter_.identity.defined() || scatter_.identity.device() != opts.device() ||
+            scatter_.identity.scalar_type() != c10::typeMetaToScalarType(opts.dtype())) {
+            const auto d = static_cast<std::int64_t>(features_);
+            const auto longOpts = torch::TensorOptions().dtype(torch::kLong).device(opts.device());
+            const auto tril = torch::tril_indices(d, d, -1, longOpts);
+            const auto triu = torch::triu_indices(d, d, 1, longOpts);
+            scatter_.lowerIndex = tril[0] * d + tril[1];
+            scatter_.upperIndex = torch::cat({triu[0] * d + triu[1], torch::arange(d, longOpts) * (d + 1)});
+            scatter_.identity = torch::eye(d, opts).reshape({-1});
+            scatter_.zeros = torch::zeros({d * d}, opts);
+        }
+        return scatter_;
+    }
+
+    std::mutex scatterMutex_;
+    Scatter scatter_;
     int features_;
     torch::Tensor lower_, upper_, diag_, bias_;
 };

@@ -241,8 +241,7 @@ private:
     TransformResult apply(const torch::Tensor& inputs, const torch::Tensor& context, bool inverse) {
         if (features_ == 1) {
             auto params = conditioner_->forward(inputs, context);
-            auto [out, logDet] = spline(inputs, params, inverse);
-            return {out, logDet.sum(-1)};
+            return spline(inputs, params, inverse);
         }
         const auto identity = inputs.slice(1, identityStart_, features_, 2);
         const auto transformed = inputs.slice(1, transformStart_, features_, 2);
@@ -251,17 +250,22 @@ private:
         auto outputs = torch::empty_like(inputs);
         outputs.slice(1, identityStart_, features_, 2).copy_(identity);
         outputs.slice(1, transformStart_, features_, 2).copy_(out);
-        return {outputs, logDet.sum(-1)};
+        return {outputs, logDet};
     }
 
+    // {outputs [N, T], log|det| summed over the transformed features [N]}
     TransformResult spline(const torch::Tensor& x, const torch::Tensor& params, bool inverse) {
         auto p = params.reshape({x.size(0), transformCount_, 3 * bins_ - 1});
         // nflows divides the widths and heights by sqrt(hidden): the initial spline is then
         // close to uniform bins whatever the conditioner's width.
         const double scale = 1.0 / std::sqrt(static_cast<double>(hidden_));
-        return rationalQuadraticSpline(x, p.narrow(-1, 0, bins_) * scale,
-                                       p.narrow(-1, bins_, bins_) * scale,
-                                       p.narrow(-1, 2 * bins_, bins_ - 1), inverse, options_);
+        // Training and validation run the forward direction: on CPU as one fused operation.
+        if (!inverse && x.device().is_cpu() && x.scalar_type() == torch::kFloat32)
+            return rationalQuadraticSplineFused(x, p, scale, options_);
+        auto [out, logDet] = rationalQuadraticSpline(x, p.narrow(-1, 0, bins_) * scale,
+                                                     p.narrow(-1, bins_, bins_) * scale,
+                                                     p.narrow(-1, 2 * bins_, bins_ - 1), inverse, options_);
+        return {out, logDet.sum(-1)};
     }
 
     int features_, bins_, hidden_;
