@@ -952,7 +952,7 @@ ResumePoint RunHistory::resumeRun(qint64 runId) {
     d_->atomically(what, [&] {
         const RunState state = d_->requireRun(runId, what);
         if (state == RunState::Running)
-            d_->fail(what, "it is still running in another process");
+            d_->fail(what, "it is still running (in this process or another)");
         if (state == RunState::Finished)
             d_->fail(what, "it has finished");
         const std::optional<Checkpoint> checkpoint = d_->checkpoint(runId);
