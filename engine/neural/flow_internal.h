@@ -86,8 +86,11 @@ public:
 
 // nflows' ResidualNet: linear(inputs ++ context) -> blocks of [relu, linear, relu, linear, gated
 // by sigmoid(linear(context))] with skip connections -> linear.
+// `fused` evaluates the whole network as one autograd operation (same parameters, same values;
+// the per-layer graph made most of a small flow's backward pass); false keeps the module-by-module
+// graph, which the tests compare it with.
 std::shared_ptr<ConditionerImpl> makeResidualNet(int inFeatures, int outFeatures, int hidden,
-                                                 int contextFeatures, int blocks);
+                                                 int contextFeatures, int blocks, bool fused = true);
 // sbi's ContextSplineMap: an MLP of the context alone (one-feature splines).
 std::shared_ptr<ConditionerImpl> makeContextSplineMap(int outFeatures, int hidden,
                                                       int contextFeatures, int hiddenLayers = 1);
