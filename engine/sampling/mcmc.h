@@ -69,7 +69,10 @@ struct McmcSettings {
     // their own random moves separate within the first steps of warm-up.
     int resampleCandidates = 10000;
     std::uint64_t seed = 1;
-    int threads = 0;  // chain groups run on this many threads; 0: all cores
+    // Chain groups run on this many threads (0: all cores), each group calling the target
+    // with its own chains. For a target with a large fixed cost per call that parallelises
+    // internally (a network), 1 makes half as many calls of twice the rows as 2 does.
+    int threads = 0;
     // Slice: most steps the two ends of a bracket step out together (Neal's m).
     int sliceMaxStepsOut = 100;
     // MH: acceptance rate the warm-up adapts the proposal scale towards.
