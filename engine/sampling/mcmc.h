@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -95,9 +96,10 @@ struct McmcResult {
     Vector rhat;
     Vector ess;
     // MH: fraction of proposals accepted after warm-up (NaN for slice).
-    double acceptanceRate = 0.0;
-    // Rows evaluated by the target during warm-up and sampling per kept draw (thinning
-    // included); for slice the sampler's efficiency, for MH thinning / (fraction in support).
+    double acceptanceRate = std::numeric_limits<double>::quiet_NaN();
+    // Rows the target evaluated during warm-up and sampling per kept draw (warm-up and thinning
+    // included): the sampler's cost per sample. MH evaluates at most one row per chain and
+    // iteration (none for proposals outside the support); slice a few per coordinate.
     double evaluationsPerSample = 0.0;
     std::int64_t evaluations = 0;      // rows evaluated in total, initialisation included
     std::int64_t initEvaluations = 0;  // rows evaluated to initialise the chains
