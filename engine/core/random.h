@@ -32,6 +32,7 @@ enum class StreamPurpose : std::uint64_t {
     Sampling = 5,     // posterior sampling, MCMC chains
     Diagnostics = 6,  // SBC / coverage draws
     Test = 7,         // tests and benchmarks
+    Abc = 8,          // ABC: perturbation kernels, resampling, KDE draws
 };
 
 class RandomStream {
