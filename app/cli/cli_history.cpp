@@ -419,8 +419,10 @@ int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err
         const NeuralPosterior posterior = NeuralPosterior::fromBytes(
             std::string(model->data.constData(), std::size_t(model->data.size())), runName.toStdString(),
             settings.npe.device);
-        // The posterior's calls run one at a time (see posterior.h): torch gets the threads.
-        setComputeThreadCount(threads > 0 ? int(threads) : resolveThreadCount(0));
+        // The posterior's calls take turns (see posterior.h), and within a call a second torch
+        // thread made SBC on two_moons' NSF 2x slower here (200 x 999 samples: 8 s -> 17 s), as
+        // it does for training: one torch thread; --threads drives simulation and ranking.
+        setComputeThreadCount(1);
         const PosteriorAccess access = posteriorAccess(posterior);
         const JointPrior prior = project->makePrior();
         const std::unique_ptr<Simulator> simulator = project->makeSimulator();

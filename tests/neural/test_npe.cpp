@@ -233,6 +233,11 @@ private Q_SLOTS:
         const NeuralPosterior loaded = NeuralPosterior::fromBytes(result.posterior->toBytes(), "run 1");
         const Matrix theta = gaussianPrior().sample(30, 4);
         QVERIFY(loaded.logProb(theta, observation()) == result.posterior->logProb(theta, observation()));
+        // A Gaussian prior's support is everything: every draw looked at is kept.
+        SamplingReport report;
+        loaded.sample(1000, observation(), 2, &report);
+        QCOMPARE(report.proposed, std::int64_t(1000));
+        QCOMPARE(report.acceptanceRate(), 1.0);
         try {
             NeuralPosterior::fromBytes("garbage", "run 7 of /p/x.history.sqlite");
             QFAIL("expected an error");
