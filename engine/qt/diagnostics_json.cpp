@@ -9,23 +9,30 @@ namespace sbiw {
 namespace {
 
 // JSON has no NaN or infinity: such values become null.
-QJsonValue number(double value) { return std::isfinite(value) ? QJsonValue(value) : QJsonValue(); }
+QJsonValue number(double value) {
+    return std::isfinite(value) ? QJsonValue(value) : QJsonValue();
+}
 
 template <typename T>
 QJsonArray array(const std::vector<T>& values) {
     QJsonArray out;
     for (const T& v : values) {
-        if constexpr (std::is_floating_point_v<T>) out.append(number(v));
-        else out.append(qint64(v));
+        if constexpr (std::is_floating_point_v<T>)
+            out.append(number(v));
+        else
+            out.append(qint64(v));
     }
     return out;
 }
 
-QString text(const std::string& s) { return QString::fromStdString(s); }
+QString text(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
 }  // namespace
 
-QJsonObject toJson(const SbcResult& result, const RankMatrix& ranks, const std::vector<std::string>& parameterNames) {
+QJsonObject toJson(const SbcResult& result, const RankMatrix& ranks,
+                   const std::vector<std::string>& parameterNames) {
     QJsonArray parameters;
     for (std::size_t j = 0; j < result.parameters.size(); ++j) {
         const SbcParameterResult& p = result.parameters[j];
@@ -35,7 +42,8 @@ QJsonObject toJson(const SbcResult& result, const RankMatrix& ranks, const std::
             high.append(qint64(b.high));
         }
         parameters.append(QJsonObject{
-            {"name", j < parameterNames.size() ? text(parameterNames[j]) : QString("parameter %1").arg(j + 1)},
+            {"name", j < parameterNames.size() ? text(parameterNames[j])
+                                               : QString("parameter %1").arg(j + 1)},
             {"histogram", array(p.histogram)},
             {"expected", array(p.expected)},
             {"band_low", low},
@@ -55,7 +63,8 @@ QJsonObject toJson(const SbcResult& result, const RankMatrix& ranks, const std::
     QJsonArray rankRows;
     for (Eigen::Index i = 0; i < ranks.rows(); ++i) {
         QJsonArray row;
-        for (Eigen::Index j = 0; j < ranks.cols(); ++j) row.append(qint64(ranks(i, j)));
+        for (Eigen::Index j = 0; j < ranks.cols(); ++j)
+            row.append(qint64(ranks(i, j)));
         rankRows.append(row);
     }
     // The overall verdict: calibrated unless some parameter is not (then the first such one's).

@@ -13,7 +13,8 @@
 namespace sbiw {
 
 // Every object carries "verdict" (verdictName) and "summary" (one line).
-QJsonObject toJson(const SbcResult& result, const RankMatrix& ranks, const std::vector<std::string>& parameterNames);
+QJsonObject toJson(const SbcResult& result, const RankMatrix& ranks,
+                   const std::vector<std::string>& parameterNames);
 QJsonObject toJson(const CoverageResult& result);
 QJsonObject toJson(const TarpResult& result);
 QJsonObject toJson(const PredictiveCheckResult& result, const std::vector<std::string>& dataNames);

@@ -29,7 +29,7 @@ struct NpeRunSettings {
     std::vector<std::string> parameterNames;
     int snapshotEvery = 5;  // epochs between posterior snapshots (0: none)
     int snapshotSamples = 500;
-    int checkpointEvery = 5;  // epochs between checkpoints (0: only when cancelled)
+    int checkpointEvery = 5;        // epochs between checkpoints (0: only when cancelled)
     bool reuseSimulations = false;  // train on stored simulations of the same prior and simulator
 
     Problems validate() const;
@@ -45,7 +45,8 @@ extern const char* const kTrainerWeightsFormat;  // "sbiw-trainer-weights/1"
 Checkpoint toStoredCheckpoint(const TrainingCheckpoint& checkpoint);
 // `epochs`: the run's recorded epochs up to the checkpoint (ResumePoint::epochs), which become
 // the history of the resumed summary. Throws std::runtime_error for an unknown format.
-TrainingCheckpoint toTrainingCheckpoint(const Checkpoint& stored, const std::vector<EpochRecord>& epochs);
+TrainingCheckpoint toTrainingCheckpoint(const Checkpoint& stored,
+                                        const std::vector<EpochRecord>& epochs);
 
 // Earlier stored simulations a new run can train on instead of simulating: the newest run whose
 // training set was drawn from the same prior and simulator (same source key) and holds at
@@ -55,8 +56,9 @@ struct ReusableSimulations {
     qint64 runId = 0;
     qint64 rows = 0;
 };
-std::optional<ReusableSimulations> findReusableSimulations(const RunHistory& history, const QString& sourceKey,
-                                                           qint64 count, qint64 excludeRunId = 0);
+std::optional<ReusableSimulations> findReusableSimulations(const RunHistory& history,
+                                                           const QString& sourceKey, qint64 count,
+                                                           qint64 excludeRunId = 0);
 
 class RunRecorder {
   public:

@@ -47,7 +47,7 @@ private Q_SLOTS:
     void everyCommandHasHelp() {
         const CliRun overall = cli({"--help"});
         QCOMPARE(overall.code, int(kExitSuccess));
-        for (const char* command : {"validate", "simulate", "train", "c2st", "new", "tasks"}) {
+        for (const char* command : {"validate", "simulate", "train", "history", "diagnose", "c2st", "new", "tasks"}) {
             QVERIFY(overall.out.contains(command));
             const CliRun help = cli({command, "--help"});
             QCOMPARE(help.code, int(kExitSuccess));
