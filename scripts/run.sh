@@ -15,10 +15,11 @@ CLI=${SBIW_BUILD_DIR:-build}/app/sbiw-cli
 "$CLI" validate "$PROJECT"
 "$CLI" simulate "$PROJECT" --count 100000 --out "$OUT_DIR/simulations.csv"
 "$CLI" train "$PROJECT" --method npe --out "$OUT_DIR/posterior_samples.csv" \
-  --save-posterior "$OUT_DIR/posterior.pt" | tee "$OUT_DIR/training.log"
+  --save-posterior "$OUT_DIR/posterior.pt" --db "$OUT_DIR/history.sqlite" | tee "$OUT_DIR/training.log"
 echo
 echo "Results in $(cd "$OUT_DIR" && pwd):"
 echo "  simulations.csv        10^5 draws from the prior (parameters, then data_1..data_D)"
 echo "  posterior_samples.csv  NPE posterior samples at the default observation"
 echo "  posterior.pt           the trained posterior (reload with NeuralPosterior::load)"
 echo "  training.log           one line per epoch"
+echo "  history.sqlite         the run history ('$CLI history list --db $OUT_DIR/history.sqlite')"

@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <QCommandLineParser>
+#include <QDir>
 #include <QFileInfo>
 
 #include <csignal>
@@ -8,29 +9,20 @@
 #include <functional>
 #include <map>
 
+#include "cli/cli_common.h"
 #include "core/csv.h"
 #include "diagnostics/c2st.h"
-#include "inference/npe.h"
 #include "priors/joint_prior.h"
 #include "project/project.h"
 #include "qt/project_file.h"
+#include "qt/run_history.h"
 #include "simulators/batch_simulation.h"
 #include "simulators/catalogue.h"
 
 namespace sbiw {
 
-namespace {
+namespace cli {
 
-struct Command {
-    const char* name;
-    const char* summary;
-    std::function<int(const QStringList&, QTextStream&, QTextStream&)> run;
-};
-
-const std::vector<Command>& commands();
-
-// Parses `arguments` (program name, then the command's own arguments). Returns -1 when the
-// command should go on, otherwise the exit code (after --help, or a usage error).
 int parseArguments(QCommandLineParser& parser, const QStringList& arguments, const QString& usage,
                    QTextStream& out, QTextStream& err) {
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
@@ -52,7 +44,6 @@ int usageError(QTextStream& err, const QString& message, const QString& usage) {
     return kExitUsage;
 }
 
-// Parses a whole number option; reports a usage error naming the option otherwise.
 bool readInteger(const QCommandLineParser& parser, const QString& name, qint64 minimum, qint64& value,
                  QTextStream& err) {
     if (!parser.isSet(name)) return true;
@@ -77,7 +68,6 @@ std::optional<Project> loadOrReport(const QString& path, QTextStream& err) {
     return std::move(loaded.project);
 }
 
-// Prints progress to `err` at most once per second.
 LoopControl progressPrinter(QTextStream& err, const char* what) {
     LoopControl control;
     control.cancelFlag = &interruptFlag();
@@ -90,6 +80,48 @@ LoopControl progressPrinter(QTextStream& err, const char* what) {
     };
     return control;
 }
+
+QString historyPathFor(const QString& dbOption, const QString& projectFile) {
+    if (dbOption.isEmpty() && projectFile.isEmpty()) return {};
+    return RunHistory::resolvePath(dbOption, projectFile);
+}
+
+std::unique_ptr<RunHistory> openExistingHistory(const QString& path, QTextStream& err) {
+    if (!QFileInfo(path).isFile()) {
+        err << "error: no run history at " << QDir::toNativeSeparators(path) << "\n";
+        return nullptr;
+    }
+    try {
+        return std::make_unique<RunHistory>(path);
+    } catch (const std::exception& error) {
+        err << "error: " << error.what() << "\n";
+        return nullptr;
+    }
+}
+
+std::optional<qint64> parseRunId(const QString& text, QTextStream& err) {
+    bool ok = false;
+    const qint64 id = text.toLongLong(&ok);
+    if (!ok || id < 1) {
+        err << "error: '" << text << "' is not a run id (a whole number >= 1; see 'sbiw-cli history list')\n";
+        return std::nullopt;
+    }
+    return id;
+}
+
+}  // namespace cli
+
+namespace {
+
+using namespace cli;
+
+struct Command {
+    const char* name;
+    const char* summary;
+    std::function<int(const QStringList&, QTextStream&, QTextStream&)> run;
+};
+
+const std::vector<Command>& commands();
 
 // ------------------------------------------------------------------------------------ tasks
 
@@ -237,151 +269,6 @@ int runSimulate(const QStringList& arguments, QTextStream& out, QTextStream& err
 }
 
 
-// ------------------------------------------------------------------------------------ train
-
-// The observation to condition on: a project observation by name, or a CSV file in the sbibm
-// layout (a header line, one row), or the project's default observation.
-std::optional<Matrix> chooseObservation(const Project& project, const QString& choice, QTextStream& err) {
-    if (choice.isEmpty()) {
-        const Observation* observation = project.findObservation(project.defaultObservation);
-        if (!observation) {
-            err << "error: the project has no default observation; pass --observation FILE.csv\n";
-            return std::nullopt;
-        }
-        return observation->data;
-    }
-    if (const Observation* named = project.findObservation(choice.toStdString())) return named->data;
-    try {
-        const CsvTable table = readCsv(choice.toStdString());
-        if (table.values.cols() != project.dataDimension()) {
-            err << "error: " << choice << " has " << table.values.cols() << " columns, the simulator produces "
-                << project.dataDimension() << "\n";
-            return std::nullopt;
-        }
-        if (table.values.rows() < 1) {
-            err << "error: " << choice << " holds no observation row\n";
-            return std::nullopt;
-        }
-        return table.values;
-    } catch (const CsvError& error) {
-        err << "error: --observation '" << choice << "' is neither an observation of the project nor a readable CSV file: "
-            << error.what() << "\n";
-        return std::nullopt;
-    }
-}
-
-int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
-    const QString usage =
-        "sbiw-cli train PROJECT [--method npe] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
-        "       [--observation FILE.csv|NAME] [--samples M] --out SAMPLES.csv [--device auto|cpu|cuda]\n"
-        "       [--threads T] [--save-posterior FILE.pt]";
-    QCommandLineParser parser;
-    parser.setApplicationDescription(
-        "Simulate from the project's prior, train a neural posterior estimator, and write posterior samples\n"
-        "at the observation (header = parameter names). Options default to the project's inference settings.\n"
-        "Prints one progress line per epoch.");
-    parser.addPositionalArgument("PROJECT", "Project file (*.sbiw).");
-    parser.addOption({"method", "Inference method: npe.", "METHOD"});
-    parser.addOption({"estimator", "Density estimator: maf, nsf or mdn.", "KIND"});
-    parser.addOption({"simulations", "Simulation budget.", "N"});
-    parser.addOption({"seed", "Random seed.", "S"});
-    parser.addOption({"observation", "Observation: a CSV file (header + one row) or a project observation's name.",
-                      "FILE.csv"});
-    parser.addOption({"samples", "Number of posterior samples to write.", "M"});
-    parser.addOption({"out", "Output CSV of posterior samples.", "SAMPLES.csv"});
-    parser.addOption({"device", "auto, cpu or cuda.", "DEVICE"});
-    parser.addOption({"threads", "Threads for simulation and training (default: all cores).", "T"});
-    parser.addOption({"save-posterior", "Also save the trained posterior (versioned archive).", "FILE.pt"});
-    parser.addOption({"quiet", "Do not print a line per epoch."});
-    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
-    if (parser.positionalArguments().size() != 1) return usageError(err, "name exactly one project", usage);
-    if (!parser.isSet("out")) return usageError(err, "--out is required", usage);
-
-    const std::optional<Project> project = loadOrReport(parser.positionalArguments().first(), err);
-    if (!project) return kExitFailure;
-    const InferenceSettings& defaults = project->inference;
-    const QString method = parser.isSet("method") ? parser.value("method") : QString::fromStdString(defaults.method);
-    if (method != "npe") {
-        err << "error: method '" << method << "' is not available in this version (available: npe)\n";
-        return kExitUsage;
-    }
-    NpeSettings settings;
-    settings.estimator.kind = parser.isSet("estimator") ? parser.value("estimator").toStdString() : defaults.estimator;
-    settings.training = defaults.training;
-    settings.device = parser.isSet("device") ? parser.value("device").toStdString() : defaults.device;
-    qint64 simulations = defaults.simulations, seed = qint64(defaults.seed), samples = defaults.posteriorSamples,
-           threads = defaults.threads;
-    if (!readInteger(parser, "simulations", 2, simulations, err) || !readInteger(parser, "seed", 0, seed, err) ||
-        !readInteger(parser, "samples", 1, samples, err) || !readInteger(parser, "threads", 1, threads, err)) {
-        err << "usage: " << usage << "\n";
-        return kExitUsage;
-    }
-    settings.simulations = simulations;
-    settings.seed = std::uint64_t(seed);
-    settings.threads = int(threads);
-    const TaskInfo* task = findTask(project->simulator.task);
-    settings.isTimeSeries = task && task->dataKind == DataKind::TimeSeries;
-    if (const Problems problems = settings.validate(); !problems.empty()) {
-        for (const Problem& p : problems) err << "error: " << QString::fromStdString(p.toString()) << "\n";
-        return kExitUsage;
-    }
-    const std::optional<Matrix> observation = chooseObservation(*project, parser.value("observation"), err);
-    if (!observation) return kExitFailure;
-    if (observation->rows() != 1) {
-        err << "error: the observation has " << observation->rows()
-            << " rows; NPE conditions on one observation (i.i.d. sets come with the sequential methods)\n";
-        return kExitFailure;
-    }
-
-    TrainingHooks hooks;
-    hooks.cancel = &interruptFlag();
-    const bool quiet = parser.isSet("quiet");
-    hooks.onStage = [&](const std::string& stage) {
-        if (!quiet) err << QString::fromStdString(stage) << "...\n";
-        err.flush();
-    };
-    hooks.onEpoch = [&](const EpochReport& r) {
-        if (!quiet) {
-            out << "epoch " << r.epoch << "  train " << QString::number(r.trainLoss, 'f', 4) << "  validation "
-                << QString::number(r.validationLoss, 'f', 4) << (r.improved ? " *" : "  ") << "  ("
-                << QString::number(r.elapsedSeconds, 'f', 1) << " s)\n";
-            out.flush();
-        }
-        return false;
-    };
-    try {
-        const JointPrior prior = project->makePrior();
-        const std::unique_ptr<Simulator> simulator = project->makeSimulator();
-        const NpeResult result = runNpe(prior, *simulator, *observation, settings, hooks);
-        if (!result.nonFiniteSummary.empty()) err << "warning: " << QString::fromStdString(result.nonFiniteSummary) << "\n";
-        if (result.training.status == RunStatus::Cancelled) {
-            err << "interrupted: " << QString::fromStdString(result.training.stopReason) << "; nothing was written\n";
-            return kExitInterrupted;
-        }
-        if (result.training.status == RunStatus::Failed || !result.posterior) {
-            err << "error: training failed: " << QString::fromStdString(result.training.stopReason) << "\n";
-            return kExitFailure;
-        }
-        SamplingReport report;
-        const Matrix draws = result.posterior->sample(samples, *observation, settings.seed, &report);
-        writeCsv(parser.value("out").toStdString(), project->parameterNames(), draws);
-        if (parser.isSet("save-posterior")) result.posterior->save(parser.value("save-posterior").toStdString());
-        out << "NPE (" << QString::fromStdString(settings.estimator.kind) << ") on " << result.trainingPairs
-            << " simulations (" << QString::number(result.simulationSeconds, 'f', 2) << " s): "
-            << result.training.epochs << " epochs in " << QString::number(result.training.seconds, 'f', 1)
-            << " s, " << QString::fromStdString(result.training.stopReason) << "; best validation loss "
-            << QString::number(result.training.bestValidationLoss, 'f', 4) << "\n"
-            << "wrote " << draws.rows() << " posterior samples to " << parser.value("out") << " ("
-            << QString::number(report.seconds, 'f', 2) << " s, acceptance "
-            << QString::number(100.0 * report.acceptanceRate(), 'f', 1) << "% inside the prior's support)\n";
-        return kExitSuccess;
-    } catch (const std::exception& error) {
-        err << "error: " << error.what() << "\n";
-        return kExitFailure;
-    }
-}
-
-
 // ------------------------------------------------------------------------------------- c2st
 
 int runC2st(const QStringList& arguments, QTextStream& out, QTextStream& err) {
@@ -422,7 +309,9 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> list = {
         {"validate", "Check a project file and explain every problem.", runValidate},
         {"simulate", "Simulate from a project's prior, or at given parameters.", runSimulate},
-        {"train", "Train a neural posterior and write posterior samples.", runTrain},
+        {"train", "Train a neural posterior (recorded in the run history); --resume continues a run.", runTrain},
+        {"history", "List, show, export or delete the recorded runs.", runHistory},
+        {"diagnose", "Calibration checks (SBC, coverage, TARP, predictive) of a recorded run.", runDiagnose},
         {"c2st", "Classifier two-sample test between two sample sets.", runC2st},
         {"new", "Create a project for a built-in task.", runNew},
         {"tasks", "List the built-in simulators.", runTasks},

@@ -24,7 +24,7 @@ Problems NpeSettings::validate() const {
 }
 
 NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x, const Matrix& observation,
-                   const NpeSettings& settings, const TrainingHooks& hooks) {
+                   const NpeSettings& settings, const TrainingHooks& hooks, const TrainingCheckpoint* resumeFrom) {
     throwIfProblems(settings.validate());
     if (theta.rows() != x.rows()) throw std::invalid_argument("theta and x must have the same number of rows");
     if (theta.cols() != prior.dimension())
@@ -66,24 +66,25 @@ NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x
     };
     const bool canSnapshot = observation.rows() == 1 && observation.cols() == x.cols() && observation.allFinite();
     NeuralPosterior posterior(state);
-    std::uint64_t snapshotSeed = settings.seed;
     if (canSnapshot) {
-        problem.snapshot = [&](int count) {
+        // The seed follows from the epoch, so a resumed run takes the snapshots an uninterrupted
+        // one would have taken.
+        problem.snapshot = [&](int count, int epoch) {
             try {
-                return posterior.sample(count, observation, ++snapshotSeed);
+                return posterior.sample(count, observation, settings.seed + 0x9E3779B97F4A7C15ULL * std::uint64_t(epoch));
             } catch (const std::runtime_error&) {
                 return Matrix(0, theta.cols());  // nothing inside the support yet
             }
         };
     }
     if (hooks.onStage) hooks.onStage("training");
-    result.training = neural::train(problem, settings.training, settings.seed, hooks);
+    result.training = neural::train(problem, settings.training, settings.seed, hooks, 0, resumeFrom);
     if (result.training.bestEpoch > 0) result.posterior = posterior;
     return result;
 }
 
-NpeResult runNpe(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
-                 const NpeSettings& settings, const TrainingHooks& hooks) {
+NpeTrainingSet simulateTrainingSet(const JointPrior& prior, const Simulator& simulator, const NpeSettings& settings,
+                                   const TrainingHooks& hooks) {
     throwIfProblems(settings.validate());
     if (hooks.onStage) hooks.onStage("simulating");
     SimulationOptions options;
@@ -95,36 +96,49 @@ NpeResult runNpe(const JointPrior& prior, const Simulator& simulator, const Matr
         control.onProgress = [&](const LoopProgress& p) { hooks.onSimulationProgress(p.completed, p.total); };
     const SimulationBatch batch = simulateFromPrior(prior, simulator, settings.simulations, options, control);
 
-    NpeResult result;
+    NpeTrainingSet set;
+    set.simulationCount = batch.count();
+    set.simulationSeconds = batch.elapsedSeconds;
     if (batch.cancelled) {
-        result.simulationCount = batch.count();
-        result.simulationSeconds = batch.elapsedSeconds;
-        result.training.status = RunStatus::Cancelled;
-        result.training.stopReason = "cancelled while simulating (" + std::to_string(batch.count()) + " of " +
-                                     std::to_string(settings.simulations) + " done)";
-        return result;
+        set.cancelled = true;
+        set.stopReason = "cancelled while simulating (" + std::to_string(batch.count()) + " of " +
+                         std::to_string(settings.simulations) + " done)";
+        return set;
     }
     // Non-finite simulations cannot be trained on: drop them, and say so.
-    Matrix theta = batch.theta, x = batch.x;
-    if (!batch.nonFiniteRows.empty()) {
-        Matrix keptTheta(batch.finiteCount(), theta.cols()), keptX(batch.finiteCount(), x.cols());
-        std::size_t skip = 0;
-        Eigen::Index kept = 0;
-        for (Eigen::Index r = 0; r < theta.rows(); ++r) {
-            if (skip < batch.nonFiniteRows.size() && batch.nonFiniteRows[skip] == r) {
-                ++skip;
-                continue;
-            }
-            keptTheta.row(kept) = theta.row(r);
-            keptX.row(kept++) = x.row(r);
-        }
-        theta = std::move(keptTheta);
-        x = std::move(keptX);
+    if (batch.nonFiniteRows.empty()) {
+        set.theta = batch.theta;
+        set.x = batch.x;
+        return set;
     }
-    result = trainNpe(prior, theta, x, observation, settings, hooks);
-    result.simulationCount = batch.count();
-    result.simulationSeconds = batch.elapsedSeconds;
-    if (!batch.nonFiniteRows.empty()) result.nonFiniteSummary = batch.nonFiniteSummary() + " (left out of training)";
+    set.theta.resize(batch.finiteCount(), batch.theta.cols());
+    set.x.resize(batch.finiteCount(), batch.x.cols());
+    std::size_t skip = 0;
+    Eigen::Index kept = 0;
+    for (Eigen::Index r = 0; r < batch.theta.rows(); ++r) {
+        if (skip < batch.nonFiniteRows.size() && batch.nonFiniteRows[skip] == r) {
+            ++skip;
+            continue;
+        }
+        set.theta.row(kept) = batch.theta.row(r);
+        set.x.row(kept++) = batch.x.row(r);
+    }
+    set.nonFiniteSummary = batch.nonFiniteSummary() + " (left out of training)";
+    return set;
+}
+
+NpeResult runNpe(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
+                 const NpeSettings& settings, const TrainingHooks& hooks) {
+    const NpeTrainingSet set = simulateTrainingSet(prior, simulator, settings, hooks);
+    NpeResult result;
+    if (!set.cancelled) result = trainNpe(prior, set.theta, set.x, observation, settings, hooks);
+    else {
+        result.training.status = RunStatus::Cancelled;
+        result.training.stopReason = set.stopReason;
+    }
+    result.simulationCount = set.simulationCount;
+    result.simulationSeconds = set.simulationSeconds;
+    result.nonFiniteSummary = set.nonFiniteSummary;
     return result;
 }
 

@@ -36,12 +36,29 @@ struct NpeResult {
     double simulationSeconds = 0.0;
 };
 
-// `observation` (one row) is used only for the posterior snapshots of the hooks.
+// The training set of a run: `settings.simulations` draws from the prior, simulated with
+// `settings.seed`, without the pairs whose x is not finite.
+struct NpeTrainingSet {
+    Matrix theta, x;                  // finite pairs only
+    std::int64_t simulationCount = 0;  // simulations run
+    std::string nonFiniteSummary;     // empty when every simulation was finite
+    double simulationSeconds = 0.0;
+    bool cancelled = false;  // then theta and x are empty
+    std::string stopReason;  // why, when cancelled
+};
+
+NpeTrainingSet simulateTrainingSet(const JointPrior& prior, const Simulator& simulator, const NpeSettings& settings,
+                                   const TrainingHooks& hooks = {});
+
+// simulateTrainingSet, then trainNpe. `observation` (one row) is used only for the posterior
+// snapshots of the hooks.
 NpeResult runNpe(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const NpeSettings& settings, const TrainingHooks& hooks = {});
 
-// Trains on given (θ, x) pairs (rows must be finite).
+// Trains on given (θ, x) pairs (rows must be finite). With `resumeFrom` (a checkpoint the hooks
+// received from an earlier call with the same pairs and settings), training continues from it.
 NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x, const Matrix& observation,
-                   const NpeSettings& settings, const TrainingHooks& hooks = {});
+                   const NpeSettings& settings, const TrainingHooks& hooks = {},
+                   const TrainingCheckpoint* resumeFrom = nullptr);
 
 }  // namespace sbiw

@@ -1,12 +1,18 @@
 #pragma once
 // A trained neural posterior q(θ | x): sampling restricted to the prior's support (by rejection,
 // reported as an acceptance rate), log-density, and a versioned save format. Torch-free header.
+//
+// Threads: sample() and logProb() may be called from several threads; the calls on one
+// posterior (and its copies, which share the model) run one at a time. Sampling seeds torch's
+// global generator, so concurrent sampling would not be reproducible, and the density modules
+// are not known to be safe for concurrent forward passes.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "core/matrix.h"
+#include "diagnostics/calibration.h"
 #include "inference/settings.h"
 #include "priors/joint_prior.h"
 
@@ -49,11 +55,23 @@ public:
     // weights by name. Throws std::runtime_error naming the file on failure.
     void save(const std::string& path) const;
     static NeuralPosterior load(const std::string& path, const std::string& device = "cpu");
+    // The same archive in memory (e.g. for the run history). `source` names where the bytes
+    // came from in error messages ("run 3 of /p/x.history.sqlite").
+    std::string toBytes() const;
+    static NeuralPosterior fromBytes(const std::string& bytes, const std::string& source,
+                                     const std::string& device = "cpu");
+    // What the archive calls itself ("sbiw-posterior"), e.g. for StoredModel::format.
+    static const char* formatName();
 
     detail::PosteriorState& state() const { return *state_; }
 
 private:
     std::shared_ptr<detail::PosteriorState> state_;
 };
+
+// The posterior as the calibration diagnostics see it (thread-safe, see above). Its calls
+// serialise on the model, so the diagnostics gain nothing from more threads than one for the
+// posterior part; torch's own intra-op threads work inside each call.
+PosteriorAccess posteriorAccess(const NeuralPosterior& posterior);
 
 }  // namespace sbiw

@@ -15,7 +15,7 @@ struct PosteriorState {
     JointPrior prior;
     torch::Device device = torch::kCPU;
     std::uint64_t seed = 0;              // the seed it was built with (saved)
-    mutable std::mutex mutex;            // torch's global generator is seeded per sampling call
+    mutable std::mutex mutex;            // one call at a time: sampling seeds torch's global generator
 };
 
 }  // namespace sbiw::detail

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "inference/trainer.h"
+
 namespace sbiw {
 
 Problems EstimatorSettings::validate() const {
@@ -36,6 +38,8 @@ const char* toString(RunStatus status) {
     }
     return "unknown";
 }
+
+void setComputeThreadCount(int threads) { neural::setComputeThreads(threads); }
 
 bool cudaAvailable() { return torch::cuda::is_available(); }
 

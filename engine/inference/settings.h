@@ -43,6 +43,29 @@ struct EpochReport {
     double elapsedSeconds = 0.0;  // since training started
 };
 
+// Everything the training loop needs to continue exactly where it stopped, taken at the end of
+// an epoch. Tensors travel as serialised bytes so that this header stays torch-free; resuming
+// from a checkpoint with the same data, settings and seed gives the epochs an uninterrupted run
+// would have given.
+struct TrainingCheckpoint {
+    int round = 0;
+    int epoch = 0;           // the last completed epoch (1-based within the round)
+    std::int64_t rows = 0;   // training examples before the split: a resumed run must have as many
+    std::uint64_t seed = 0;  // seed of the split and the shuffles: a resumed run must use it too
+    std::string modelState;      // weights and buffers after `epoch` (LibTorch archive)
+    std::string optimizerState;  // Adam's moments and step count (LibTorch archive)
+    // Early stopping: the weights of the best validation loss so far (empty while no epoch has
+    // improved), that loss, its epoch and the epochs since.
+    std::string bestModelState;
+    double bestValidationLoss = 0.0;  // meaningful when bestEpoch > 0
+    int bestEpoch = 0;
+    int epochsWithoutImprovement = 0;
+    double elapsedSeconds = 0.0;  // training time up to `epoch`; a resumed run's clock goes on
+    // The reports of epochs 1..epoch, only for the summary of a resumed run. The trainer leaves
+    // it empty (whoever records the epochs has them); fill it before resuming.
+    std::vector<EpochReport> history;
+};
+
 struct PosteriorSnapshot {
     int round = 0;
     int epoch = 0;
@@ -62,6 +85,10 @@ struct TrainingHooks {
     std::function<void(const std::string&)> onStage;
     // Simulation progress (completed, total).
     std::function<void(std::int64_t, std::int64_t)> onSimulationProgress;
+    // Every `checkpointEvery` epochs (0: none periodically) while training goes on, and, when
+    // training is cancelled, for the last completed epoch not yet sent: what continuing needs.
+    std::function<void(const TrainingCheckpoint&)> onCheckpoint;
+    int checkpointEvery = 0;
     // Checked every batch (and between simulation chunks).
     const std::atomic<bool>* cancel = nullptr;
 
@@ -85,5 +112,8 @@ struct TrainingSummary {
 // std::runtime_error saying so.
 std::string resolveDevice(const std::string& requested);
 bool cudaAvailable();
+
+// Intra-op threads of LibTorch and of the BLAS under it, for code that must not include torch.
+void setComputeThreadCount(int threads);
 
 }  // namespace sbiw

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/random.h"
 
@@ -49,6 +50,64 @@ void restoreState(torch::nn::Module& module, const StateCopy& copy) {
     for (auto& b : module.buffers()) b.copy_(copy.values[i++]);
 }
 
+std::string archiveBytes(torch::serialize::OutputArchive& archive) {
+    std::ostringstream stream;
+    archive.save_to(stream);
+    return stream.str();
+}
+
+void readArchive(torch::serialize::InputArchive& archive, const std::string& bytes, const char* what) {
+    if (bytes.empty()) throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") + what + " is empty");
+    std::istringstream stream(bytes);
+    try {
+        archive.load_from(stream, torch::Device(torch::kCPU));
+    } catch (const c10::Error& error) {
+        throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") + what +
+                                    " is not readable: " + error.what_without_backtrace());
+    }
+}
+
+// Weights and buffers in module order, as CPU tensors, with their names: the module writes
+// nothing here, so the flat optimizer views stay in place when a state is restored (copy_).
+std::string stateBytes(torch::nn::Module& module, const StateCopy& state) {
+    torch::serialize::OutputArchive archive;
+    std::string names;
+    for (const auto& item : module.named_parameters()) names += item.key() + "\n";
+    for (const auto& item : module.named_buffers()) names += item.key() + "\n";
+    archive.write("names", c10::IValue(names));
+    for (std::size_t i = 0; i < state.values.size(); ++i)
+        archive.write("tensor_" + std::to_string(i), state.values[i].to(torch::kCPU));
+    return archiveBytes(archive);
+}
+
+StateCopy stateFromBytes(torch::nn::Module& module, const std::string& bytes, const char* what) {
+    torch::serialize::InputArchive archive;
+    readArchive(archive, bytes, what);
+    std::string names;
+    std::vector<torch::Tensor> targets;
+    for (const auto& item : module.named_parameters()) {
+        names += item.key() + "\n";
+        targets.push_back(item.value());
+    }
+    for (const auto& item : module.named_buffers()) {
+        names += item.key() + "\n";
+        targets.push_back(item.value());
+    }
+    c10::IValue stored;
+    if (!archive.try_read("names", stored) || !stored.isString() || stored.toStringRef() != names)
+        throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") + what +
+                                    " belongs to a model of another architecture");
+    StateCopy state;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        torch::Tensor value;
+        if (!archive.try_read("tensor_" + std::to_string(i), value) || !value.sizes().equals(targets[i].sizes()))
+            throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") + what +
+                                        " does not fit the model (tensor " + std::to_string(i) + ")");
+        state.values.push_back(value.to(targets[i].device(), targets[i].scalar_type()));
+    }
+    return state;
+}
+
 // Adam (with sbi's defaults: β = (0.9, 0.999), ε = 1e-8, no weight decay) and gradient-norm
 // clipping over all parameters at once. The parameters and their gradients are made views of
 // two flat buffers for the duration of training, so a step is a handful of operations instead
@@ -68,6 +127,11 @@ void keepHeapMarginForTraining() {
     (void)done;
 #endif
 }
+
+struct AdamState {
+    torch::Tensor firstMoment, secondMoment;
+    std::int64_t steps = 0;
+};
 
 class FlatAdam {
 public:
@@ -126,6 +190,19 @@ public:
         values_.addcdiv_(firstMoment_, denominator, -learningRate_ / correction1);
     }
 
+    AdamState state() const { return {firstMoment_.clone(), secondMoment_.clone(), steps_}; }
+
+    void restore(const AdamState& state) {
+        if (state.firstMoment.numel() != values_.numel() || state.secondMoment.numel() != values_.numel())
+            throw std::invalid_argument("cannot resume training: the checkpoint's optimizer state holds " +
+                                        std::to_string(state.firstMoment.numel()) + " moments, the model has " +
+                                        std::to_string(values_.numel()) + " parameters");
+        torch::NoGradGuard noGrad;
+        firstMoment_.copy_(state.firstMoment.reshape({-1}));
+        secondMoment_.copy_(state.secondMoment.reshape({-1}));
+        steps_ = state.steps;
+    }
+
 private:
     std::vector<torch::Tensor> parameters_;
     double learningRate_;
@@ -133,13 +210,47 @@ private:
     torch::Tensor values_, grads_, firstMoment_, secondMoment_;
 };
 
+std::string adamBytes(const AdamState& state) {
+    torch::serialize::OutputArchive archive;
+    archive.write("first_moment", state.firstMoment.to(torch::kCPU));
+    archive.write("second_moment", state.secondMoment.to(torch::kCPU));
+    archive.write("steps", c10::IValue(state.steps));
+    return archiveBytes(archive);
+}
+
+AdamState adamFromBytes(const std::string& bytes) {
+    torch::serialize::InputArchive archive;
+    readArchive(archive, bytes, "optimizer state");
+    AdamState state;
+    c10::IValue steps;
+    if (!archive.try_read("first_moment", state.firstMoment) || !archive.try_read("second_moment", state.secondMoment) ||
+        !archive.try_read("steps", steps) || !steps.isInt())
+        throw std::invalid_argument("cannot resume training: the checkpoint's optimizer state is incomplete");
+    state.steps = steps.toInt();
+    return state;
+}
+
+// The state at the end of the latest completed epoch, kept in memory (a few tensor copies) so
+// that a cancel in the middle of the next epoch can still hand out a checkpoint to resume from.
+struct EpochBoundary {
+    int epoch = 0;
+    StateCopy model;
+    AdamState adam;
+    StateCopy best;
+    double bestLoss = INFINITY;
+    int bestEpoch = 0;
+    int epochsWithoutImprovement = 0;
+    double elapsedSeconds = 0.0;
+};
+
 }  // namespace
 
 TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& settings, std::uint64_t seed,
-                      const TrainingHooks& hooks, int round) {
+                      const TrainingHooks& hooks, int round, const TrainingCheckpoint* resumeFrom) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
-    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+    const double elapsedBefore = resumeFrom ? resumeFrom->elapsedSeconds : 0.0;
+    auto elapsed = [&] { return elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count(); };
     throwIfProblems(settings.validate());
     keepHeapMarginForTraining();
 
@@ -158,10 +269,71 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
     const std::vector<std::int64_t> trainingRows(split.begin(), split.end() - validationRows);
     const std::size_t batch = std::size_t(settings.batchSize);
 
+    if (resumeFrom) {
+        if (resumeFrom->rows != n)
+            throw std::invalid_argument("cannot resume training: the checkpoint was taken with " +
+                                        std::to_string(resumeFrom->rows) + " training rows, this run has " +
+                                        std::to_string(n));
+        if (resumeFrom->seed != seed)
+            throw std::invalid_argument("cannot resume training: the checkpoint was taken with seed " +
+                                        std::to_string(resumeFrom->seed) + ", this run has seed " + std::to_string(seed));
+        if (resumeFrom->round != round || resumeFrom->epoch < 0)
+            throw std::invalid_argument("cannot resume training: the checkpoint is of round " +
+                                        std::to_string(resumeFrom->round) + ", epoch " +
+                                        std::to_string(resumeFrom->epoch) + "; this is round " + std::to_string(round));
+    }
+
     FlatAdam optimizer(module.parameters(), settings.learningRate);
     StateCopy best = copyState(module);
     double bestLoss = INFINITY;
     int epochsWithoutImprovement = 0;
+    int firstEpoch = 1;
+    if (resumeFrom) {
+        // Read everything before changing anything, so a bad checkpoint leaves the model as it was.
+        const StateCopy weights = stateFromBytes(module, resumeFrom->modelState, "model state");
+        const AdamState adam = adamFromBytes(resumeFrom->optimizerState);
+        if (resumeFrom->bestEpoch > 0) best = stateFromBytes(module, resumeFrom->bestModelState, "best weights");
+        restoreState(module, weights);
+        optimizer.restore(adam);
+        if (resumeFrom->bestEpoch > 0) bestLoss = resumeFrom->bestValidationLoss;
+        summary.bestEpoch = resumeFrom->bestEpoch;
+        epochsWithoutImprovement = resumeFrom->epochsWithoutImprovement;
+        firstEpoch = resumeFrom->epoch + 1;
+        summary.epochs = resumeFrom->epoch;
+        summary.history = resumeFrom->history;
+    }
+
+    EpochBoundary boundary;  // kept only when someone takes checkpoints
+    int lastCheckpointEpoch = firstEpoch - 1;
+    auto rememberBoundary = [&](int epoch) {
+        boundary.epoch = epoch;
+        boundary.model = copyState(module);
+        boundary.adam = optimizer.state();
+        boundary.best = best;  // `best` is replaced, never changed in place: sharing is safe
+        boundary.bestLoss = bestLoss;
+        boundary.bestEpoch = summary.bestEpoch;
+        boundary.epochsWithoutImprovement = epochsWithoutImprovement;
+        boundary.elapsedSeconds = elapsed();
+    };
+    auto emitCheckpoint = [&] {
+        TrainingCheckpoint checkpoint;
+        checkpoint.round = round;
+        checkpoint.epoch = boundary.epoch;
+        checkpoint.rows = n;
+        checkpoint.seed = seed;
+        checkpoint.modelState = stateBytes(module, boundary.model);
+        checkpoint.optimizerState = adamBytes(boundary.adam);
+        if (boundary.bestEpoch > 0) {
+            checkpoint.bestModelState = stateBytes(module, boundary.best);
+            checkpoint.bestValidationLoss = boundary.bestLoss;
+        }
+        checkpoint.bestEpoch = boundary.bestEpoch;
+        checkpoint.epochsWithoutImprovement = boundary.epochsWithoutImprovement;
+        checkpoint.elapsedSeconds = boundary.elapsedSeconds;
+        lastCheckpointEpoch = boundary.epoch;
+        hooks.onCheckpoint(checkpoint);
+    };
+    if (hooks.onCheckpoint && resumeFrom) rememberBoundary(resumeFrom->epoch);
 
     auto validationLoss = [&]() {
         torch::NoGradGuard noGrad;
@@ -181,14 +353,14 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
         PosteriorSnapshot snapshot;
         snapshot.round = round;
         snapshot.epoch = epoch;
-        snapshot.samples = problem.snapshot(hooks.snapshotSamples);
+        snapshot.samples = problem.snapshot(hooks.snapshotSamples, epoch);
         snapshot.elapsedSeconds = elapsed();
         module.train();
         hooks.onSnapshot(snapshot);
     };
 
     module.train();
-    for (int epoch = 1; epoch <= settings.maxEpochs; ++epoch) {
+    for (int epoch = firstEpoch; epoch <= settings.maxEpochs; ++epoch) {
         const std::vector<std::int64_t> order = [&] {
             const std::vector<std::int64_t> shuffle = permutation(std::int64_t(trainingRows.size()), seed, std::uint64_t(epoch));
             std::vector<std::int64_t> rows(trainingRows.size());
@@ -242,6 +414,12 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
         summary.epochs = epoch;
         const bool stopRequested = hooks.onEpoch && hooks.onEpoch(report);
         if (hooks.snapshotEvery > 0 && epoch % hooks.snapshotEvery == 0) emitSnapshot(epoch);
+        const bool lastEpoch =
+            stopRequested || epochsWithoutImprovement >= settings.patience || epoch == settings.maxEpochs;
+        if (hooks.onCheckpoint && !lastEpoch) {
+            rememberBoundary(epoch);
+            if (hooks.checkpointEvery > 0 && epoch % hooks.checkpointEvery == 0) emitCheckpoint();
+        }
         if (stopRequested) {
             summary.stopReason = "stopped by request after epoch " + std::to_string(epoch);
             break;
@@ -254,6 +432,12 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
         if (epoch == settings.maxEpochs)
             summary.stopReason = "reached the maximum of " + std::to_string(settings.maxEpochs) + " epochs";
     }
+    // Cancelled: hand out the last completed epoch, unless it was just sent (resuming repeats
+    // the epoch in progress).
+    if (summary.status == RunStatus::Cancelled && hooks.onCheckpoint && boundary.epoch > lastCheckpointEpoch)
+        emitCheckpoint();
+    if (summary.status == RunStatus::Finished && summary.stopReason.empty())  // resumed past the end
+        summary.stopReason = "reached the maximum of " + std::to_string(settings.maxEpochs) + " epochs";
     if (summary.bestEpoch > 0) restoreState(module, best);
     module.eval();
     summary.bestValidationLoss = bestLoss;

@@ -1,7 +1,8 @@
 #pragma once
 // The training loop shared by every neural method (internal to sbiw_neural; includes LibTorch):
 // Adam, mini-batches, a held-out validation split, early stopping with best-weights restore,
-// gradient clipping, hooks every epoch and cancellation checked every batch.
+// gradient clipping, hooks every epoch, cancellation checked every batch, and checkpoints to
+// continue from.
 
 #include <functional>
 
@@ -16,12 +17,18 @@ struct TrainingProblem {
     std::int64_t rows = 0;                // number of training examples (before the split)
     // Mean loss over the rows `indices` (a CPU int64 tensor); called in train and eval mode.
     std::function<torch::Tensor(const torch::Tensor& indices)> batchLoss;
-    // Called when hooks want a posterior snapshot (optional).
-    std::function<Matrix(int count)> snapshot;
+    // Called when hooks want a posterior snapshot after `epoch` (optional).
+    std::function<Matrix(int count, int epoch)> snapshot;
 };
 
+// Trains from the module's current weights, or, given `resumeFrom` (a checkpoint that hooks
+// received from an earlier call on the same problem, settings and seed), from that checkpoint:
+// the weights, Adam's state and the early-stopping state are restored and training goes on
+// with the next epoch, giving the epochs an uninterrupted run would have given. Throws
+// std::invalid_argument when the checkpoint does not fit (rows, seed, model shape).
 TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& settings, std::uint64_t seed,
-                      const TrainingHooks& hooks, int round = 0);
+                      const TrainingHooks& hooks, int round = 0,
+                      const TrainingCheckpoint* resumeFrom = nullptr);
 
 // Intra-op threads for torch and for the BLAS under it. OpenBLAS keeps its own thread pool,
 // which torch::set_num_threads leaves alone: on small layers its second thread made a

@@ -47,7 +47,7 @@ private Q_SLOTS:
     void everyCommandHasHelp() {
         const CliRun overall = cli({"--help"});
         QCOMPARE(overall.code, int(kExitSuccess));
-        for (const char* command : {"validate", "simulate", "train", "c2st", "new", "tasks"}) {
+        for (const char* command : {"validate", "simulate", "train", "history", "diagnose", "c2st", "new", "tasks"}) {
             QVERIFY(overall.out.contains(command));
             const CliRun help = cli({command, "--help"});
             QCOMPARE(help.code, int(kExitSuccess));
@@ -154,7 +154,7 @@ private Q_SLOTS:
         const QString out = dir.filePath("samples.csv"), model = dir.filePath("posterior.pt");
         const CliRun run = cli({"train", project("gaussian_linear"), "--method", "npe", "--estimator", "mdn",
                                 "--simulations", "5000", "--seed", "3", "--samples", "2000", "--out", out,
-                                "--device", "cpu", "--threads", "1", "--save-posterior", model});
+                                "--device", "cpu", "--threads", "1", "--save-posterior", model, "--no-history"});
         QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
         QVERIFY(run.out.contains("epoch 1  train"));
         QVERIFY(run.out.contains("wrote 2000 posterior samples"));

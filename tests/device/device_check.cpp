@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "inference/npe.h"
 #include "simulators/catalogue.h"
@@ -133,6 +134,49 @@ void cancellation(const std::string& device) {
     check(result.training.epochs <= 3, "stopped within one batch of the request (" + std::to_string(result.training.epochs) + " epochs)");
 }
 
+void resumeFromCheckpoint(const std::string& device) {
+    // A run cancelled after epoch 3 and resumed from the checkpoint it handed out must go on as
+    // an uninterrupted one (on CUDA to float noise: some kernels accumulate in any order).
+    std::printf("resume from a checkpoint on %s\n", device.c_str());
+    NpeSettings settings = smallSettings("nsf", device);
+    settings.simulations = 1000;
+    settings.training.maxEpochs = 8;
+    settings.training.patience = 100;
+    const NpeTrainingSet set = simulateTrainingSet(gaussianPrior(), GaussianLinear3(), settings);
+    std::atomic<bool> cancel{false};
+    std::vector<EpochReport> whole, stopped, resumed;
+    std::vector<TrainingCheckpoint> checkpoints;
+    auto hooksFor = [&](std::vector<EpochReport>& epochs, int cancelAfter) {
+        TrainingHooks hooks;
+        hooks.cancel = &cancel;
+        hooks.checkpointEvery = 2;
+        hooks.onEpoch = [&epochs, &cancel, cancelAfter](const EpochReport& r) {
+            epochs.push_back(r);
+            if (r.epoch == cancelAfter) cancel = true;
+            return false;
+        };
+        hooks.onCheckpoint = [&](const TrainingCheckpoint& c) { checkpoints.push_back(c); };
+        return hooks;
+    };
+    trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(whole, -1));
+    checkpoints.clear();
+    const NpeResult b = trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(stopped, 3));
+    check(b.training.status == RunStatus::Cancelled && !checkpoints.empty() && checkpoints.back().epoch == 3,
+          "cancelled after epoch 3 with a checkpoint of epoch 3");
+    if (checkpoints.empty()) return;
+    const TrainingCheckpoint checkpoint = checkpoints.back();
+    cancel = false;
+    trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(resumed, -1), &checkpoint);
+    check(resumed.size() == 5 && whole.size() == 8, "epochs 4..8 ran after resuming");
+    double worst = 0.0;
+    for (std::size_t i = 0; i < resumed.size() && i + 3 < whole.size(); ++i)
+        worst = std::max(worst, std::abs(resumed[i].validationLoss - whole[i + 3].validationLoss) /
+                                    std::max(1e-12, std::abs(whole[i + 3].validationLoss)));
+    char detail[96];
+    std::snprintf(detail, sizeof detail, "validation losses as uninterrupted (largest relative gap %.2g)", worst);
+    check(worst <= 1e-4, detail);
+}
+
 void cnnEmbedding(const std::string& device) {
     // gw_chirp's 512-sample series through the 1-D CNN: a few epochs must run and lower the loss.
     std::printf("CNN embedding on gw_chirp, %s\n", device.c_str());
@@ -179,6 +223,7 @@ int main(int argc, char** argv) {
     for (const char* kind : {"nsf", "maf", "mdn"}) analyticPosterior(kind, device);
     saveOnDeviceLoadOnCpu(device);
     cancellation(device);
+    resumeFromCheckpoint(device);
     cnnEmbedding(device);
     std::printf(failures ? "%d check(s) FAILED\n" : "all checks passed\n", failures);
     return failures ? 1 : 0;

@@ -1,6 +1,11 @@
 // Neural posterior estimation against known answers: the analytic Gaussian posterior of
-// gaussian_linear, save/load reproducing log-probabilities, determinism, support handling.
+// gaussian_linear, save/load (file and bytes) reproducing log-probabilities, determinism, support
+// handling, training resumed from a checkpoint matching an uninterrupted run, and the posterior
+// as the calibration diagnostics call it from several threads.
 #include <QTemporaryDir>
+
+#include <atomic>
+#include <map>
 
 #include "inference/npe.h"
 #include "simulators/catalogue.h"
@@ -158,6 +163,109 @@ private Q_SLOTS:
         };
         runNpe(gaussianPrior(), GaussianLinear3(), observation(), settings, hooks);
         QCOMPARE(snapshots, 3);  // epochs 2 and 4, and the final (best) weights
+    }
+
+    void resumedTrainingMatchesAnUninterruptedRun() {
+        NpeSettings settings = smallSettings("nsf");
+        settings.simulations = 600;
+        settings.training.maxEpochs = 8;
+        settings.training.patience = 100;
+        const NpeTrainingSet set = simulateTrainingSet(gaussianPrior(), GaussianLinear3(), settings);
+        QCOMPARE(set.theta.rows(), 600);
+
+        struct Trace {
+            std::vector<EpochReport> epochs;
+            std::vector<TrainingCheckpoint> checkpoints;
+            std::map<int, Matrix> snapshots;  // by epoch (the last one: after the best weights are back)
+        };
+        std::atomic<bool> cancel{false};
+        auto hooksFor = [&](Trace& trace, int cancelAfterEpoch) {
+            TrainingHooks hooks;
+            hooks.cancel = &cancel;
+            hooks.checkpointEvery = 2;
+            hooks.snapshotEvery = 3;
+            hooks.snapshotSamples = 20;
+            hooks.onEpoch = [&trace, &cancel, cancelAfterEpoch](const EpochReport& r) {
+                trace.epochs.push_back(r);
+                if (r.epoch == cancelAfterEpoch) cancel = true;  // stops at epoch 4's first batch
+                return false;
+            };
+            hooks.onCheckpoint = [&trace](const TrainingCheckpoint& c) { trace.checkpoints.push_back(c); };
+            hooks.onSnapshot = [&trace](const PosteriorSnapshot& s) { trace.snapshots[s.epoch] = s.samples; };
+            return hooks;
+        };
+        Trace whole, stopped, resumed;
+        const NpeResult a = trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(whole, -1));
+        QCOMPARE(int(whole.epochs.size()), 8);
+
+        const NpeResult b = trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(stopped, 3));
+        QCOMPARE(b.training.status, RunStatus::Cancelled);
+        QCOMPARE(int(stopped.checkpoints.size()), 2);  // after epoch 2, and epoch 3 when cancelled
+        TrainingCheckpoint checkpoint = stopped.checkpoints.back();
+        QCOMPARE(checkpoint.epoch, 3);
+        checkpoint.history = stopped.epochs;
+        cancel = false;
+        const NpeResult c = trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings,
+                                     hooksFor(resumed, -1), &checkpoint);
+        QCOMPARE(c.training.status, RunStatus::Finished);
+        QCOMPARE(int(resumed.epochs.size()), 5);
+        for (std::size_t i = 0; i < resumed.epochs.size(); ++i) {
+            QCOMPARE(resumed.epochs[i].epoch, int(i) + 4);
+            SBIW_COMPARE_REL(resumed.epochs[i].validationLoss, whole.epochs[i + 3].validationLoss, 1e-6);
+        }
+        QCOMPARE(c.training.bestEpoch, a.training.bestEpoch);
+        QCOMPARE(int(c.training.history.size()), 8);
+        // The same snapshot in epoch 6, and the same posterior at the end.
+        QVERIFY(resumed.snapshots.count(6) && whole.snapshots.count(6));
+        QVERIFY(((resumed.snapshots[6] - whole.snapshots[6]).array().abs() < 1e-5).all());
+        const Matrix theta = gaussianPrior().sample(20, 9);
+        const Vector expected = a.posterior->logProb(theta, observation());
+        const Vector actual = c.posterior->logProb(theta, observation());
+        for (int i = 0; i < 20; ++i) SBIW_COMPARE_NEAR(actual(i), expected(i), 1e-5);
+    }
+
+    void bytesRoundTripAndNameTheirSource() {
+        NpeSettings settings = smallSettings("maf");
+        settings.simulations = 300;
+        settings.training.maxEpochs = 2;
+        const NpeResult result = runNpe(gaussianPrior(), GaussianLinear3(), observation(), settings);
+        QVERIFY(result.posterior);
+        const NeuralPosterior loaded = NeuralPosterior::fromBytes(result.posterior->toBytes(), "run 1");
+        const Matrix theta = gaussianPrior().sample(30, 4);
+        QVERIFY(loaded.logProb(theta, observation()) == result.posterior->logProb(theta, observation()));
+        // A Gaussian prior's support is everything: every draw looked at is kept.
+        SamplingReport report;
+        loaded.sample(1000, observation(), 2, &report);
+        QCOMPARE(report.proposed, std::int64_t(1000));
+        QCOMPARE(report.acceptanceRate(), 1.0);
+        try {
+            NeuralPosterior::fromBytes("garbage", "run 7 of /p/x.history.sqlite");
+            QFAIL("expected an error");
+        } catch (const std::runtime_error& e) {
+            QVERIFY2(QString(e.what()).startsWith("cannot load the posterior of run 7 of /p/x.history.sqlite: "), e.what());
+        }
+    }
+
+    void calibrationGivesTheSameRanksOnAnyThreadCount() {
+        // The diagnostics call the posterior from several threads at once; its calls take turns
+        // and every sampling call seeds its own draws, so the thread count changes nothing.
+        NpeSettings settings = smallSettings("mdn");
+        settings.simulations = 300;
+        settings.training.maxEpochs = 2;
+        const NpeResult result = runNpe(gaussianPrior(), GaussianLinear3(), observation(), settings);
+        QVERIFY(result.posterior);
+        const SimulationBatch set = simulateCalibrationSet(gaussianPrior(), GaussianLinear3(), 40, 3);
+        CalibrationSettings calibration;
+        calibration.posteriorSamples = 99;
+        calibration.sbc.bins = 10;
+        calibration.threads = 1;
+        const CalibrationRanks one = computeCalibrationRanks(set.theta, set.x, posteriorAccess(*result.posterior), calibration);
+        calibration.threads = 4;
+        const CalibrationRanks four = computeCalibrationRanks(set.theta, set.x, posteriorAccess(*result.posterior), calibration);
+        QVERIFY(one.sbc == four.sbc);
+        QVERIFY(one.coverage == four.coverage);
+        QVERIFY(one.tarp == four.tarp);
+        QCOMPARE(one.sbc.rows(), 40);
     }
 
     void badSettingsAreRejected() {

@@ -1,0 +1,525 @@
+// sbiw-cli history (list, show, export, delete) and sbiw-cli diagnose: the recorded runs.
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+
+#include <chrono>
+
+#include "cli/cli.h"
+#include "cli/cli_common.h"
+#include "core/csv.h"
+#include "diagnostics/calibration.h"
+#include "inference/posterior.h"
+#include "priors/joint_prior.h"
+#include "qt/diagnostics_json.h"
+#include "qt/run_history.h"
+#include "qt/run_recorder.h"
+
+namespace sbiw::cli {
+
+namespace {
+
+const char* const kHistoryRule =
+    "The history is --db FILE when given, else the one beside PROJECT (<folder>/<name>.history.sqlite,\n"
+    "where 'sbiw-cli train PROJECT' records by default). One of the two is required.";
+
+QString where(const RunHistory& history) { return QDir::toNativeSeparators(history.path()); }
+
+QString localTime(const QDateTime& time) {
+    return time.isValid() ? time.toLocalTime().toString("yyyy-MM-dd HH:mm:ss") : QString("-");
+}
+
+QString utcTime(const QDateTime& time) {
+    return time.isValid() ? time.toUTC().toString(Qt::ISODateWithMs) : QString();
+}
+
+QString loss(const std::optional<double>& value, int decimals = 4) {
+    return value ? QString::number(*value, 'f', decimals) : QString("-");
+}
+
+QString duration(double seconds) {
+    if (seconds < 60) return QString::number(seconds, 'f', 1) + " s";
+    const qint64 s = qint64(seconds + 0.5);
+    if (s < 3600) return QStringLiteral("%1 min %2 s").arg(s / 60).arg(s % 60);
+    return QStringLiteral("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60);
+}
+
+// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled.
+QString csvField(const QString& value) {
+    if (!value.contains(',') && !value.contains('"') && !value.contains('\n') && !value.contains('\r')) return value;
+    QString quoted = value;
+    quoted.replace('"', "\"\"");
+    return '"' + quoted + '"';
+}
+
+QString csvNumber(const std::optional<double>& value) {
+    return value ? QString::fromStdString(formatNumber(*value)) : QString();
+}
+
+// Parameter names stored with the run (for headers), else parameter_1..d.
+std::vector<std::string> parameterNamesOf(const RunHistory& history, qint64 runId, Eigen::Index columns) {
+    const QJsonArray stored = history.settings(runId).value("parameter_names").toArray();
+    std::vector<std::string> names;
+    for (const QJsonValue& name : stored) names.push_back(name.toString().toStdString());
+    if (names.size() != std::size_t(columns)) {
+        names.clear();
+        for (Eigen::Index i = 1; i <= columns; ++i) names.push_back("parameter_" + std::to_string(i));
+    }
+    return names;
+}
+
+// Resolves PROJECT / --db and opens the history, or reports why not (returns the exit code).
+struct OpenedHistory {
+    std::unique_ptr<RunHistory> history;
+    int code = kExitSuccess;
+};
+
+OpenedHistory openHistoryFor(const QCommandLineParser& parser, const QString& project, const QString& usage,
+                             QTextStream& err) {
+    OpenedHistory opened;
+    const QString path = historyPathFor(parser.value("db"), project);
+    if (path.isEmpty()) {
+        opened.code = usageError(err, "say which history: --db FILE, or the project it sits beside", usage);
+        return opened;
+    }
+    opened.history = openExistingHistory(path, err);
+    if (!opened.history) opened.code = kExitFailure;
+    return opened;
+}
+
+std::optional<RunSummary> findRun(const RunHistory& history, qint64 runId, QTextStream& err) {
+    std::optional<RunSummary> run = history.run(runId);
+    if (!run) err << "error: no run " << runId << " in " << where(history) << "\n";
+    return run;
+}
+
+// ------------------------------------------------------------------------------ history list
+
+int historyList(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage = "sbiw-cli history list [PROJECT] [--db FILE] [--format table|csv]";
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QString("List the recorded runs, newest first.\n") + kHistoryRule);
+    parser.addPositionalArgument("PROJECT", "Project file whose history to list.");
+    parser.addOption({"db", "Run history file.", "FILE"});
+    parser.addOption({"format", "table (default) or csv (first column the run id).", "FORMAT"});
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    if (parser.positionalArguments().size() > 1) return usageError(err, "name at most one project", usage);
+    const QString format = parser.isSet("format") ? parser.value("format") : QString("table");
+    if (format != "table" && format != "csv")
+        return usageError(err, "--format must be table or csv (got '" + format + "')", usage);
+    OpenedHistory opened = openHistoryFor(parser, parser.positionalArguments().value(0), usage, err);
+    if (!opened.history) return opened.code;
+    const RunHistory& history = *opened.history;
+    RunQuery query;
+    query.sortBy = RunSortKey::Id;
+    const std::vector<RunSummary> runs = history.listRuns(query);
+    if (format == "csv") {
+        out << "id,status,project,observation,method,estimator,seed,device,started_at,ended_at,simulations,epochs,"
+               "final_train_loss,final_validation_loss,app_version,error_message\n";
+        for (const RunSummary& r : runs) {
+            const QStringList fields = {QString::number(r.id),
+                                        runStateName(r.state),
+                                        csvField(r.projectName),
+                                        csvField(r.observation),
+                                        csvField(r.method),
+                                        csvField(r.estimator),
+                                        QString::number(r.seed),
+                                        csvField(r.device),
+                                        utcTime(r.startedAt),
+                                        utcTime(r.endedAt),
+                                        QString::number(r.simulationCount),
+                                        QString::number(r.epochs),
+                                        csvNumber(r.finalTrainLoss),
+                                        csvNumber(r.finalValidationLoss),
+                                        csvField(r.appVersion),
+                                        csvField(r.errorMessage)};
+            out << fields.join(',') << "\n";
+        }
+        return kExitSuccess;
+    }
+    if (runs.empty()) {
+        out << "no runs in " << where(history) << "\n";
+        return kExitSuccess;
+    }
+    out << "   id  status       started              project              method estimator  simulations  epochs"
+           "  val. loss  device\n";
+    for (const RunSummary& r : runs) {
+        out << QString::number(r.id).rightJustified(5) << "  " << runStateName(r.state).leftJustified(11) << "  "
+            << localTime(r.startedAt).leftJustified(19) << "  " << r.projectName.left(20).leftJustified(20) << " "
+            << r.method.leftJustified(6) << " " << r.estimator.leftJustified(9) << " "
+            << QString::number(r.simulationCount).rightJustified(12) << "  " << QString::number(r.epochs).rightJustified(6)
+            << "  " << loss(r.finalValidationLoss).rightJustified(9) << "  " << r.device << "\n";
+    }
+    out << runs.size() << " run" << (runs.size() == 1 ? "" : "s") << " in " << where(history) << "\n";
+    return kExitSuccess;
+}
+
+// ------------------------------------------------------------------------------ history show
+
+int historyShow(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage = "sbiw-cli history show RUN [PROJECT] [--db FILE]";
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QString("Everything recorded about one run.\n") + kHistoryRule);
+    parser.addPositionalArgument("RUN", "Run id (see 'sbiw-cli history list').");
+    parser.addPositionalArgument("PROJECT", "Project file whose history holds the run.");
+    parser.addOption({"db", "Run history file.", "FILE"});
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.isEmpty() || positional.size() > 2) return usageError(err, "name a run (and at most one project)", usage);
+    const std::optional<qint64> runId = parseRunId(positional.first(), err);
+    if (!runId) return kExitUsage;
+    OpenedHistory opened = openHistoryFor(parser, positional.value(1), usage, err);
+    if (!opened.history) return opened.code;
+    const RunHistory& history = *opened.history;
+    const std::optional<RunSummary> run = findRun(history, *runId, err);
+    if (!run) return kExitFailure;
+    const RunSummary& r = *run;
+    auto line = [&out](const char* label, const QString& text) { out << QString(label).leftJustified(14) << text << "\n"; };
+
+    out << "run " << r.id << " (" << runStateName(r.state) << ") in " << where(history) << "\n";
+    line("project", r.projectName + (r.projectPath.isEmpty() ? QString() : " (" + r.projectPath + ")") +
+                        ", content hash " + r.projectHash.left(12));
+    line("observation", r.observation);
+    line("method", QStringLiteral("%1, estimator %2, seed %3, device %4, SBI Workbench %5")
+                       .arg(r.method, r.estimator)
+                       .arg(r.seed)
+                       .arg(r.device, r.appVersion));
+    QString times = "started " + localTime(r.startedAt);
+    if (r.endedAt.isValid())
+        times += ", ended " + localTime(r.endedAt) + " (" + duration(double(r.startedAt.msecsTo(r.endedAt)) / 1000.0) + ")";
+    line("time", times);
+    QString simulations = QString::number(r.simulationCount);
+    QStringList producers;
+    for (const SimulationBatchInfo& batch : history.simulationBatches(r.id)) {
+        const QString by = !batch.producerRunId ? QString("a deleted run")
+                           : *batch.producerRunId == r.id ? QString("this run")
+                                                          : QStringLiteral("run %1").arg(*batch.producerRunId);
+        if (!producers.contains(by)) producers << by;
+    }
+    if (!producers.isEmpty()) simulations += " (simulated by " + producers.join(", ") + ")";
+    line("simulations", simulations);
+    line("epochs", QStringLiteral("%1, final validation loss %2, train loss %3")
+                       .arg(r.epochs)
+                       .arg(loss(r.finalValidationLoss), loss(r.finalTrainLoss)));
+    if (const std::optional<Checkpoint> checkpoint = history.checkpoint(r.id))
+        line("checkpoint", QStringLiteral("after epoch %1 (%2)").arg(checkpoint->epoch).arg(localTime(checkpoint->savedAt)));
+    if (const std::optional<StoredModel> model = history.model(r.id))
+        line("model", QStringLiteral("%1, %2 KB").arg(model->format).arg((model->data.size() + 1023) / 1024));
+    if (const std::optional<StoredSamples> samples = history.samples(r.id))
+        line("samples", QStringLiteral("%1 at %2").arg(samples->samples.rows()).arg(samples->observation));
+    line("snapshots", QString::number(history.snapshots(r.id).size()));
+    for (const DiagnosticRecord& d : history.diagnostics(r.id))
+        line("diagnostic", QStringLiteral("%1: %2 (%3)")
+                               .arg(d.kind, d.result.value("verdict").toString(), localTime(d.createdAt)));
+    if (!r.errorMessage.isEmpty()) line("message", r.errorMessage);
+    out << "settings      "
+        << QString::fromUtf8(QJsonDocument(history.settings(r.id)).toJson(QJsonDocument::Indented)).trimmed().replace("\n", "\n              ")
+        << "\n";
+    return kExitSuccess;
+}
+
+// ---------------------------------------------------------------------------- history export
+
+int historyExport(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage = "sbiw-cli history export RUN [PROJECT] [--db FILE] [--samples FILE.csv] [--epochs FILE.csv]";
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QString("Write a run's final posterior samples (header: the parameter names)\n"
+                                             "and/or its loss curve (round, epoch, train_loss, validation_loss,\n"
+                                             "elapsed_seconds) as CSV.\n") +
+                                     kHistoryRule);
+    parser.addPositionalArgument("RUN", "Run id (see 'sbiw-cli history list').");
+    parser.addPositionalArgument("PROJECT", "Project file whose history holds the run.");
+    parser.addOption({"db", "Run history file.", "FILE"});
+    parser.addOption({"samples", "Where to write the posterior samples.", "FILE.csv"});
+    parser.addOption({"epochs", "Where to write the per-epoch losses.", "FILE.csv"});
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.isEmpty() || positional.size() > 2) return usageError(err, "name a run (and at most one project)", usage);
+    if (!parser.isSet("samples") && !parser.isSet("epochs"))
+        return usageError(err, "say what to export: --samples FILE.csv and/or --epochs FILE.csv", usage);
+    const std::optional<qint64> runId = parseRunId(positional.first(), err);
+    if (!runId) return kExitUsage;
+    OpenedHistory opened = openHistoryFor(parser, positional.value(1), usage, err);
+    if (!opened.history) return opened.code;
+    const RunHistory& history = *opened.history;
+    const std::optional<RunSummary> run = findRun(history, *runId, err);
+    if (!run) return kExitFailure;
+    try {
+        if (parser.isSet("samples")) {
+            const std::optional<StoredSamples> samples = history.samples(*runId);
+            if (!samples) {
+                err << "error: run " << *runId << " in " << where(history) << " has no posterior samples (it is "
+                    << runStateName(run->state) << ")\n";
+                return kExitFailure;
+            }
+            writeCsv(parser.value("samples").toStdString(), parameterNamesOf(history, *runId, samples->samples.cols()),
+                     samples->samples);
+            out << "wrote " << samples->samples.rows() << " posterior samples of run " << *runId << " to "
+                << parser.value("samples") << "\n";
+        }
+        if (parser.isSet("epochs")) {
+            const std::vector<EpochRecord> epochs = history.epochs(*runId);
+            Matrix table(Eigen::Index(epochs.size()), 5);
+            for (std::size_t i = 0; i < epochs.size(); ++i)
+                table.row(Eigen::Index(i)) << epochs[i].round, epochs[i].epoch, epochs[i].trainLoss,
+                    epochs[i].validationLoss, epochs[i].elapsedSeconds;
+            writeCsv(parser.value("epochs").toStdString(),
+                     {"round", "epoch", "train_loss", "validation_loss", "elapsed_seconds"}, table);
+            out << "wrote " << epochs.size() << " epochs of run " << *runId << " to " << parser.value("epochs") << "\n";
+        }
+        return kExitSuccess;
+    } catch (const std::exception& error) {
+        err << "error: " << error.what() << "\n";
+        return kExitFailure;
+    }
+}
+
+// ---------------------------------------------------------------------------- history delete
+
+int historyDelete(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage = "sbiw-cli history delete RUN [PROJECT] [--db FILE]";
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QString("Delete a run and everything recorded with it. Its simulations go too, unless another run\n"
+                "trains on them. A running run cannot be deleted.\n") +
+        kHistoryRule);
+    parser.addPositionalArgument("RUN", "Run id (see 'sbiw-cli history list').");
+    parser.addPositionalArgument("PROJECT", "Project file whose history holds the run.");
+    parser.addOption({"db", "Run history file.", "FILE"});
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.isEmpty() || positional.size() > 2) return usageError(err, "name a run (and at most one project)", usage);
+    const std::optional<qint64> runId = parseRunId(positional.first(), err);
+    if (!runId) return kExitUsage;
+    OpenedHistory opened = openHistoryFor(parser, positional.value(1), usage, err);
+    if (!opened.history) return opened.code;
+    RunHistory& history = *opened.history;
+    if (!findRun(history, *runId, err)) return kExitFailure;
+    try {
+        history.deleteRun(*runId);
+        out << "deleted run " << *runId << " from " << where(history) << "\n";
+        return kExitSuccess;
+    } catch (const std::exception& error) {
+        err << "error: " << error.what() << "\n";
+        return kExitFailure;
+    }
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------------- history
+
+int runHistory(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage =
+        "sbiw-cli history list|show|export|delete ...   (sbiw-cli history SUBCOMMAND --help for details)\n\n"
+        "  list [PROJECT] [--db FILE] [--format table|csv]   the recorded runs, newest first\n"
+        "  show RUN [PROJECT] [--db FILE]                    everything recorded about a run\n"
+        "  export RUN [PROJECT] [--db FILE] [--samples FILE.csv] [--epochs FILE.csv]\n"
+        "  delete RUN [PROJECT] [--db FILE]                  a run and what only it uses\n\n" +
+        QString(kHistoryRule) + "\n";
+    const QString sub = arguments.value(1);
+    if (sub.isEmpty()) {
+        err << "usage: " << usage;
+        return kExitUsage;
+    }
+    if (sub == "--help" || sub == "-h" || sub == "help") {
+        out << "usage: " << usage;
+        return kExitSuccess;
+    }
+    QStringList rest = arguments.mid(2);
+    rest.prepend(arguments.at(0) + " " + sub);
+    if (sub == "list") return historyList(rest, out, err);
+    if (sub == "show") return historyShow(rest, out, err);
+    if (sub == "export") return historyExport(rest, out, err);
+    if (sub == "delete") return historyDelete(rest, out, err);
+    err << "error: unknown history command '" << sub << "'\nusage: " << usage;
+    return kExitUsage;
+}
+
+// ---------------------------------------------------------------------------------- diagnose
+
+int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage =
+        "sbiw-cli diagnose RUN [PROJECT] [--db FILE] [--sbc N | --simulations N] [--coverage] [--tarp] [--ppc]\n"
+        "       [--posterior-samples L] [--seed S] [--threads T] [--out REPORT.json]";
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QString("Check the calibration of a finished run's posterior on N fresh prior-predictive simulations:\n"
+                "--sbc N runs simulation-based calibration on N of them (N then also serves --coverage and\n"
+                "--tarp; without --sbc give --simulations N), --coverage the expected coverage of HPD regions,\n"
+                "--tarp the TARP coverage test, --ppc a posterior predictive check at the run's observation.\n"
+                "Writes the figures and verdicts to --out as JSON, prints a summary, and stores each result in\n"
+                "the run's diagnostics. The exit code is 0 whatever the verdicts (130 after Ctrl-C: nothing is\n"
+                "stored). The project is the one the run was trained on, or PROJECT.\n") +
+        kHistoryRule);
+    parser.addPositionalArgument("RUN", "Run id (see 'sbiw-cli history list').");
+    parser.addPositionalArgument("PROJECT", "The run's project (default: the file recorded with the run).");
+    parser.addOption({"db", "Run history file.", "FILE"});
+    parser.addOption({"sbc", "Simulation-based calibration on N prior-predictive simulations.", "N"});
+    parser.addOption({"simulations", "N without SBC.", "N"});
+    parser.addOption({"coverage", "Expected coverage of highest-posterior-density regions."});
+    parser.addOption({"tarp", "TARP expected coverage probability."});
+    parser.addOption({"ppc", "Posterior predictive check at the run's observation."});
+    parser.addOption({"posterior-samples", "Posterior samples L per simulation (default 999) and for --ppc (default 1000).", "L"});
+    parser.addOption({"seed", "Seed of the calibration simulations and sampling (default 1).", "S"});
+    parser.addOption({"threads", "Threads (default: all cores).", "T"});
+    parser.addOption({"out", "JSON report.", "REPORT.json"});
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.isEmpty() || positional.size() > 2) return usageError(err, "name a run (and at most one project)", usage);
+    const bool sbc = parser.isSet("sbc"), coverage = parser.isSet("coverage"), tarp = parser.isSet("tarp"),
+               ppc = parser.isSet("ppc");
+    if (!sbc && !coverage && !tarp && !ppc)
+        return usageError(err, "choose at least one of --sbc N, --coverage, --tarp, --ppc", usage);
+    if (sbc && parser.isSet("simulations")) return usageError(err, "give N once: --sbc N or --simulations N", usage);
+    qint64 simulations = 0, samples = -1, seed = 1, threads = 0;
+    if (!readInteger(parser, "sbc", 2, simulations, err) || !readInteger(parser, "simulations", 2, simulations, err) ||
+        !readInteger(parser, "posterior-samples", 1, samples, err) || !readInteger(parser, "seed", 0, seed, err) ||
+        !readInteger(parser, "threads", 1, threads, err)) {
+        err << "usage: " << usage << "\n";
+        return kExitUsage;
+    }
+    if ((coverage || tarp) && simulations == 0)
+        return usageError(err, "--coverage and --tarp need the number of simulations: --sbc N or --simulations N", usage);
+    const std::optional<qint64> runId = parseRunId(positional.first(), err);
+    if (!runId) return kExitUsage;
+    OpenedHistory opened = openHistoryFor(parser, positional.value(1), usage, err);
+    if (!opened.history) return opened.code;
+    RunHistory& history = *opened.history;
+    const std::optional<RunSummary> run = findRun(history, *runId, err);
+    if (!run) return kExitFailure;
+    const QString runName = QStringLiteral("run %1 in %2").arg(*runId).arg(where(history));
+
+    try {
+        const std::optional<StoredModel> model = history.model(*runId);
+        if (!model) {
+            err << "error: " << runName << " has no trained model (it is " << runStateName(run->state) << ")"
+                << (run->state == RunState::Interrupted || run->state == RunState::Cancelled
+                        ? QStringLiteral("; finish it first: sbiw-cli train --resume %1 --db %2").arg(*runId).arg(where(history))
+                        : QString())
+                << "\n";
+            return kExitFailure;
+        }
+        const NpeRunSettings settings = npeRunSettingsFromJson(history.settings(*runId));
+        const QString projectPath = positional.size() > 1 ? positional.at(1) : run->projectPath;
+        if (projectPath.isEmpty()) {
+            err << "error: " << runName << " has no project file recorded; name the project\n";
+            return kExitFailure;
+        }
+        const std::optional<Project> project = loadOrReport(projectPath, err);
+        if (!project) return kExitFailure;
+        if (projectContentHash(*project) != run->projectHash) {
+            err << "error: " << projectPath << " is not the problem " << runName
+                << " was trained on (its parameters, priors, simulator or observations changed since)\n";
+            return kExitFailure;
+        }
+        const NeuralPosterior posterior = NeuralPosterior::fromBytes(
+            std::string(model->data.constData(), std::size_t(model->data.size())), runName.toStdString(),
+            settings.npe.device);
+        // The posterior's calls take turns (see posterior.h), and within a call a second torch
+        // thread made SBC on two_moons' NSF 2x slower here (200 x 999 samples: 8 s -> 17 s), as
+        // it does for training: one torch thread; --threads drives simulation and ranking.
+        setComputeThreadCount(1);
+        const PosteriorAccess access = posteriorAccess(posterior);
+        const JointPrior prior = project->makePrior();
+        const std::unique_ptr<Simulator> simulator = project->makeSimulator();
+        const auto start = std::chrono::steady_clock::now();
+
+        QJsonObject report{{"format", "sbiw-diagnostics-report"},
+                           {"version", 1},
+                           {"run", *runId},
+                           {"history", history.path()},
+                           {"project", QString::fromStdString(project->name)},
+                           {"observation", settings.observationName},
+                           {"seed", QString::number(seed)}};
+        std::vector<std::pair<QString, QJsonObject>> results;
+        QStringList summary;
+        if (simulations > 0) {
+            const SimulationBatch set = simulateCalibrationSet(prior, *simulator, simulations, std::uint64_t(seed),
+                                                               int(threads), progressPrinter(err, "simulated"));
+            if (set.cancelled) {
+                err << "interrupted while simulating; nothing was stored\n";
+                return kExitInterrupted;
+            }
+            CalibrationSettings calibration;
+            if (samples > 0) calibration.posteriorSamples = samples;
+            calibration.seed = std::uint64_t(seed);
+            calibration.threads = int(threads);
+            calibration.runSbc = sbc;
+            calibration.runCoverage = coverage;
+            calibration.runTarp = tarp;
+            calibration.parameterNames = settings.parameterNames;
+            if (calibration.sbc.bins > calibration.posteriorSamples + 1)
+                calibration.sbc.bins = int(calibration.posteriorSamples + 1);
+            const CalibrationResult result =
+                runCalibration(set.theta, set.x, access, calibration, progressPrinter(err, "ranked"));
+            if (result.cancelled) {
+                err << "interrupted after ranking " << result.ranks.rows.size() << " of " << simulations
+                    << " simulations; nothing was stored\n";
+                return kExitInterrupted;
+            }
+            report.insert("simulations", qint64(simulations));
+            report.insert("posterior_samples", qint64(calibration.posteriorSamples));
+            report.insert("skipped_simulations", qint64(result.ranks.skippedRows));
+            const QJsonObject common{{"simulations", qint64(simulations)},
+                                     {"posterior_samples", qint64(calibration.posteriorSamples)},
+                                     {"seed", QString::number(seed)}};
+            auto add = [&](const char* kind, QJsonObject json) {
+                report.insert(kind, json);
+                json.insert("settings", common);
+                results.emplace_back(kind, json);
+                summary << json.value("summary").toString();
+            };
+            if (result.sbc) add("sbc", toJson(*result.sbc, result.ranks.sbc, settings.parameterNames));
+            if (result.coverage) add("coverage", toJson(*result.coverage));
+            if (result.tarp) add("tarp", toJson(*result.tarp));
+        }
+        if (ppc) {
+            PredictiveCheckSettings check;
+            if (samples > 0) check.posteriorSamples = samples;
+            check.seed = std::uint64_t(seed);
+            check.threads = int(threads);
+            check.significance = std::max(check.significance, 1.0 / double(check.posteriorSamples + 1));
+            const PredictiveCheckResult result = posteriorPredictiveCheck(settings.observation, access, *simulator,
+                                                                          check, progressPrinter(err, "predicted"));
+            if (result.cancelled) {
+                err << "interrupted during the predictive check; nothing was stored\n";
+                return kExitInterrupted;
+            }
+            QJsonObject json = toJson(result, {});
+            report.insert("ppc", json);
+            json.insert("settings", QJsonObject{{"posterior_samples", qint64(check.posteriorSamples)},
+                                                {"seed", QString::number(seed)}});
+            results.emplace_back("ppc", json);
+            summary << json.value("summary").toString();
+        }
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        report.insert("elapsed_seconds", seconds);
+        report.insert("summary", summary.join("\n"));
+
+        if (parser.isSet("out")) {
+            QSaveFile file(parser.value("out"));
+            if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(report).toJson(QJsonDocument::Indented)) < 0 ||
+                !file.commit()) {
+                err << "error: cannot write " << parser.value("out") << ": " << file.errorString() << "\n";
+                return kExitFailure;
+            }
+        }
+        history.transaction([&] {
+            for (const auto& [kind, json] : results) history.addDiagnostic(*runId, kind, json);
+        });
+        for (const QString& line : summary) out << line << "\n";
+        out << "stored with " << runName << " (" << QString::number(seconds, 'f', 1) << " s)";
+        if (parser.isSet("out")) out << "; report in " << parser.value("out");
+        out << "\n";
+        return kExitSuccess;
+    } catch (const std::exception& error) {
+        err << "error: " << runName << ": " << error.what() << "\n";
+        return kExitFailure;
+    }
+}
+
+}  // namespace sbiw::cli
