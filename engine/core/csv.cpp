@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -138,7 +139,9 @@ void writeCsv(const std::string& path, const std::vector<std::string>& header, c
     if (Eigen::Index(header.size()) != values.cols())
         throw CsvError(path + ": header has " + std::to_string(header.size()) + " names for " +
                        std::to_string(values.cols()) + " columns");
-    const std::string temporary = path + ".part";
+    // Devices and pipes are written in place; regular files atomically (through a .part file).
+    const bool special = isSpecialFile(path);
+    const std::string temporary = special ? path : path + ".part";
     {
         std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
         if (!file) throw CsvError(path + ": cannot open for writing (" + std::strerror(errno) + ")");
@@ -147,15 +150,21 @@ void writeCsv(const std::string& path, const std::vector<std::string>& header, c
         if (!file) {
             const std::string reason = std::strerror(errno);
             file.close();
-            std::remove(temporary.c_str());
+            if (!special) std::remove(temporary.c_str());
             throw CsvError(path + ": write failed (" + reason + "); nothing was written");
         }
     }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    if (!special && std::rename(temporary.c_str(), path.c_str()) != 0) {
         const std::string reason = std::strerror(errno);
         std::remove(temporary.c_str());
         throw CsvError(path + ": cannot replace the file (" + reason + ")");
     }
+}
+
+bool isSpecialFile(const std::string& path) {
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    return !error && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status);
 }
 
 }  // namespace sbiw

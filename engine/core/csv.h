@@ -32,4 +32,9 @@ std::string formatCsv(const std::vector<std::string>& header, const Matrix& valu
 // Shortest round-trip decimal form of a double ("nan", "inf", "-inf" for non-finite values).
 std::string formatNumber(double value);
 
+// True when `path` names something that must be written in place rather than replaced by an
+// atomic rename: a device or pipe such as /dev/null or /dev/stdout (renaming onto it would turn
+// it into a regular file).
+bool isSpecialFile(const std::string& path);
+
 }  // namespace sbiw

@@ -1,5 +1,7 @@
 #include "inference/posterior.h"
 
+#include "core/csv.h"
+
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -198,6 +200,10 @@ void NeuralPosterior::save(const std::string& path) const {
     try {
         torch::serialize::OutputArchive archive;
         writeArchive(*state_, archive);
+        if (isSpecialFile(path)) {  // e.g. /dev/null: write in place, never rename onto it
+            archive.save_to(path);
+            return;
+        }
         const std::string temporary = path + ".part";
         archive.save_to(temporary);
         if (std::rename(temporary.c_str(), path.c_str()) != 0) {

@@ -1,4 +1,5 @@
 // CSV reading/writing in the sbibm layout: exact round trips and errors that name the place.
+#include <QFileInfo>
 #include <QTemporaryDir>
 
 #include <cmath>
@@ -12,6 +13,17 @@ using namespace sbiw;
 class TestCsv : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void devicesAreWrittenInPlace() {
+        // Renaming a .part file onto /dev/null would replace the device with a regular file.
+        QVERIFY(isSpecialFile("/dev/null"));
+        QVERIFY(!isSpecialFile("/definitely/not/here.csv"));
+        Matrix values(1, 1);
+        values << 1.0;
+        writeCsv("/dev/null", {"a"}, values);
+        QVERIFY(QFileInfo("/dev/null").exists() && !QFileInfo("/dev/null").isFile());
+        QVERIFY(!QFileInfo::exists("/dev/null.part"));
+    }
+
     void readsTheSbibmLayout() {
         // sbir's LaTeX headers and pandas' float32 text, copied from sbibm sir/obs1.
         const CsvTable t = parseCsv("$\\beta$,$\\gamma$\n0.6267302,0.16149585\n0.62799716,0.18960902\n", "mem");
