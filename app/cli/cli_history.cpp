@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "core/csv.h"
+#include "diagnostics/c2st.h"
 #include "diagnostics/calibration.h"
 #include "inference/posterior.h"
 #include "priors/joint_prior.h"
@@ -344,13 +345,16 @@ int runHistory(const QStringList& arguments, QTextStream& out, QTextStream& err)
 int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
         "sbiw-cli diagnose RUN [PROJECT] [--db FILE] [--sbc N | --simulations N] [--coverage] [--tarp] [--ppc]\n"
+        "       [--c2st REFERENCE.csv]\n"
         "       [--posterior-samples L] [--seed S] [--threads T] [--out REPORT.json]";
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QString("Check the calibration of a finished run's posterior on N fresh prior-predictive simulations:\n"
                 "--sbc N runs simulation-based calibration on N of them (N then also serves --coverage and\n"
                 "--tarp; without --sbc give --simulations N), --coverage the expected coverage of HPD regions,\n"
-                "--tarp the TARP coverage test, --ppc a posterior predictive check at the run's observation.\n"
+                "--tarp the TARP coverage test, --ppc a posterior predictive check at the run's observation,\n"
+                "--c2st the classifier two-sample test of the run's posterior at its observation against\n"
+                "reference posterior samples (sbibm CSV layout; as many draws as reference rows).\n"
                 "Writes the figures and verdicts to --out as JSON, prints a summary, and stores each result in\n"
                 "the run's diagnostics. The exit code is 0 whatever the verdicts (130 after Ctrl-C: nothing is\n"
                 "stored). The project is the one the run was trained on, or PROJECT.\n") +
@@ -363,6 +367,7 @@ int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err
     parser.addOption({"coverage", "Expected coverage of highest-posterior-density regions."});
     parser.addOption({"tarp", "TARP expected coverage probability."});
     parser.addOption({"ppc", "Posterior predictive check at the run's observation."});
+    parser.addOption({"c2st", "C2ST against reference posterior samples at the run's observation.", "REFERENCE.csv"});
     parser.addOption({"posterior-samples", "Posterior samples L per simulation (default 999) and for --ppc (default 1000).", "L"});
     parser.addOption({"seed", "Seed of the calibration simulations and sampling (default 1).", "S"});
     parser.addOption({"threads", "Threads (default: all cores).", "T"});
@@ -371,9 +376,9 @@ int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err
     const QStringList positional = parser.positionalArguments();
     if (positional.isEmpty() || positional.size() > 2) return usageError(err, "name a run (and at most one project)", usage);
     const bool sbc = parser.isSet("sbc"), coverage = parser.isSet("coverage"), tarp = parser.isSet("tarp"),
-               ppc = parser.isSet("ppc");
-    if (!sbc && !coverage && !tarp && !ppc)
-        return usageError(err, "choose at least one of --sbc N, --coverage, --tarp, --ppc", usage);
+               ppc = parser.isSet("ppc"), c2stWanted = parser.isSet("c2st");
+    if (!sbc && !coverage && !tarp && !ppc && !c2stWanted)
+        return usageError(err, "choose at least one of --sbc N, --coverage, --tarp, --ppc, --c2st FILE", usage);
     if (sbc && parser.isSet("simulations")) return usageError(err, "give N once: --sbc N or --simulations N", usage);
     qint64 simulations = 0, samples = -1, seed = 1, threads = 0;
     if (!readInteger(parser, "sbc", 2, simulations, err) || !readInteger(parser, "simulations", 2, simulations, err) ||
@@ -495,6 +500,32 @@ int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err
                                                 {"seed", QString::number(seed)}});
             results.emplace_back("ppc", json);
             summary << json.value("summary").toString();
+        }
+        if (c2stWanted) {
+            const CsvTable reference = readCsv(parser.value("c2st").toStdString());
+            if (reference.values.cols() != posterior.parameterDimension() || reference.values.rows() < 10) {
+                err << "error: " << parser.value("c2st") << " has " << reference.values.rows() << " rows of "
+                    << reference.values.cols() << " columns; the run's posterior has " << posterior.parameterDimension()
+                    << " parameters (and C2ST needs at least 10 rows)\n";
+                return kExitFailure;
+            }
+            const Matrix draws = posterior.sample(reference.values.rows(), settings.observation, std::uint64_t(seed));
+            C2stSettings c2stSettings;
+            c2stSettings.threads = int(threads);
+            c2stSettings.seed = std::uint64_t(seed);
+            const C2stResult score = c2st(reference.values, draws, c2stSettings);
+            const QString line = QStringLiteral("C2ST against %1 (%2 samples each): %3 (0.5: indistinguishable)")
+                                     .arg(QFileInfo(parser.value("c2st")).fileName())
+                                     .arg(reference.values.rows())
+                                     .arg(score.accuracy, 0, 'f', 4);
+            QJsonObject json{{"accuracy", score.accuracy},
+                             {"reference", QFileInfo(parser.value("c2st")).absoluteFilePath()},
+                             {"samples", qint64(reference.values.rows())},
+                             {"summary", line}};
+            report.insert("c2st", json);
+            json.insert("settings", QJsonObject{{"seed", QString::number(seed)}});
+            results.emplace_back("c2st", json);
+            summary << line;
         }
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         report.insert("elapsed_seconds", seconds);

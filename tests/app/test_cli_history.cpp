@@ -352,6 +352,18 @@ private Q_SLOTS:
         QCOMPARE(stored[0].result.value("settings").toObject().value("simulations").toInt(), 60);
         QVERIFY(cli({"history", "show", "1", project}).out.contains("diagnostic    sbc: "));
 
+        // C2ST against sbibm's reference samples of the project's observation (two_moons obs 1):
+        // a posterior trained for 5 epochs is far from them, and the score says so.
+        const QString reference = test::testDataPath("sbibm/two_moons/obs1/reference_posterior_samples.csv");
+        const CliRun scored = cli({"diagnose", "1", project, "--c2st", reference, "--threads", "2"});
+        QVERIFY2(scored.code == kExitSuccess, qPrintable(runsDiagnostic(scored)));
+        QVERIFY2(scored.out.contains("C2ST against reference_posterior_samples.csv (10000 samples each)"), qPrintable(scored.out));
+        const std::vector<DiagnosticRecord> withC2st = history.diagnostics(1);
+        QCOMPARE(withC2st.back().kind, QString("c2st"));
+        const double accuracy = withC2st.back().result.value("accuracy").toDouble();
+        QVERIFY2(accuracy > 0.6 && accuracy <= 1.0, qPrintable(QString::number(accuracy)));
+        QCOMPARE(cli({"diagnose", "1", project, "--c2st", project}).code, int(kExitFailure));  // not a sample table
+
         QCOMPARE(cli({"diagnose", "1", project}).code, int(kExitUsage));  // nothing chosen
         QCOMPARE(cli({"diagnose", "1", project, "--coverage"}).code, int(kExitUsage));  // no N
         QCOMPARE(cli({"diagnose", "7", project, "--sbc", "10"}).code, int(kExitFailure));
