@@ -65,6 +65,16 @@ Matrix forComparison(const std::string& task, const Matrix& samples) {
     return out;
 }
 
+// slcp_distractors shares slcp's reference samples: its file holds the relative path to them.
+Matrix readReferenceSamples(const std::string& path) {
+    std::ifstream file(path);
+    std::string first;
+    std::getline(file, first);
+    if (first.find(',') == std::string::npos && first.size() > 4 && first.compare(first.size() - 4, 4, ".csv") == 0)
+        return readReferenceSamples(path.substr(0, path.find_last_of('/') + 1) + first);
+    return readCsv(path).values;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,7 +126,7 @@ int main(int argc, char** argv) {
         for (int number : observations) {
             const std::string dir = dataDir + (id == "gw_chirp" ? "/gw_chirp" : "/sbibm/" + id) + "/obs" + std::to_string(number);
             const Matrix xo = readCsv(dir + "/observation.csv").values;
-            const Matrix reference = readCsv(dir + "/reference_posterior_samples.csv").values;
+            const Matrix reference = readReferenceSamples(dir + "/reference_posterior_samples.csv");
             NpeSettings settings;
             settings.estimator.kind = estimator;
             settings.simulations = simulations;
