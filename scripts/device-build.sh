@@ -24,7 +24,7 @@ STD=c++17
 if [ "$(printf '%s\n2.13\n' "$TORCH_VERSION" | sort -V | head -1)" = "2.13" ]; then STD=c++20; fi
 echo "LibTorch $TORCH_VERSION from $TORCH_DIR (C++11 ABI: $ABI), -std=$STD, $JOBS jobs"
 
-FLAGS="-std=$STD -O3 -DNDEBUG -fPIC -pthread -D_GLIBCXX_USE_CXX11_ABI=$ABI -DSBIW_VERSION=\"0.1.0\"
+FLAGS="-std=$STD -O3 -DNDEBUG -fPIC -pthread -D_GLIBCXX_USE_CXX11_ABI=$ABI -DSBIW_VERSION=\"0.1.0\" -Itests
  -Iengine -isystem $DEPS/eigen3 -isystem $DEPS -isystem $TORCH_DIR/include
  -isystem $TORCH_DIR/include/torch/csrc/api/include -Wno-deprecated-declarations"
 export FLAGS BUILD_DIR

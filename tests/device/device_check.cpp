@@ -16,6 +16,7 @@
 
 #include "inference/npe.h"
 #include "simulators/catalogue.h"
+#include "support/gaussian_linear_3d.h"
 
 using namespace sbiw;
 
@@ -34,39 +35,11 @@ void checkNear(double actual, double expected, double tolerance, const std::stri
     check(std::abs(actual - expected) <= tolerance, what + detail);
 }
 
-// sbibm's gaussian_linear in 3-D: prior N(0, 0.1 I), x ~ N(θ, 0.1 I); posterior N(x_o/2, 0.05 I).
-class GaussianLinear3 : public Simulator {
-public:
-    int parameterDimension() const override { return 3; }
-    int dataDimension() const override { return 3; }
-    void simulate(const double* theta, double* x, RandomStream& rng) const override {
-        for (int i = 0; i < 3; ++i) x[i] = theta[i] + std::sqrt(0.1) * rng.normal();
-    }
-};
-
-JointPrior gaussianPrior() {
-    return JointPrior(std::vector<PriorSpec>(3, PriorSpec::scalar("normal", {{"mean", 0.0}, {"std", std::sqrt(0.1)}})));
-}
-
-Matrix observation() {
-    Matrix x(1, 3);
-    x << 0.4, -0.3, 0.1;
-    return x;
-}
-
+using test::GaussianLinear3;
+JointPrior gaussianPrior() { return test::gaussianLinear3Prior(); }
+Matrix observation() { return test::gaussianLinear3Observation(); }
 NpeSettings smallSettings(const std::string& kind, const std::string& device) {
-    NpeSettings s;
-    s.estimator.kind = kind;
-    s.estimator.hiddenFeatures = 32;
-    s.estimator.transforms = 3;
-    s.simulations = 5000;
-    s.seed = 7;
-    s.device = device;
-    s.threads = 1;
-    s.training.batchSize = 100;
-    s.training.learningRate = 1e-3;
-    s.training.maxEpochs = 300;
-    return s;
+    return test::gaussianLinear3Settings(kind, device);
 }
 
 Vector columnMeans(const Matrix& m) { return m.colwise().mean().transpose(); }

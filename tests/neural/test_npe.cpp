@@ -9,48 +9,17 @@
 
 #include "inference/npe.h"
 #include "simulators/catalogue.h"
+#include "support/gaussian_linear_3d.h"
 #include "support/test_support.h"
 
 using namespace sbiw;
 
 namespace {
 
-// A 3-D version of sbibm's gaussian_linear (prior N(0, 0.1 I), x ~ N(θ, 0.1 I)): the posterior
-// is N(x_o / 2, 0.05 I). Small enough to train in seconds.
-class GaussianLinear3 : public Simulator {
-public:
-    int parameterDimension() const override { return 3; }
-    int dataDimension() const override { return 3; }
-    void simulate(const double* theta, double* x, RandomStream& rng) const override {
-        for (int i = 0; i < 3; ++i) x[i] = theta[i] + std::sqrt(0.1) * rng.normal();
-    }
-};
-
-JointPrior gaussianPrior() {
-    std::vector<PriorSpec> blocks(3, PriorSpec::scalar("normal", {{"mean", 0.0}, {"std", std::sqrt(0.1)}}));
-    return JointPrior(blocks);
-}
-
-NpeSettings smallSettings(const std::string& kind) {
-    NpeSettings s;
-    s.estimator.kind = kind;
-    s.estimator.hiddenFeatures = 32;
-    s.estimator.transforms = 3;
-    s.simulations = 5000;
-    s.seed = 7;
-    s.device = "cpu";
-    s.threads = 1;  // small networks train fastest on one thread
-    s.training.batchSize = 100;
-    s.training.learningRate = 1e-3;
-    s.training.maxEpochs = 300;
-    return s;
-}
-
-Matrix observation() {
-    Matrix x(1, 3);
-    x << 0.4, -0.3, 0.1;
-    return x;
-}
+using test::GaussianLinear3;
+JointPrior gaussianPrior() { return test::gaussianLinear3Prior(); }
+NpeSettings smallSettings(const std::string& kind) { return test::gaussianLinear3Settings(kind); }
+Matrix observation() { return test::gaussianLinear3Observation(); }
 
 }  // namespace
 
