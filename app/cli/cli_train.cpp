@@ -3,6 +3,7 @@
 #include <QDir>
 #include <QFileInfo>
 
+#include "abc/abc.h"
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "core/csv.h"
@@ -316,11 +317,108 @@ int resumeTraining(const QCommandLineParser& parser, const QString& usage, QText
     }
 }
 
+// --method rej-abc | smc-abc: the classical baselines, no network. The observation may have
+// several rows (i.i.d. observations of one θ). Recorded in the history like a neural run, with
+// its samples (there is no model, no epochs and nothing to resume).
+struct AbcJob {
+    QString method;
+    std::int64_t simulations = 0;
+    std::uint64_t seed = 1;
+    int threads = 0;
+    std::int64_t samples = 10000;
+    Matrix observation;
+    QString observationName, samplesPath;
+    bool quiet = false;
+};
+
+int runAbc(const Project& project, const QString& projectPath, const AbcJob& job, bool record, const QString& dbPath,
+           QTextStream& out, QTextStream& err) {
+    const auto progress = [&err, quiet = job.quiet](const LoopProgress& p) {
+        if (!quiet) {
+            err << "\rsimulated " << p.completed << " of " << p.total;
+            err.flush();
+        }
+    };
+    LoopControl control;
+    control.cancelFlag = &interruptFlag();
+    control.onProgress = progress;
+    control.progressIntervalSeconds = 0.5;
+    std::optional<RunHistory> history;
+    qint64 runId = 0;
+    try {
+        const JointPrior prior = project.makePrior();
+        const std::unique_ptr<Simulator> simulator = project.makeSimulator();
+        QJsonObject settingsJson{{"method", job.method},
+                                 {"simulations", qint64(job.simulations)},
+                                 {"seed", QString::number(job.seed)},
+                                 {"threads", job.threads},
+                                 {"posterior_samples", qint64(job.samples)},
+                                 {"observation", job.observationName}};
+        if (record) {
+            history.emplace(historyPathFor(dbPath, projectPath));
+            RunStart start;
+            start.projectName = QString::fromStdString(project.name);
+            start.projectHash = projectContentHash(project);
+            start.projectPath = QFileInfo(projectPath).absoluteFilePath();
+            start.observation = job.observationName;
+            start.method = job.method;
+            start.estimator = "-";
+            start.settings = settingsJson;
+            start.seed = job.seed;
+            start.device = "cpu";
+            runId = history->startRun(start);
+            out << "run " << runId << " in " << QDir::toNativeSeparators(history->path()) << "\n";
+            out.flush();
+        }
+        AbcResult result;
+        if (job.method == "rej-abc") {
+            RejectionAbcSettings settings;
+            settings.simulations = job.simulations;
+            settings.seed = job.seed;
+            settings.threads = job.threads;
+            settings.posteriorSamples = job.samples;
+            result = rejectionAbc(prior, *simulator, job.observation, settings, control);
+        } else {
+            SmcAbcSettings settings;
+            settings.simulations = job.simulations;
+            settings.seed = job.seed;
+            settings.threads = job.threads;
+            settings.posteriorSamples = job.samples;
+            result = smcAbc(prior, *simulator, job.observation, settings, control);
+        }
+        if (!job.quiet) err << "\n";
+        if (result.cancelled) {
+            if (history) history->finishRun(runId, {RunState::Cancelled, "cancelled while simulating", {}, {}});
+            err << "interrupted: cancelled after " << result.simulations << " simulations; ABC runs cannot be resumed\n";
+            return kExitInterrupted;
+        }
+        if (history) {
+            history->saveSamples(runId, {job.observationName, result.samples, {}});
+            history->finishRun(runId, {RunState::Finished, {}, {}, {}});
+        }
+        if (!job.samplesPath.isEmpty()) writeCsv(job.samplesPath.toStdString(), project.parameterNames(), result.samples);
+        const AbcPopulation& last = result.populations.back();
+        out << QString(job.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC") << ": " << result.simulations
+            << " simulations, " << result.populations.size() << " population"
+            << (result.populations.size() == 1 ? "" : "s") << ", final epsilon " << QString::number(last.epsilon, 'g', 4)
+            << ", " << result.particles.rows() << " particles (" << QString::number(result.elapsedSeconds, 'f', 1)
+            << " s)\n";
+        out << result.samples.rows() << " posterior samples"
+            << (job.samplesPath.isEmpty() ? QString() : " written to " + job.samplesPath)
+            << (history ? QStringLiteral(", recorded as run %1").arg(runId) : QString()) << "\n";
+        return kExitSuccess;
+    } catch (const std::exception& error) {
+        if (history && runId > 0) history->finishRun(runId, {RunState::Failed, QString::fromUtf8(error.what()), {}, {}});
+        err << "error: " << error.what() << "\n";
+        return kExitFailure;
+    }
+}
+
 }  // namespace
 
 int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
-        "sbiw-cli train PROJECT [--method npe] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
+        "sbiw-cli train PROJECT [--method npe|rej-abc|smc-abc] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
         "       [--observation FILE.csv|NAME] [--samples M] [--out SAMPLES.csv] [--device auto|cpu|cuda]\n"
         "       [--threads T] [--max-epochs E] [--save-posterior FILE.pt] [--db FILE | --no-history]\n"
         "       [--reuse-simulations] [--checkpoint-every K] [--snapshot-every K] [--quiet]\n"
@@ -342,7 +440,8 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         "simulates. It is off by default: the seed then decides the simulations, so runs with other seeds\n"
         "stay independent replicates.");
     parser.addPositionalArgument("PROJECT", "Project file (*.sbiw).");
-    parser.addOption({"method", "Inference method: npe.", "METHOD"});
+    parser.addOption({"method", "npe (default), or the ABC baselines rej-abc (keep the 100 closest) and smc-abc.",
+                      "METHOD"});
     parser.addOption({"estimator", "Density estimator: maf, nsf or mdn.", "KIND"});
     parser.addOption({"simulations", "Simulation budget.", "N"});
     parser.addOption({"seed", "Random seed.", "S"});
@@ -374,8 +473,34 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     if (!project) return kExitFailure;
     const InferenceSettings& defaults = project->inference;
     const QString method = parser.isSet("method") ? parser.value("method") : QString::fromStdString(defaults.method);
+    if (method == "rej-abc" || method == "smc-abc") {
+        AbcJob job;
+        job.method = method;
+        qint64 simulations = defaults.simulations, seed = qint64(defaults.seed), samples = defaults.posteriorSamples,
+               threads = defaults.threads;
+        if (!readInteger(parser, "simulations", 2, simulations, err) || !readInteger(parser, "seed", 0, seed, err) ||
+            !readInteger(parser, "samples", 1, samples, err) || !readInteger(parser, "threads", 1, threads, err)) {
+            err << "usage: " << usage << "\n";
+            return kExitUsage;
+        }
+        for (const char* neuralOnly : {"estimator", "device", "max-epochs", "save-posterior", "reuse-simulations"})
+            if (parser.isSet(neuralOnly))
+                return usageError(err, QStringLiteral("--%1 does not apply to %2").arg(neuralOnly, method), usage);
+        const std::optional<Matrix> observation = chooseObservation(*project, parser.value("observation"), err);
+        if (!observation) return kExitFailure;
+        job.simulations = simulations;
+        job.seed = std::uint64_t(seed);
+        job.threads = int(threads);
+        job.samples = samples;
+        job.observation = *observation;  // several rows: i.i.d. observations of one θ
+        job.observationName = parser.isSet("observation") ? parser.value("observation")
+                                                           : QString::fromStdString(project->defaultObservation);
+        job.samplesPath = parser.value("out");
+        job.quiet = parser.isSet("quiet");
+        return runAbc(*project, projectPath, job, record, parser.value("db"), out, err);
+    }
     if (method != "npe") {
-        err << "error: method '" << method << "' is not available in this version (available: npe)\n";
+        err << "error: method '" << method << "' is not available in this version (available: npe, rej-abc, smc-abc)\n";
         return kExitUsage;
     }
     TrainingJob job;
