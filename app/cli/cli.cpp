@@ -358,6 +358,9 @@ int runCli(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         if (name == QLatin1String(command.name)) {
             QStringList rest = arguments.mid(2);
             rest.prepend(arguments.at(0) + " " + name);
+            // A Ctrl-C belongs to the command it interrupted, not to the next one run in the
+            // same process (tests, a future GUI console).
+            interruptFlag().store(false);
             const int code = command.run(rest, out, err);
             out.flush();
             err.flush();

@@ -92,6 +92,13 @@ private Q_SLOTS:
         QVERIFY((table.values.leftCols(2).array().abs() <= 1.0).all());
     }
 
+    void anEarlierInterruptDoesNotCancelTheNextCommand() {
+        QTemporaryDir dir;
+        interruptFlag().store(true);  // as left by a Ctrl-C during an earlier in-process command
+        const CliRun run = cli({"simulate", project("two_moons"), "--count", "100", "--out", dir.filePath("s.csv")});
+        QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
+    }
+
     void simulateIsReproducibleAcrossThreads() {
         QTemporaryDir dir;
         const QString one = dir.filePath("one.csv"), two = dir.filePath("two.csv");
