@@ -3,10 +3,13 @@
 #include <QDir>
 #include <QFileInfo>
 
+#include <cmath>
+
 #include "abc/abc.h"
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "core/csv.h"
+#include "inference/nle.h"
 #include "inference/npe.h"
 #include "priors/joint_prior.h"
 #include "qt/run_history.h"
@@ -414,14 +417,92 @@ int runAbc(const Project& project, const QString& projectPath, const AbcJob& job
     }
 }
 
+// --method nle: a likelihood estimator q(x | θ) sampled by MCMC. Recorded like NPE (settings,
+// per-epoch losses, samples) but without a model or checkpoints: an NLE run cannot be resumed.
+int runNleCommand(const Project& project, const QString& projectPath, const NleSettings& settings,
+                  const Matrix& observation, const QString& observationName, const QString& samplesPath, bool quiet,
+                  bool record, const QString& dbPath, QTextStream& out, QTextStream& err) {
+    TrainingJob printing;
+    printing.quiet = quiet;
+    TrainingHooks hooks = printingHooks(printing, out, err);
+    std::optional<RunHistory> history;
+    std::optional<RunRecorder> recorder;
+    try {
+        if (record) {
+            history.emplace(historyPathFor(dbPath, projectPath));
+            RunStart start;
+            start.projectName = QString::fromStdString(project.name);
+            start.projectHash = projectContentHash(project);
+            start.projectPath = QFileInfo(projectPath).absoluteFilePath();
+            start.observation = observationName;
+            start.method = "nle";
+            start.estimator = QString::fromStdString(settings.estimator.kind);
+            start.settings = QJsonObject{{"method", "nle"},
+                                         {"estimator", start.estimator},
+                                         {"simulations", qint64(settings.simulations)},
+                                         {"seed", QString::number(settings.seed)},
+                                         {"mcmc", QString::fromStdString(toString(settings.mcmc.method))},
+                                         {"chains", settings.mcmc.chains},
+                                         {"thinning", settings.mcmc.thinning},
+                                         {"warmup", settings.mcmc.warmupSteps},
+                                         {"posterior_samples", qint64(settings.mcmc.samples)},
+                                         {"observation", observationName}};
+            start.seed = settings.seed;
+            start.device = QString::fromStdString(resolveDevice(settings.device));
+            const qint64 runId = history->startRun(start);
+            recorder.emplace(*history, runId);
+            hooks = recorder->recordingHooks(hooks);
+            out << "run " << runId << " in " << QDir::toNativeSeparators(history->path()) << "\n";
+            out.flush();
+        }
+        const NleResult result = runNle(project.makePrior(), *project.makeSimulator(), observation, settings, hooks);
+        if (!result.nonFiniteSummary.empty()) err << "warning: " << QString::fromStdString(result.nonFiniteSummary) << "\n";
+        if (result.training.status == RunStatus::Cancelled) {
+            if (recorder) recorder->finish(outcomeOf(result.training, RunState::Cancelled, result.training.stopReason));
+            err << "interrupted: " << QString::fromStdString(result.training.stopReason)
+                << "; NLE runs cannot be resumed, nothing was written\n";
+            return kExitInterrupted;
+        }
+        if (!result.trained) {
+            const std::string why = result.training.stopReason.empty() ? "no epoch completed" : result.training.stopReason;
+            if (recorder) recorder->finish(outcomeOf(result.training, RunState::Failed, why));
+            err << "error: training failed: " << QString::fromStdString(why) << "\n";
+            return kExitFailure;
+        }
+        const McmcResult& mcmc = result.posterior;
+        if (history) {
+            history->saveSamples(recorder->runId(), {observationName, mcmc.samples, {}});
+            recorder->finish(outcomeOf(result.training, RunState::Finished, {}));
+        }
+        if (!samplesPath.isEmpty()) writeCsv(samplesPath.toStdString(), project.parameterNames(), mcmc.samples);
+        out << "NLE (" << QString::fromStdString(settings.estimator.kind) << ") on " << result.trainingPairs
+            << " simulations: " << result.training.epochs << " epochs in "
+            << QString::number(result.training.seconds, 'f', 1) << " s, "
+            << QString::fromStdString(result.training.stopReason) << "\n";
+        out << QString::fromStdString(toString(settings.mcmc.method)) << " MCMC: " << mcmc.samples.rows()
+            << " samples from " << mcmc.chains << " chains in " << QString::number(mcmc.elapsedSeconds, 'f', 1)
+            << " s, max split R-hat " << QString::number(mcmc.rhat.maxCoeff(), 'f', 3)
+            << (std::isnan(mcmc.acceptanceRate) ? QString()
+                                                 : ", acceptance " + QString::number(100.0 * mcmc.acceptanceRate, 'f', 1) + "%")
+            << (samplesPath.isEmpty() ? QString() : "; written to " + samplesPath)
+            << (recorder ? QStringLiteral("; recorded as run %1").arg(recorder->runId()) : QString()) << "\n";
+        return kExitSuccess;
+    } catch (const std::exception& error) {
+        if (recorder) recorder->finish({RunState::Failed, QString::fromUtf8(error.what()), {}, {}});
+        err << "error: " << error.what() << "\n";
+        return kExitFailure;
+    }
+}
+
 }  // namespace
 
 int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
-        "sbiw-cli train PROJECT [--method npe|rej-abc|smc-abc] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
+        "sbiw-cli train PROJECT [--method npe|nle|rej-abc|smc-abc] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
         "       [--observation FILE.csv|NAME] [--samples M] [--out SAMPLES.csv] [--device auto|cpu|cuda]\n"
         "       [--threads T] [--max-epochs E] [--save-posterior FILE.pt] [--db FILE | --no-history]\n"
-        "       [--reuse-simulations] [--checkpoint-every K] [--snapshot-every K] [--quiet]\n"
+        "       [--reuse-simulations] [--checkpoint-every K] [--snapshot-every K] [--mcmc slice|mh] [--chains C]\n"
+        "       [--quiet]\n"
         "   or: sbiw-cli train --resume RUN [PROJECT] [--db FILE] [--out SAMPLES.csv] [--save-posterior FILE.pt]";
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -440,8 +521,12 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         "simulates. It is off by default: the seed then decides the simulations, so runs with other seeds\n"
         "stay independent replicates.");
     parser.addPositionalArgument("PROJECT", "Project file (*.sbiw).");
-    parser.addOption({"method", "npe (default), or the ABC baselines rej-abc (keep the 100 closest) and smc-abc.",
+    parser.addOption({"method",
+                      "npe (default); nle (likelihood estimator + MCMC; several observation rows are i.i.d.); or the "
+                      "ABC baselines rej-abc (keep the 100 closest) and smc-abc.",
                       "METHOD"});
+    parser.addOption({"mcmc", "nle: the MCMC sampler, slice (default) or mh.", "SAMPLER"});
+    parser.addOption({"chains", "nle: MCMC chains (default 100).", "C"});
     parser.addOption({"estimator", "Density estimator: maf, nsf or mdn.", "KIND"});
     parser.addOption({"simulations", "Simulation budget.", "N"});
     parser.addOption({"seed", "Random seed.", "S"});
@@ -483,7 +568,8 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
             err << "usage: " << usage << "\n";
             return kExitUsage;
         }
-        for (const char* neuralOnly : {"estimator", "device", "max-epochs", "save-posterior", "reuse-simulations"})
+        for (const char* neuralOnly :
+             {"estimator", "device", "max-epochs", "save-posterior", "reuse-simulations", "mcmc", "chains"})
             if (parser.isSet(neuralOnly))
                 return usageError(err, QStringLiteral("--%1 does not apply to %2").arg(neuralOnly, method), usage);
         const std::optional<Matrix> observation = chooseObservation(*project, parser.value("observation"), err);
@@ -499,8 +585,54 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         job.quiet = parser.isSet("quiet");
         return runAbc(*project, projectPath, job, record, parser.value("db"), out, err);
     }
+    if (method == "nle") {
+        NleSettings nle;
+        if (parser.isSet("estimator")) nle.estimator.kind = parser.value("estimator").toStdString();
+        nle.training = defaults.training;
+        nle.device = parser.isSet("device") ? parser.value("device").toStdString() : defaults.device;
+        qint64 simulations = defaults.simulations, seed = qint64(defaults.seed), samples = defaults.posteriorSamples,
+               threads = defaults.threads, maxEpochs = nle.training.maxEpochs, chains = nle.mcmc.chains;
+        if (!readInteger(parser, "simulations", 2, simulations, err) || !readInteger(parser, "seed", 0, seed, err) ||
+            !readInteger(parser, "samples", 1, samples, err) || !readInteger(parser, "threads", 1, threads, err) ||
+            !readInteger(parser, "max-epochs", 1, maxEpochs, err) || !readInteger(parser, "chains", 1, chains, err)) {
+            err << "usage: " << usage << "\n";
+            return kExitUsage;
+        }
+        for (const char* npeOnly : {"save-posterior", "reuse-simulations"})
+            if (parser.isSet(npeOnly)) return usageError(err, QStringLiteral("--%1 does not apply to nle").arg(npeOnly), usage);
+        nle.simulations = simulations;
+        nle.seed = std::uint64_t(seed);
+        nle.threads = int(threads);
+        nle.training.maxEpochs = int(std::min<qint64>(maxEpochs, 1'000'000));
+        nle.mcmc.samples = samples;
+        nle.mcmc.chains = int(std::min<qint64>(chains, 100'000));
+        nle.mcmc.seed = std::uint64_t(seed);
+        if (parser.isSet("mcmc")) {
+            const std::optional<McmcMethod> sampler = parseMcmcMethod(parser.value("mcmc").toStdString());
+            if (!sampler) return usageError(err, "--mcmc is slice or mh, not '" + parser.value("mcmc") + "'", usage);
+            nle.mcmc.method = *sampler;
+        }
+        if (const Problems problems = nle.validate(); !problems.empty()) {
+            for (const Problem& p : problems) err << "error: " << QString::fromStdString(p.toString()) << "\n";
+            return kExitUsage;
+        }
+        try {
+            resolveDevice(nle.device);
+        } catch (const std::exception& error) {
+            err << "error: " << error.what() << "\n";
+            return kExitFailure;
+        }
+        const std::optional<Matrix> observation = chooseObservation(*project, parser.value("observation"), err);
+        if (!observation) return kExitFailure;
+        const QString observationName = parser.isSet("observation") ? parser.value("observation")
+                                                                     : QString::fromStdString(project->defaultObservation);
+        return runNleCommand(*project, projectPath, nle, *observation, observationName, parser.value("out"),
+                             parser.isSet("quiet"), record, parser.value("db"), out, err);
+    }
+    if (parser.isSet("mcmc") || parser.isSet("chains"))
+        return usageError(err, "--mcmc and --chains apply to nle", usage);
     if (method != "npe") {
-        err << "error: method '" << method << "' is not available in this version (available: npe, rej-abc, smc-abc)\n";
+        err << "error: method '" << method << "' is not available in this version (available: npe, nle, rej-abc, smc-abc)\n";
         return kExitUsage;
     }
     TrainingJob job;

@@ -174,6 +174,27 @@ private Q_SLOTS:
         for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
     }
 
+    void nleSamplesTheGaussianLinearPosteriorByMcmc() {
+        // Likelihood estimator + slice sampling; exact posterior N(x_o / 2, 0.05 I).
+        QTemporaryDir dir;
+        const QString out = dir.filePath("nle.csv");
+        const CliRun run = cli({"train", project("gaussian_linear"), "--method", "nle", "--simulations", "3000",
+                                "--seed", "3", "--samples", "1000", "--chains", "20", "--max-epochs", "40",
+                                "--out", out, "--device", "cpu", "--threads", "1", "--quiet", "--no-history"});
+        QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
+        QVERIFY2(run.out.contains("slice MCMC: 1000 samples from 20 chains"), qPrintable(run.out));
+        const CsvTable samples = readCsv(out.toStdString());
+        QCOMPARE(samples.values.rows(), 1000);
+        const Matrix xo = test::readCsvMatrix(test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
+        const Vector mean = test::columnMeans(samples.values);
+        for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
+        QCOMPARE(cli({"train", project("gaussian_linear"), "--method", "nle", "--mcmc", "gibbs", "--out", out,
+                      "--no-history"}).code,
+                 int(kExitUsage));
+        QCOMPARE(cli({"train", project("gaussian_linear"), "--chains", "4", "--out", out, "--no-history"}).code,
+                 int(kExitUsage));  // --chains is for nle
+    }
+
     void abcBaselinesRecoverTheGaussianLinearPosterior() {
         // Rejection ABC keeps the 100 closest of 10^4 simulations: in 10-D that is a wide
         // tolerance, so only the posterior mean x_o / 2 is checked, loosely; SMC-ABC runs too.
