@@ -320,6 +320,23 @@ int resumeTraining(const QCommandLineParser& parser, const QString& usage, QText
     }
 }
 
+// The row a new run starts with: who, what, on which problem.
+RunStart runStartFor(const Project& project, const QString& projectPath, const QString& observationName,
+                     const QString& method, const QString& estimator, const QJsonObject& settings, std::uint64_t seed,
+                     const QString& device) {
+    RunStart start;
+    start.projectName = QString::fromStdString(project.name);
+    start.projectHash = projectContentHash(project);
+    start.projectPath = QFileInfo(projectPath).absoluteFilePath();
+    start.observation = observationName;
+    start.method = method;
+    start.estimator = estimator;
+    start.settings = settings;
+    start.seed = seed;
+    start.device = device;
+    return start;
+}
+
 // --method rej-abc | smc-abc: the classical baselines, no network. The observation may have
 // several rows (i.i.d. observations of one θ). Recorded in the history like a neural run, with
 // its samples (there is no model, no epochs and nothing to resume).
@@ -359,17 +376,8 @@ int runAbc(const Project& project, const QString& projectPath, const AbcJob& job
                                  {"observation", job.observationName}};
         if (record) {
             history.emplace(historyPathFor(dbPath, projectPath));
-            RunStart start;
-            start.projectName = QString::fromStdString(project.name);
-            start.projectHash = projectContentHash(project);
-            start.projectPath = QFileInfo(projectPath).absoluteFilePath();
-            start.observation = job.observationName;
-            start.method = job.method;
-            start.estimator = "-";
-            start.settings = settingsJson;
-            start.seed = job.seed;
-            start.device = "cpu";
-            runId = history->startRun(start);
+            runId = history->startRun(
+                runStartFor(project, projectPath, job.observationName, job.method, "-", settingsJson, job.seed, "cpu"));
             out << "run " << runId << " in " << QDir::toNativeSeparators(history->path()) << "\n";
             out.flush();
         }
@@ -430,15 +438,9 @@ int runNleCommand(const Project& project, const QString& projectPath, const NleS
     try {
         if (record) {
             history.emplace(historyPathFor(dbPath, projectPath));
-            RunStart start;
-            start.projectName = QString::fromStdString(project.name);
-            start.projectHash = projectContentHash(project);
-            start.projectPath = QFileInfo(projectPath).absoluteFilePath();
-            start.observation = observationName;
-            start.method = "nle";
-            start.estimator = QString::fromStdString(settings.estimator.kind);
-            start.settings = QJsonObject{{"method", "nle"},
-                                         {"estimator", start.estimator},
+            const QString estimator = QString::fromStdString(settings.estimator.kind);
+            const QJsonObject settingsJson{{"method", "nle"},
+                                         {"estimator", estimator},
                                          {"simulations", qint64(settings.simulations)},
                                          {"seed", QString::number(settings.seed)},
                                          {"mcmc", QString::fromStdString(toString(settings.mcmc.method))},
@@ -447,9 +449,9 @@ int runNleCommand(const Project& project, const QString& projectPath, const NleS
                                          {"warmup", settings.mcmc.warmupSteps},
                                          {"posterior_samples", qint64(settings.mcmc.samples)},
                                          {"observation", observationName}};
-            start.seed = settings.seed;
-            start.device = QString::fromStdString(resolveDevice(settings.device));
-            const qint64 runId = history->startRun(start);
+            const qint64 runId = history->startRun(runStartFor(project, projectPath, observationName, "nle", estimator,
+                                                               settingsJson, settings.seed,
+                                                               QString::fromStdString(resolveDevice(settings.device))));
             recorder.emplace(*history, runId);
             hooks = recorder->recordingHooks(hooks);
             out << "run " << runId << " in " << QDir::toNativeSeparators(history->path()) << "\n";
@@ -690,17 +692,9 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
 
     try {
         RunHistory history(historyPathFor(parser.value("db"), projectPath));
-        RunStart start;
-        start.projectName = QString::fromStdString(project->name);
-        start.projectHash = projectContentHash(*project);
-        start.projectPath = QFileInfo(projectPath).absoluteFilePath();
-        start.observation = job.run.observationName;
-        start.method = "npe";
-        start.estimator = QString::fromStdString(settings.estimator.kind);
-        start.settings = toJson(job.run);
-        start.seed = settings.seed;
-        start.device = QString::fromStdString(device);
-        const qint64 runId = history.startRun(start);
+        const qint64 runId = history.startRun(runStartFor(*project, projectPath, job.run.observationName, "npe",
+                                                          QString::fromStdString(settings.estimator.kind), toJson(job.run),
+                                                          settings.seed, QString::fromStdString(device)));
         out << "run " << runId << " in " << QDir::toNativeSeparators(history.path()) << "\n";
         out.flush();
         return trainRecorded(history, runId, job, {}, nullptr, out, err);
