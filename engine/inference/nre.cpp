@@ -1,0 +1,134 @@
+#include "inference/nre.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "inference/conditional_estimator.h"
+#include "inference/npe.h"
+#include "inference/trainer.h"
+#include "neural/flow_internal.h"
+
+namespace sbiw {
+
+namespace {
+
+// The classifier on z-scored [θ, x]; forward gives the logit (the log-ratio estimate).
+class RatioClassifierImpl : public torch::nn::Module {
+public:
+    RatioClassifierImpl(int parameters, int data, int hidden, int blocks, const torch::Tensor& thetaMean,
+                        const torch::Tensor& thetaStd, const torch::Tensor& xMean, const torch::Tensor& xStd,
+                        std::uint64_t seed) {
+        torch::manual_seed(seed);
+        thetaMean_ = register_buffer("theta_mean", thetaMean.clone());
+        thetaStd_ = register_buffer("theta_std", thetaStd.clone());
+        xMean_ = register_buffer("x_mean", xMean.clone());
+        xStd_ = register_buffer("x_std", xStd.clone());
+        net_ = register_module("classifier", neural::makeResidualNet(parameters + data, 1, hidden, 0, blocks));
+    }
+
+    // theta [N, D], x [N, X] -> logits [N]
+    torch::Tensor logRatio(const torch::Tensor& theta, const torch::Tensor& x) {
+        const auto input = torch::cat({(theta - thetaMean_) / thetaStd_, (x - xMean_) / xStd_}, 1);
+        return net_->forward(input, torch::Tensor()).squeeze(1);
+    }
+
+private:
+    torch::Tensor thetaMean_, thetaStd_, xMean_, xStd_;
+    std::shared_ptr<neural::ConditionerImpl> net_;
+};
+
+}  // namespace
+
+Problems NreSettings::validate() const {
+    Problems problems;
+    appendProblems(problems, training.validate(), "training");
+    appendProblems(problems, mcmc.validate(), "mcmc");
+    if (hiddenFeatures < 1) problems.push_back({"hiddenFeatures", "must be positive"});
+    if (blocks < 0) problems.push_back({"blocks", "must not be negative"});
+    if (simulations < 2) problems.push_back({"simulations", "must be at least 2"});
+    if (threads < 0) problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (device != "auto" && device != "cpu" && device != "cuda")
+        problems.push_back({"device", "'" + device + "' is not one of: auto, cpu, cuda"});
+    return problems;
+}
+
+NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
+                 const NreSettings& settings, const TrainingHooks& hooks) {
+    throwIfProblems(settings.validate());
+    if (observation.rows() < 1 || observation.cols() != simulator.dataDimension() || !observation.allFinite())
+        throw std::invalid_argument("the observation must have at least one finite row of " +
+                                    std::to_string(simulator.dataDimension()) + " values");
+    NpeSettings simulation;  // the same simulations NPE and NLE train on with this seed
+    simulation.simulations = settings.simulations;
+    simulation.seed = settings.seed;
+    simulation.threads = settings.threads;
+    const NpeTrainingSet set = simulateTrainingSet(prior, simulator, simulation, hooks);
+    NreResult result;
+    result.simulationCount = set.simulationCount;
+    result.simulationSeconds = set.simulationSeconds;
+    result.nonFiniteSummary = set.nonFiniteSummary;
+    if (set.cancelled) {
+        result.training.status = RunStatus::Cancelled;
+        result.training.stopReason = set.stopReason;
+        return result;
+    }
+    result.trainingPairs = set.theta.rows();
+
+    neural::setComputeThreads(1);
+    const torch::Device device(resolveDevice(settings.device));
+    const torch::Tensor thetaData = neural::toTensor(set.theta, device);
+    const torch::Tensor xData = neural::toTensor(set.x, device);
+    const auto [thetaMean, thetaStd] = neural::columnStandardization(thetaData.to(torch::kCPU));
+    const auto [xMean, xStd] = neural::columnStandardization(xData.to(torch::kCPU));
+    auto classifier = std::make_shared<RatioClassifierImpl>(int(set.theta.cols()), int(set.x.cols()),
+                                                            settings.hiddenFeatures, settings.blocks, thetaMean, thetaStd,
+                                                            xMean, xStd, settings.seed);
+    classifier->to(device);
+
+    neural::TrainingProblem problem;
+    problem.module = classifier.get();
+    problem.rows = set.theta.rows();
+    // Each batch gives its pairs (label 1) and the same x with the θ of the next row (label 0):
+    // the rows are reshuffled every epoch, so the negatives change too, and the loss is
+    // deterministic for given rows (validation stays comparable across epochs).
+    problem.batchLoss = [&](const torch::Tensor& indices) {
+        const torch::Tensor rows = indices.to(device);
+        const torch::Tensor theta = thetaData.index_select(0, rows);
+        const torch::Tensor x = xData.index_select(0, rows);
+        const torch::Tensor joint = classifier->logRatio(theta, x);
+        const torch::Tensor marginal = classifier->logRatio(theta.roll(1, 0), x);
+        // BCE with logits: -log σ(joint) - log(1 - σ(marginal)).
+        return (torch::nn::functional::softplus(-joint) + torch::nn::functional::softplus(marginal)).mean();
+    };
+    if (hooks.onStage) hooks.onStage("training");
+    result.training = neural::train(problem, settings.training, settings.seed, hooks);
+    if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished) return result;
+    result.trained = true;
+
+    const torch::Tensor xo = neural::toTensor(observation, device);
+    const std::int64_t trials = observation.rows();
+    const BatchLogDensity logPosterior = [&](const Matrix& thetas) -> Vector {
+        Vector logPrior = prior.logProb(thetas);
+        torch::NoGradGuard noGrad;
+        const std::int64_t chains = thetas.rows();
+        const torch::Tensor t = neural::toTensor(thetas, device).repeat_interleave(trials, 0);
+        const Matrix logRatio =
+            neural::toMatrix(classifier->logRatio(t, xo.repeat({chains, 1})).view({chains, trials}).sum(1, true));
+        for (Eigen::Index c = 0; c < chains; ++c)
+            if (std::isfinite(logPrior(c))) logPrior(c) += logRatio(c, 0);
+        return logPrior;
+    };
+    if (hooks.onStage) hooks.onStage("sampling");
+    McmcSettings mcmc = settings.mcmc;
+    mcmc.threads = 1;  // one network call for all chains; torch modules are not re-entrant
+    LoopControl control;
+    control.cancelFlag = hooks.cancel;
+    result.posterior = sampleMcmc(logPosterior, prior, mcmc, control);
+    if (result.posterior.cancelled) {
+        result.training.status = RunStatus::Cancelled;
+        result.training.stopReason = "cancelled while sampling the posterior";
+    }
+    return result;
+}
+
+}  // namespace sbiw

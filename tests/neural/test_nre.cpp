@@ -1,0 +1,74 @@
+// Neural ratio estimation (NRE-A) against known answers: the analytic posterior of the 3-D
+// gaussian_linear problem, for one observation and for several i.i.d. ones.
+#include "inference/nre.h"
+#include "support/gaussian_linear_3d.h"
+#include "support/test_support.h"
+
+using namespace sbiw;
+
+namespace {
+
+NreSettings smallSettings() {
+    NreSettings s;
+    s.hiddenFeatures = 32;
+    s.simulations = 4000;
+    s.seed = 5;
+    s.device = "cpu";
+    s.threads = 1;
+    s.training.batchSize = 100;
+    s.training.learningRate = 1e-3;
+    s.training.maxEpochs = 200;
+    s.mcmc.chains = 20;
+    s.mcmc.samples = 4000;
+    s.mcmc.warmupSteps = 50;
+    s.mcmc.thinning = 5;
+    s.mcmc.seed = 2;
+    return s;
+}
+
+}  // namespace
+
+class TestNre : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    // n i.i.d. rows of N(θ, 0.1 I) under the prior N(0, 0.1 I): posterior N(Σ x_i / (n + 1), 0.1 / (n + 1) I).
+    void recoversTheAnalyticPosterior_data() {
+        QTest::addColumn<int>("trials");
+        QTest::newRow("one observation") << 1;
+        QTest::newRow("two i.i.d. observations") << 2;
+    }
+
+    void recoversTheAnalyticPosterior() {
+        QFETCH(int, trials);
+        Matrix observation(trials, 3);
+        const Matrix first = test::gaussianLinear3Observation();
+        for (int r = 0; r < trials; ++r) observation.row(r) = first.row(0) * (1.0 - 0.2 * r);
+        const NreResult result = runNre(test::gaussianLinear3Prior(), test::GaussianLinear3(), observation, smallSettings());
+        QVERIFY2(result.trained, result.training.stopReason.c_str());
+        QCOMPARE(result.posterior.samples.rows(), 4000);
+        const Vector mean = test::columnMeans(result.posterior.samples);
+        const Matrix cov = test::covariance(result.posterior.samples);
+        const double variance = 0.1 / (trials + 1);
+        for (int i = 0; i < 3; ++i) {
+            // A classifier's ratio is less exact than a flow's likelihood: looser bounds.
+            SBIW_COMPARE_NEAR(mean(i), observation.col(i).sum() / (trials + 1), 0.07);
+            SBIW_COMPARE_NEAR(cov(i, i), variance, 0.5 * variance);
+        }
+    }
+
+    void badSettingsAreRejected() {
+        NreSettings settings = smallSettings();
+        settings.hiddenFeatures = 0;
+        settings.mcmc.thinning = 0;
+        try {
+            runNre(test::gaussianLinear3Prior(), test::GaussianLinear3(), test::gaussianLinear3Observation(), settings);
+            QFAIL("expected SettingsError");
+        } catch (const SettingsError& e) {
+            QVERIFY2(QString(e.what()).contains("hiddenFeatures"), e.what());
+            QVERIFY2(QString(e.what()).contains("mcmc.thinning"), e.what());
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestNre)
+#include "test_nre.moc"
