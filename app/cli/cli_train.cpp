@@ -11,6 +11,7 @@
 #include "core/csv.h"
 #include "inference/nle.h"
 #include "inference/npe.h"
+#include "inference/nre.h"
 #include "priors/joint_prior.h"
 #include "qt/run_history.h"
 #include "qt/run_recorder.h"
@@ -425,11 +426,13 @@ int runAbc(const Project& project, const QString& projectPath, const AbcJob& job
     }
 }
 
-// --method nle: a likelihood estimator q(x | θ) sampled by MCMC. Recorded like NPE (settings,
-// per-epoch losses, samples) but without a model or checkpoints: an NLE run cannot be resumed.
-int runNleCommand(const Project& project, const QString& projectPath, const NleSettings& settings,
-                  const Matrix& observation, const QString& observationName, const QString& samplesPath, bool quiet,
-                  bool record, const QString& dbPath, QTextStream& out, QTextStream& err) {
+// --method nle | nre: a likelihood estimator q(x | θ) or a ratio classifier, sampled by MCMC.
+// Recorded like NPE (settings, per-epoch losses, samples) but without a model or checkpoints:
+// such a run cannot be resumed. NRE takes its training, budget and MCMC settings from `settings`.
+int runMcmcMethodCommand(const QString& method, const Project& project, const QString& projectPath,
+                         const NleSettings& settings, const Matrix& observation, const QString& observationName,
+                         const QString& samplesPath, bool quiet, bool record, const QString& dbPath, QTextStream& out,
+                         QTextStream& err) {
     TrainingJob printing;
     printing.quiet = quiet;
     TrainingHooks hooks = printingHooks(printing, out, err);
@@ -438,8 +441,8 @@ int runNleCommand(const Project& project, const QString& projectPath, const NleS
     try {
         if (record) {
             history.emplace(historyPathFor(dbPath, projectPath));
-            const QString estimator = QString::fromStdString(settings.estimator.kind);
-            const QJsonObject settingsJson{{"method", "nle"},
+            const QString estimator = method == "nre" ? "resnet" : QString::fromStdString(settings.estimator.kind);
+            const QJsonObject settingsJson{{"method", method},
                                          {"estimator", estimator},
                                          {"simulations", qint64(settings.simulations)},
                                          {"seed", QString::number(settings.seed)},
@@ -449,7 +452,7 @@ int runNleCommand(const Project& project, const QString& projectPath, const NleS
                                          {"warmup", settings.mcmc.warmupSteps},
                                          {"posterior_samples", qint64(settings.mcmc.samples)},
                                          {"observation", observationName}};
-            const qint64 runId = history->startRun(runStartFor(project, projectPath, observationName, "nle", estimator,
+            const qint64 runId = history->startRun(runStartFor(project, projectPath, observationName, method, estimator,
                                                                settingsJson, settings.seed,
                                                                QString::fromStdString(resolveDevice(settings.device))));
             recorder.emplace(*history, runId);
@@ -457,12 +460,24 @@ int runNleCommand(const Project& project, const QString& projectPath, const NleS
             out << "run " << runId << " in " << QDir::toNativeSeparators(history->path()) << "\n";
             out.flush();
         }
-        const NleResult result = runNle(project.makePrior(), *project.makeSimulator(), observation, settings, hooks);
+        NleResult result;
+        if (method == "nre") {
+            NreSettings nre;
+            nre.training = settings.training;
+            nre.simulations = settings.simulations;
+            nre.seed = settings.seed;
+            nre.threads = settings.threads;
+            nre.device = settings.device;
+            nre.mcmc = settings.mcmc;
+            result = runNre(project.makePrior(), *project.makeSimulator(), observation, nre, hooks);
+        } else {
+            result = runNle(project.makePrior(), *project.makeSimulator(), observation, settings, hooks);
+        }
         if (!result.nonFiniteSummary.empty()) err << "warning: " << QString::fromStdString(result.nonFiniteSummary) << "\n";
         if (result.training.status == RunStatus::Cancelled) {
             if (recorder) recorder->finish(outcomeOf(result.training, RunState::Cancelled, result.training.stopReason));
             err << "interrupted: " << QString::fromStdString(result.training.stopReason)
-                << "; NLE runs cannot be resumed, nothing was written\n";
+                << "; " << method.toUpper() << " runs cannot be resumed, nothing was written\n";
             return kExitInterrupted;
         }
         if (!result.trained) {
@@ -477,7 +492,9 @@ int runNleCommand(const Project& project, const QString& projectPath, const NleS
             recorder->finish(outcomeOf(result.training, RunState::Finished, {}));
         }
         if (!samplesPath.isEmpty()) writeCsv(samplesPath.toStdString(), project.parameterNames(), mcmc.samples);
-        out << "NLE (" << QString::fromStdString(settings.estimator.kind) << ") on " << result.trainingPairs
+        out << method.toUpper() << " ("
+            << (method == "nre" ? QStringLiteral("classifier") : QString::fromStdString(settings.estimator.kind)) << ") on "
+            << result.trainingPairs
             << " simulations: " << result.training.epochs << " epochs in "
             << QString::number(result.training.seconds, 'f', 1) << " s, "
             << QString::fromStdString(result.training.stopReason) << "\n";
@@ -500,7 +517,7 @@ int runNleCommand(const Project& project, const QString& projectPath, const NleS
 
 int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
-        "sbiw-cli train PROJECT [--method npe|nle|rej-abc|smc-abc] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
+        "sbiw-cli train PROJECT [--method npe|nle|nre|rej-abc|smc-abc] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
         "       [--observation FILE.csv|NAME] [--samples M] [--out SAMPLES.csv] [--device auto|cpu|cuda]\n"
         "       [--threads T] [--max-epochs E] [--save-posterior FILE.pt] [--db FILE | --no-history]\n"
         "       [--reuse-simulations] [--checkpoint-every K] [--snapshot-every K] [--mcmc slice|mh] [--chains C]\n"
@@ -524,11 +541,12 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         "stay independent replicates.");
     parser.addPositionalArgument("PROJECT", "Project file (*.sbiw).");
     parser.addOption({"method",
-                      "npe (default); nle (likelihood estimator + MCMC; several observation rows are i.i.d.); or the "
+                      "npe (default); nle (likelihood estimator + MCMC) or nre (ratio classifier, NRE-A, + MCMC), "
+                      "where several observation rows are i.i.d.; or the "
                       "ABC baselines rej-abc (keep the 100 closest) and smc-abc.",
                       "METHOD"});
-    parser.addOption({"mcmc", "nle: the MCMC sampler, slice (default) or mh.", "SAMPLER"});
-    parser.addOption({"chains", "nle: MCMC chains (default 100).", "C"});
+    parser.addOption({"mcmc", "nle, nre: the MCMC sampler, slice (default) or mh.", "SAMPLER"});
+    parser.addOption({"chains", "nle, nre: MCMC chains (default 100).", "C"});
     parser.addOption({"estimator", "Density estimator: maf, nsf or mdn.", "KIND"});
     parser.addOption({"simulations", "Simulation budget.", "N"});
     parser.addOption({"seed", "Random seed.", "S"});
@@ -587,7 +605,7 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         job.quiet = parser.isSet("quiet");
         return runAbc(*project, projectPath, job, record, parser.value("db"), out, err);
     }
-    if (method == "nle") {
+    if (method == "nle" || method == "nre") {
         NleSettings nle;
         if (parser.isSet("estimator")) nle.estimator.kind = parser.value("estimator").toStdString();
         nle.training = defaults.training;
@@ -600,8 +618,11 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
             err << "usage: " << usage << "\n";
             return kExitUsage;
         }
-        for (const char* npeOnly : {"save-posterior", "reuse-simulations"})
-            if (parser.isSet(npeOnly)) return usageError(err, QStringLiteral("--%1 does not apply to nle").arg(npeOnly), usage);
+        QStringList notHere{"save-posterior", "reuse-simulations"};
+        if (method == "nre") notHere << "estimator";  // the classifier is not a density estimator
+        for (const QString& option : notHere)
+            if (parser.isSet(option))
+                return usageError(err, QStringLiteral("--%1 does not apply to %2").arg(option, method), usage);
         nle.simulations = simulations;
         nle.seed = std::uint64_t(seed);
         nle.threads = int(threads);
@@ -628,13 +649,13 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         if (!observation) return kExitFailure;
         const QString observationName = parser.isSet("observation") ? parser.value("observation")
                                                                      : QString::fromStdString(project->defaultObservation);
-        return runNleCommand(*project, projectPath, nle, *observation, observationName, parser.value("out"),
+        return runMcmcMethodCommand(method, *project, projectPath, nle, *observation, observationName, parser.value("out"),
                              parser.isSet("quiet"), record, parser.value("db"), out, err);
     }
     if (parser.isSet("mcmc") || parser.isSet("chains"))
-        return usageError(err, "--mcmc and --chains apply to nle", usage);
+        return usageError(err, "--mcmc and --chains apply to nle and nre", usage);
     if (method != "npe") {
-        err << "error: method '" << method << "' is not available in this version (available: npe, nle, rej-abc, smc-abc)\n";
+        err << "error: method '" << method << "' is not available in this version (available: npe, nle, nre, rej-abc, smc-abc)\n";
         return kExitUsage;
     }
     TrainingJob job;

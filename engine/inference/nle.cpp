@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "inference/conditional_estimator.h"
-#include "inference/npe.h"
+#include "inference/likelihood_posterior.h"
 #include "inference/trainer.h"
 
 namespace sbiw {
@@ -30,22 +30,11 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
         throw std::invalid_argument("the observation must have at least one finite row of " +
                                     std::to_string(simulator.dataDimension()) + " values");
 
-    // The same simulations NPE would train on with this seed (shared code, same streams).
-    NpeSettings simulation;
-    simulation.simulations = settings.simulations;
-    simulation.seed = settings.seed;
-    simulation.threads = settings.threads;
-    const NpeTrainingSet set = simulateTrainingSet(prior, simulator, simulation, hooks);
+    NpeTrainingSet set;  // the same simulations NPE trains on with this seed
     NleResult result;
-    result.simulationCount = set.simulationCount;
-    result.simulationSeconds = set.simulationSeconds;
-    result.nonFiniteSummary = set.nonFiniteSummary;
-    if (set.cancelled) {
-        result.training.status = RunStatus::Cancelled;
-        result.training.stopReason = set.stopReason;
+    if (!neural::simulateForLikelihood(prior, simulator, settings.simulations, settings.seed, settings.threads, hooks,
+                                       set, result))
         return result;
-    }
-    result.trainingPairs = set.theta.rows();
 
     neural::setComputeThreads(1);
     const torch::Device device(resolveDevice(settings.device));
@@ -78,29 +67,9 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
 
     // log p(θ | x_o) up to a constant, for all chains in one network call: every chain's θ is
     // paired with every observation row, and the rows' log-likelihoods are summed per chain.
-    const torch::Tensor xo = neural::toTensor(observation, device);
-    const std::int64_t trials = observation.rows();
-    const BatchLogDensity logPosterior = [&](const Matrix& thetas) -> Vector {
-        Vector logPrior = prior.logProb(thetas);
-        torch::NoGradGuard noGrad;
-        const std::int64_t chains = thetas.rows();
-        const torch::Tensor t = neural::toTensor(thetas, device).repeat_interleave(trials, 0);
-        const torch::Tensor x = xo.repeat({chains, 1});
-        const Matrix logLikelihood = neural::toMatrix(estimator->logProb(x, t).view({chains, trials}).sum(1, true));
-        for (Eigen::Index c = 0; c < chains; ++c)
-            if (std::isfinite(logPrior(c))) logPrior(c) += logLikelihood(c, 0);
-        return logPrior;
-    };
-    if (hooks.onStage) hooks.onStage("sampling");
-    McmcSettings mcmc = settings.mcmc;
-    mcmc.threads = 1;  // one network call for all chains beats two half-size calls, and torch modules are not re-entrant
-    LoopControl control;
-    control.cancelFlag = hooks.cancel;
-    result.posterior = sampleMcmc(logPosterior, prior, mcmc, control);
-    if (result.posterior.cancelled) {
-        result.training.status = RunStatus::Cancelled;
-        result.training.stopReason = "cancelled while sampling the posterior";
-    }
+    neural::samplePosteriorByMcmc(
+        prior, observation, device,
+        [&](const torch::Tensor& theta, const torch::Tensor& x) { return estimator->logProb(x, theta); }, settings.mcmc, hooks, result);
     return result;
 }
 

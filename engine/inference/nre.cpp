@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "inference/conditional_estimator.h"
-#include "inference/npe.h"
+#include "inference/likelihood_posterior.h"
 #include "inference/trainer.h"
 #include "neural/flow_internal.h"
 
@@ -58,21 +58,11 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
     if (observation.rows() < 1 || observation.cols() != simulator.dataDimension() || !observation.allFinite())
         throw std::invalid_argument("the observation must have at least one finite row of " +
                                     std::to_string(simulator.dataDimension()) + " values");
-    NpeSettings simulation;  // the same simulations NPE and NLE train on with this seed
-    simulation.simulations = settings.simulations;
-    simulation.seed = settings.seed;
-    simulation.threads = settings.threads;
-    const NpeTrainingSet set = simulateTrainingSet(prior, simulator, simulation, hooks);
-    NreResult result;
-    result.simulationCount = set.simulationCount;
-    result.simulationSeconds = set.simulationSeconds;
-    result.nonFiniteSummary = set.nonFiniteSummary;
-    if (set.cancelled) {
-        result.training.status = RunStatus::Cancelled;
-        result.training.stopReason = set.stopReason;
+    NpeTrainingSet set;  // the same simulations NPE trains on with this seed
+    NleResult result;
+    if (!neural::simulateForLikelihood(prior, simulator, settings.simulations, settings.seed, settings.threads, hooks,
+                                       set, result))
         return result;
-    }
-    result.trainingPairs = set.theta.rows();
 
     neural::setComputeThreads(1);
     const torch::Device device(resolveDevice(settings.device));
@@ -105,29 +95,9 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
     if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished) return result;
     result.trained = true;
 
-    const torch::Tensor xo = neural::toTensor(observation, device);
-    const std::int64_t trials = observation.rows();
-    const BatchLogDensity logPosterior = [&](const Matrix& thetas) -> Vector {
-        Vector logPrior = prior.logProb(thetas);
-        torch::NoGradGuard noGrad;
-        const std::int64_t chains = thetas.rows();
-        const torch::Tensor t = neural::toTensor(thetas, device).repeat_interleave(trials, 0);
-        const Matrix logRatio =
-            neural::toMatrix(classifier->logRatio(t, xo.repeat({chains, 1})).view({chains, trials}).sum(1, true));
-        for (Eigen::Index c = 0; c < chains; ++c)
-            if (std::isfinite(logPrior(c))) logPrior(c) += logRatio(c, 0);
-        return logPrior;
-    };
-    if (hooks.onStage) hooks.onStage("sampling");
-    McmcSettings mcmc = settings.mcmc;
-    mcmc.threads = 1;  // one network call for all chains; torch modules are not re-entrant
-    LoopControl control;
-    control.cancelFlag = hooks.cancel;
-    result.posterior = sampleMcmc(logPosterior, prior, mcmc, control);
-    if (result.posterior.cancelled) {
-        result.training.status = RunStatus::Cancelled;
-        result.training.stopReason = "cancelled while sampling the posterior";
-    }
+    neural::samplePosteriorByMcmc(
+        prior, observation, device,
+        [&](const torch::Tensor& theta, const torch::Tensor& x) { return classifier->logRatio(theta, x); }, settings.mcmc, hooks, result);
     return result;
 }
 

@@ -174,7 +174,7 @@ private Q_SLOTS:
         for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
     }
 
-    void nleSamplesTheGaussianLinearPosteriorByMcmc() {
+    void nleAndNreSampleTheGaussianLinearPosteriorByMcmc() {
         // Likelihood estimator + slice sampling; exact posterior N(x_o / 2, 0.05 I).
         QTemporaryDir dir;
         const QString out = dir.filePath("nle.csv");
@@ -188,6 +188,18 @@ private Q_SLOTS:
         const Matrix xo = test::readCsvMatrix(test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
         const Vector mean = test::columnMeans(samples.values);
         for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
+        // NRE through the same path: a ratio classifier instead of a likelihood flow.
+        const CliRun ratio = cli({"train", project("gaussian_linear"), "--method", "nre", "--simulations", "3000",
+                                  "--seed", "3", "--samples", "1000", "--chains", "20", "--max-epochs", "40", "--mcmc",
+                                  "mh", "--out", out, "--device", "cpu", "--threads", "1", "--quiet", "--no-history"});
+        QVERIFY2(ratio.code == kExitSuccess, qPrintable(ratio.err));
+        QVERIFY2(ratio.out.contains("NRE (classifier) on 3000 simulations"), qPrintable(ratio.out));
+        QVERIFY2(ratio.out.contains("mh MCMC: 1000 samples from 20 chains"), qPrintable(ratio.out));
+        const Vector ratioMean = test::columnMeans(readCsv(out.toStdString()).values);
+        for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(ratioMean(i), xo(0, i) / 2.0, 0.15);
+        QCOMPARE(cli({"train", project("gaussian_linear"), "--method", "nre", "--estimator", "maf", "--out", out,
+                      "--no-history"}).code,
+                 int(kExitUsage));
         QCOMPARE(cli({"train", project("gaussian_linear"), "--method", "nle", "--mcmc", "gibbs", "--out", out,
                       "--no-history"}).code,
                  int(kExitUsage));
