@@ -1,14 +1,19 @@
 #include "inference/likelihood_posterior.h"
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "inference/trainer.h"
 
 namespace sbiw::neural {
 
-bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator, std::int64_t simulations,
-                           std::uint64_t seed, int threads, const TrainingHooks& hooks, NpeTrainingSet& set,
-                           NleResult& result) {
+bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
+                           std::int64_t simulations, std::uint64_t seed, int threads, const TrainingHooks& hooks,
+                           NpeTrainingSet& set, NleResult& result) {
+    if (observation.rows() < 1 || observation.cols() != simulator.dataDimension() || !observation.allFinite())
+        throw std::invalid_argument("the observation must have at least one finite row of " +
+                                    std::to_string(simulator.dataDimension()) + " values");
     NpeSettings simulation;
     simulation.simulations = simulations;
     simulation.seed = seed;

@@ -11,9 +11,11 @@
 
 namespace sbiw::neural {
 
-// The pairs NPE would train on with this seed (same streams), with the counts copied into
-// `result`. Returns false (result marked cancelled) when the hooks cancelled the simulation.
-bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator, std::int64_t simulations,
+// Checks the observation (rows of the simulator's data, finite; throws std::invalid_argument),
+// then simulates the pairs NPE would train on with this seed (same streams), with the counts
+// copied into `result`. Returns false (result marked cancelled) when the hooks cancelled.
+bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
+                           std::int64_t simulations,
                            std::uint64_t seed, int threads, const TrainingHooks& hooks, NpeTrainingSet& set,
                            NleResult& result);
 

@@ -55,13 +55,10 @@ Problems NreSettings::validate() const {
 NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const NreSettings& settings, const TrainingHooks& hooks) {
     throwIfProblems(settings.validate());
-    if (observation.rows() < 1 || observation.cols() != simulator.dataDimension() || !observation.allFinite())
-        throw std::invalid_argument("the observation must have at least one finite row of " +
-                                    std::to_string(simulator.dataDimension()) + " values");
     NpeTrainingSet set;  // the same simulations NPE trains on with this seed
     NleResult result;
-    if (!neural::simulateForLikelihood(prior, simulator, settings.simulations, settings.seed, settings.threads, hooks,
-                                       set, result))
+    if (!neural::simulateForLikelihood(prior, simulator, observation, settings.simulations, settings.seed,
+                                       settings.threads, hooks, set, result))
         return result;
 
     neural::setComputeThreads(1);
