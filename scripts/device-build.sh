@@ -29,7 +29,7 @@ FLAGS="-std=$STD -O3 -DNDEBUG -fPIC -pthread -D_GLIBCXX_USE_CXX11_ABI=$ABI -DSBI
  -isystem $TORCH_DIR/include/torch/csrc/api/include -Wno-deprecated-declarations"
 export FLAGS BUILD_DIR
 
-SOURCES=$(ls engine/{core,priors,simulators,simulators/tasks,project,diagnostics,neural,inference}/*.cpp \
+SOURCES=$(ls engine/{core,priors,simulators,simulators/tasks,project,diagnostics,sampling,abc,neural,inference}/*.cpp \
   tests/device/device_check.cpp bench/npe_benchmark.cpp bench/simulation_throughput.cpp 2>/dev/null)
 mkdir -p "$BUILD_DIR/obj" "$BUILD_DIR/bin"
 compile() {
