@@ -8,10 +8,12 @@
 
 namespace sbiw::neural {
 
-bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
-                           std::int64_t simulations, std::uint64_t seed, int threads, const TrainingHooks& hooks,
-                           NpeTrainingSet& set, NleResult& result) {
-    if (observation.rows() < 1 || observation.cols() != simulator.dataDimension() || !observation.allFinite())
+bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator,
+                           const Matrix& observation, std::int64_t simulations, std::uint64_t seed,
+                           int threads, const TrainingHooks& hooks, NpeTrainingSet& set,
+                           NleResult& result) {
+    if (observation.rows() < 1 || observation.cols() != simulator.dataDimension() ||
+        !observation.allFinite())
         throw std::invalid_argument("the observation must have at least one finite row of " +
                                     std::to_string(simulator.dataDimension()) + " values");
     NpeSettings simulation;
@@ -23,15 +25,17 @@ bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator, 
     result.simulationSeconds = set.simulationSeconds;
     result.nonFiniteSummary = set.nonFiniteSummary;
     result.trainingPairs = set.theta.rows();
-    if (!set.cancelled) return true;
+    if (!set.cancelled)
+        return true;
     result.training.status = RunStatus::Cancelled;
     result.training.stopReason = set.stopReason;
     return false;
 }
 
-void samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation, const torch::Device& device,
-                           const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& term,
-                           const McmcSettings& settings, const TrainingHooks& hooks, NleResult& result) {
+void samplePosteriorByMcmc(
+    const JointPrior& prior, const Matrix& observation, const torch::Device& device,
+    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& term,
+    const McmcSettings& settings, const TrainingHooks& hooks, NleResult& result) {
     const torch::Tensor xo = toTensor(observation, device);
     const std::int64_t trials = observation.rows();
     const BatchLogDensity logPosterior = [&](const Matrix& thetas) -> Vector {
@@ -39,14 +43,18 @@ void samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation, c
         torch::NoGradGuard noGrad;
         const std::int64_t chains = thetas.rows();
         const torch::Tensor theta = toTensor(thetas, device).repeat_interleave(trials, 0);
-        const Matrix summed = toMatrix(term(theta, xo.repeat({chains, 1})).view({chains, trials}).sum(1, true));
+        const Matrix summed =
+            toMatrix(term(theta, xo.repeat({chains, 1})).view({chains, trials}).sum(1, true));
         for (Eigen::Index c = 0; c < chains; ++c)
-            if (std::isfinite(logDensity(c))) logDensity(c) += summed(c, 0);
+            if (std::isfinite(logDensity(c)))
+                logDensity(c) += summed(c, 0);
         return logDensity;
     };
-    if (hooks.onStage) hooks.onStage("sampling");
+    if (hooks.onStage)
+        hooks.onStage("sampling");
     McmcSettings mcmc = settings;
-    mcmc.threads = 1;  // one network call for all chains beats two half-size calls; modules are not re-entrant
+    mcmc.threads =
+        1;  // one network call for all chains beats two half-size calls; modules are not re-entrant
     LoopControl control;
     control.cancelFlag = hooks.cancel;
     result.posterior = sampleMcmc(logPosterior, prior, mcmc, control);

@@ -14,12 +14,15 @@ Problems NleSettings::validate() const {
     appendProblems(problems, estimator.validate(), "estimator");
     appendProblems(problems, training.validate(), "training");
     appendProblems(problems, mcmc.validate(), "mcmc");
-    if (simulations < 2) problems.push_back({"simulations", "must be at least 2"});
-    if (threads < 0) problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (simulations < 2)
+        problems.push_back({"simulations", "must be at least 2"});
+    if (threads < 0)
+        problems.push_back({"threads", "must be 0 (all cores) or positive"});
     if (device != "auto" && device != "cpu" && device != "cuda")
         problems.push_back({"device", "'" + device + "' is not one of: auto, cpu, cuda"});
     if (estimator.kind != "mdn" && estimator.embedding != "none" && estimator.embedding != "auto")
-        problems.push_back({"estimator.embedding", "a likelihood estimator conditions on θ and embeds nothing"});
+        problems.push_back(
+            {"estimator.embedding", "a likelihood estimator conditions on θ and embeds nothing"});
     return problems;
 }
 
@@ -29,8 +32,8 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
 
     NpeTrainingSet set;  // the same simulations NPE trains on with this seed
     NleResult result;
-    if (!neural::simulateForLikelihood(prior, simulator, observation, settings.simulations, settings.seed,
-                                       settings.threads, hooks, set, result))
+    if (!neural::simulateForLikelihood(prior, simulator, observation, settings.simulations,
+                                       settings.seed, settings.threads, hooks, set, result))
         return result;
 
     neural::setComputeThreads(1);
@@ -46,8 +49,8 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
     const auto [thetaMean, thetaStd] = neural::columnStandardization(thetaData.to(torch::kCPU));
     EstimatorSettings estimatorSettings = settings.estimator;
     estimatorSettings.embedding = "none";
-    auto estimator = std::make_shared<neural::ConditionalEstimatorImpl>(estimatorSettings, shape, xMean, xStd,
-                                                                        thetaMean, thetaStd, settings.seed);
+    auto estimator = std::make_shared<neural::ConditionalEstimatorImpl>(
+        estimatorSettings, shape, xMean, xStd, thetaMean, thetaStd, settings.seed);
     estimator->to(device);
 
     neural::TrainingProblem problem;
@@ -55,18 +58,24 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
     problem.rows = set.theta.rows();
     problem.batchLoss = [&](const torch::Tensor& indices) {
         const torch::Tensor rows = indices.to(device);
-        return -estimator->logProb(xData.index_select(0, rows), thetaData.index_select(0, rows)).mean();
+        return -estimator->logProb(xData.index_select(0, rows), thetaData.index_select(0, rows))
+                    .mean();
     };
-    if (hooks.onStage) hooks.onStage("training");
+    if (hooks.onStage)
+        hooks.onStage("training");
     result.training = neural::train(problem, settings.training, settings.seed, hooks);
-    if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished) return result;
+    if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished)
+        return result;
     result.trained = true;
 
     // log p(θ | x_o) up to a constant, for all chains in one network call: every chain's θ is
     // paired with every observation row, and the rows' log-likelihoods are summed per chain.
     neural::samplePosteriorByMcmc(
         prior, observation, device,
-        [&](const torch::Tensor& theta, const torch::Tensor& x) { return estimator->logProb(x, theta); }, settings.mcmc, hooks, result);
+        [&](const torch::Tensor& theta, const torch::Tensor& x) {
+            return estimator->logProb(x, theta);
+        },
+        settings.mcmc, hooks, result);
     return result;
 }
 

@@ -14,16 +14,17 @@ namespace {
 
 // The classifier on z-scored [θ, x]; forward gives the logit (the log-ratio estimate).
 class RatioClassifierImpl : public torch::nn::Module {
-public:
-    RatioClassifierImpl(int parameters, int data, int hidden, int blocks, const torch::Tensor& thetaMean,
-                        const torch::Tensor& thetaStd, const torch::Tensor& xMean, const torch::Tensor& xStd,
-                        std::uint64_t seed) {
+  public:
+    RatioClassifierImpl(int parameters, int data, int hidden, int blocks,
+                        const torch::Tensor& thetaMean, const torch::Tensor& thetaStd,
+                        const torch::Tensor& xMean, const torch::Tensor& xStd, std::uint64_t seed) {
         torch::manual_seed(seed);
         thetaMean_ = register_buffer("theta_mean", thetaMean.clone());
         thetaStd_ = register_buffer("theta_std", thetaStd.clone());
         xMean_ = register_buffer("x_mean", xMean.clone());
         xStd_ = register_buffer("x_std", xStd.clone());
-        net_ = register_module("classifier", neural::makeResidualNet(parameters + data, 1, hidden, 0, blocks));
+        net_ = register_module("classifier",
+                               neural::makeResidualNet(parameters + data, 1, hidden, 0, blocks));
     }
 
     // theta [N, D], x [N, X] -> logits [N]
@@ -32,7 +33,7 @@ public:
         return net_->forward(input, torch::Tensor()).squeeze(1);
     }
 
-private:
+  private:
     torch::Tensor thetaMean_, thetaStd_, xMean_, xStd_;
     std::shared_ptr<neural::ConditionerImpl> net_;
 };
@@ -43,10 +44,14 @@ Problems NreSettings::validate() const {
     Problems problems;
     appendProblems(problems, training.validate(), "training");
     appendProblems(problems, mcmc.validate(), "mcmc");
-    if (hiddenFeatures < 1) problems.push_back({"hiddenFeatures", "must be positive"});
-    if (blocks < 0) problems.push_back({"blocks", "must not be negative"});
-    if (simulations < 2) problems.push_back({"simulations", "must be at least 2"});
-    if (threads < 0) problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (hiddenFeatures < 1)
+        problems.push_back({"hiddenFeatures", "must be positive"});
+    if (blocks < 0)
+        problems.push_back({"blocks", "must not be negative"});
+    if (simulations < 2)
+        problems.push_back({"simulations", "must be at least 2"});
+    if (threads < 0)
+        problems.push_back({"threads", "must be 0 (all cores) or positive"});
     if (device != "auto" && device != "cpu" && device != "cuda")
         problems.push_back({"device", "'" + device + "' is not one of: auto, cpu, cuda"});
     return problems;
@@ -57,8 +62,8 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
     throwIfProblems(settings.validate());
     NpeTrainingSet set;  // the same simulations NPE trains on with this seed
     NleResult result;
-    if (!neural::simulateForLikelihood(prior, simulator, observation, settings.simulations, settings.seed,
-                                       settings.threads, hooks, set, result))
+    if (!neural::simulateForLikelihood(prior, simulator, observation, settings.simulations,
+                                       settings.seed, settings.threads, hooks, set, result))
         return result;
 
     neural::setComputeThreads(1);
@@ -67,9 +72,9 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
     const torch::Tensor xData = neural::toTensor(set.x, device);
     const auto [thetaMean, thetaStd] = neural::columnStandardization(thetaData.to(torch::kCPU));
     const auto [xMean, xStd] = neural::columnStandardization(xData.to(torch::kCPU));
-    auto classifier = std::make_shared<RatioClassifierImpl>(int(set.theta.cols()), int(set.x.cols()),
-                                                            settings.hiddenFeatures, settings.blocks, thetaMean, thetaStd,
-                                                            xMean, xStd, settings.seed);
+    auto classifier = std::make_shared<RatioClassifierImpl>(
+        int(set.theta.cols()), int(set.x.cols()), settings.hiddenFeatures, settings.blocks,
+        thetaMean, thetaStd, xMean, xStd, settings.seed);
     classifier->to(device);
 
     neural::TrainingProblem problem;
@@ -85,16 +90,22 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
         const torch::Tensor joint = classifier->logRatio(theta, x);
         const torch::Tensor marginal = classifier->logRatio(theta.roll(1, 0), x);
         // BCE with logits: -log σ(joint) - log(1 - σ(marginal)).
-        return (torch::nn::functional::softplus(-joint) + torch::nn::functional::softplus(marginal)).mean();
+        return (torch::nn::functional::softplus(-joint) + torch::nn::functional::softplus(marginal))
+            .mean();
     };
-    if (hooks.onStage) hooks.onStage("training");
+    if (hooks.onStage)
+        hooks.onStage("training");
     result.training = neural::train(problem, settings.training, settings.seed, hooks);
-    if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished) return result;
+    if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished)
+        return result;
     result.trained = true;
 
     neural::samplePosteriorByMcmc(
         prior, observation, device,
-        [&](const torch::Tensor& theta, const torch::Tensor& x) { return classifier->logRatio(theta, x); }, settings.mcmc, hooks, result);
+        [&](const torch::Tensor& theta, const torch::Tensor& x) {
+            return classifier->logRatio(theta, x);
+        },
+        settings.mcmc, hooks, result);
     return result;
 }
 

@@ -26,23 +26,31 @@ int failures = 0;
 
 void check(bool ok, const std::string& what) {
     std::printf("  %s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-    if (!ok) ++failures;
+    if (!ok)
+        ++failures;
 }
 
 void checkNear(double actual, double expected, double tolerance, const std::string& what) {
     char detail[128];
-    std::snprintf(detail, sizeof detail, " (%.4f, expected %.4f ± %.4f)", actual, expected, tolerance);
+    std::snprintf(detail, sizeof detail, " (%.4f, expected %.4f ± %.4f)", actual, expected,
+                  tolerance);
     check(std::abs(actual - expected) <= tolerance, what + detail);
 }
 
 using test::GaussianLinear3;
-JointPrior gaussianPrior() { return test::gaussianLinear3Prior(); }
-Matrix observation() { return test::gaussianLinear3Observation(); }
+JointPrior gaussianPrior() {
+    return test::gaussianLinear3Prior();
+}
+Matrix observation() {
+    return test::gaussianLinear3Observation();
+}
 NpeSettings smallSettings(const std::string& kind, const std::string& device) {
     return test::gaussianLinear3Settings(kind, device);
 }
 
-Vector columnMeans(const Matrix& m) { return m.colwise().mean().transpose(); }
+Vector columnMeans(const Matrix& m) {
+    return m.colwise().mean().transpose();
+}
 
 double seconds(const std::function<void()>& job) {
     const auto start = std::chrono::steady_clock::now();
@@ -53,10 +61,15 @@ double seconds(const std::function<void()>& job) {
 void analyticPosterior(const std::string& kind, const std::string& device) {
     std::printf("%s on %s: the analytic gaussian_linear posterior\n", kind.c_str(), device.c_str());
     NpeResult result;
-    const double took = seconds([&] { result = runNpe(gaussianPrior(), GaussianLinear3(), observation(), smallSettings(kind, device)); });
+    const double took = seconds([&] {
+        result =
+            runNpe(gaussianPrior(), GaussianLinear3(), observation(), smallSettings(kind, device));
+    });
     check(bool(result.posterior), "trained (" + result.training.stopReason + ")");
-    if (!result.posterior) return;
-    check(result.posterior->device().rfind(device, 0) == 0, "posterior lives on " + result.posterior->device());
+    if (!result.posterior)
+        return;
+    check(result.posterior->device().rfind(device, 0) == 0,
+          "posterior lives on " + result.posterior->device());
     const Matrix samples = result.posterior->sample(20000, observation(), 1);
     const Vector mean = columnMeans(samples);
     const Matrix centred = samples.rowwise() - mean.transpose();
@@ -67,8 +80,8 @@ void analyticPosterior(const std::string& kind, const std::string& device) {
     }
     Matrix centre(1, 3);
     centre << 0.2, -0.15, 0.05;
-    checkNear(result.posterior->logProb(centre, observation())(0), -1.5 * std::log(2 * M_PI * 0.05), 0.25,
-              "log q at the posterior mean");
+    checkNear(result.posterior->logProb(centre, observation())(0), -1.5 * std::log(2 * M_PI * 0.05),
+              0.25, "log q at the posterior mean");
     std::printf("  %d epochs, %.1f s\n", result.training.epochs, took);
 }
 
@@ -79,15 +92,18 @@ void saveOnDeviceLoadOnCpu(const std::string& device) {
     settings.training.maxEpochs = 3;
     const NpeResult result = runNpe(gaussianPrior(), GaussianLinear3(), observation(), settings);
     check(bool(result.posterior), "trained");
-    if (!result.posterior) return;
-    const std::string path = (std::filesystem::temp_directory_path() / "sbiw_device_check.pt").string();
+    if (!result.posterior)
+        return;
+    const std::string path =
+        (std::filesystem::temp_directory_path() / "sbiw_device_check.pt").string();
     result.posterior->save(path);
     const NeuralPosterior loaded = NeuralPosterior::load(path, "cpu");
     const Matrix theta = gaussianPrior().sample(50, 3);
     const Vector before = result.posterior->logProb(theta, observation());
     const Vector after = loaded.logProb(theta, observation());
-    check((before - after).cwiseAbs().maxCoeff() < 1e-3, "same log-probabilities after the move (max diff " +
-                                                             std::to_string((before - after).cwiseAbs().maxCoeff()) + ")");
+    check((before - after).cwiseAbs().maxCoeff() < 1e-3,
+          "same log-probabilities after the move (max diff " +
+              std::to_string((before - after).cwiseAbs().maxCoeff()) + ")");
     std::filesystem::remove(path);
 }
 
@@ -99,12 +115,16 @@ void cancellation(const std::string& device) {
     TrainingHooks hooks;
     hooks.cancel = &cancel;
     hooks.onEpoch = [&](const EpochReport& report) {
-        if (report.epoch == 2) cancel = true;
+        if (report.epoch == 2)
+            cancel = true;
         return false;
     };
-    const NpeResult result = runNpe(gaussianPrior(), GaussianLinear3(), observation(), settings, hooks);
-    check(result.training.status == RunStatus::Cancelled, std::string("status ") + toString(result.training.status));
-    check(result.training.epochs <= 3, "stopped within one batch of the request (" + std::to_string(result.training.epochs) + " epochs)");
+    const NpeResult result =
+        runNpe(gaussianPrior(), GaussianLinear3(), observation(), settings, hooks);
+    check(result.training.status == RunStatus::Cancelled,
+          std::string("status ") + toString(result.training.status));
+    check(result.training.epochs <= 3, "stopped within one batch of the request (" +
+                                           std::to_string(result.training.epochs) + " epochs)");
 }
 
 void resumeFromCheckpoint(const std::string& device) {
@@ -125,7 +145,8 @@ void resumeFromCheckpoint(const std::string& device) {
         hooks.checkpointEvery = 2;
         hooks.onEpoch = [&epochs, &cancel, cancelAfter](const EpochReport& r) {
             epochs.push_back(r);
-            if (r.epoch == cancelAfter) cancel = true;
+            if (r.epoch == cancelAfter)
+                cancel = true;
             return false;
         };
         hooks.onCheckpoint = [&](const TrainingCheckpoint& c) { checkpoints.push_back(c); };
@@ -133,20 +154,25 @@ void resumeFromCheckpoint(const std::string& device) {
     };
     trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(whole, -1));
     checkpoints.clear();
-    const NpeResult b = trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(stopped, 3));
-    check(b.training.status == RunStatus::Cancelled && !checkpoints.empty() && checkpoints.back().epoch == 3,
+    const NpeResult b =
+        trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(stopped, 3));
+    check(b.training.status == RunStatus::Cancelled && !checkpoints.empty() &&
+              checkpoints.back().epoch == 3,
           "cancelled after epoch 3 with a checkpoint of epoch 3");
-    if (checkpoints.empty()) return;
+    if (checkpoints.empty())
+        return;
     const TrainingCheckpoint checkpoint = checkpoints.back();
     cancel = false;
-    trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(resumed, -1), &checkpoint);
+    trainNpe(gaussianPrior(), set.theta, set.x, observation(), settings, hooksFor(resumed, -1),
+             &checkpoint);
     check(resumed.size() == 5 && whole.size() == 8, "epochs 4..8 ran after resuming");
     double worst = 0.0;
     for (std::size_t i = 0; i < resumed.size() && i + 3 < whole.size(); ++i)
         worst = std::max(worst, std::abs(resumed[i].validationLoss - whole[i + 3].validationLoss) /
                                     std::max(1e-12, std::abs(whole[i + 3].validationLoss)));
     char detail[96];
-    std::snprintf(detail, sizeof detail, "validation losses as uninterrupted (largest relative gap %.2g)", worst);
+    std::snprintf(detail, sizeof detail,
+                  "validation losses as uninterrupted (largest relative gap %.2g)", worst);
     check(worst <= 1e-4, detail);
 }
 
@@ -162,13 +188,17 @@ void cnnEmbedding(const std::string& device) {
     settings.threads = 0;
     settings.isTimeSeries = true;
     settings.training.maxEpochs = 4;
-    const Matrix xo = Eigen::Map<const Matrix>(task.referenceObservations[0].data.data(), 1,
-                                               Eigen::Index(task.referenceObservations[0].data.size()));
+    const Matrix xo =
+        Eigen::Map<const Matrix>(task.referenceObservations[0].data.data(), 1,
+                                 Eigen::Index(task.referenceObservations[0].data.size()));
     NpeResult result;
-    const double took = seconds([&] { result = runNpe(JointPrior(task.defaultPrior), *task.create(), xo, settings); });
+    const double took = seconds(
+        [&] { result = runNpe(JointPrior(task.defaultPrior), *task.create(), xo, settings); });
     check(bool(result.posterior) && result.training.epochs == 4, "4 epochs ran");
-    if (!result.posterior) return;
-    check(result.training.history.back().trainLoss < result.training.history.front().trainLoss, "training loss fell");
+    if (!result.posterior)
+        return;
+    check(result.training.history.back().trainLoss < result.training.history.front().trainLoss,
+          "training loss fell");
     const Matrix samples = result.posterior->sample(1000, xo, 2);
     check(samples.rows() == 1000 && samples.allFinite(), "1000 finite samples");
     std::printf("  %.1f s\n", took);
@@ -179,7 +209,8 @@ void cnnEmbedding(const std::string& device) {
 int main(int argc, char** argv) {
     std::string requested = "auto";
     for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--device") && i + 1 < argc) requested = argv[++i];
+        if (!std::strcmp(argv[i], "--device") && i + 1 < argc)
+            requested = argv[++i];
         else {
             std::fprintf(stderr, "usage: device_check [--device cpu|cuda|auto]\n");
             return 2;
@@ -193,7 +224,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;
     }
-    for (const char* kind : {"nsf", "maf", "mdn"}) analyticPosterior(kind, device);
+    for (const char* kind : {"nsf", "maf", "mdn"})
+        analyticPosterior(kind, device);
     saveOnDeviceLoadOnCpu(device);
     cancellation(device);
     resumeFromCheckpoint(device);

@@ -31,7 +31,7 @@ NleSettings smallSettings() {
 
 class TestNle : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     // n i.i.d. rows x_1..x_n of N(θ, 0.1 I) under the prior N(0, 0.1 I): the posterior is
     // N(Σ x_i / (n + 1), 0.1 / (n + 1) I).
     void recoversTheAnalyticPosterior_data() {
@@ -44,8 +44,10 @@ private Q_SLOTS:
         QFETCH(int, trials);
         Matrix observation(trials, 3);
         const Matrix first = test::gaussianLinear3Observation();
-        for (int r = 0; r < trials; ++r) observation.row(r) = first.row(0) * (1.0 - 0.2 * r);
-        const NleResult result = runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(), observation, smallSettings());
+        for (int r = 0; r < trials; ++r)
+            observation.row(r) = first.row(0) * (1.0 - 0.2 * r);
+        const NleResult result = runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(),
+                                        observation, smallSettings());
         QVERIFY2(result.trained, result.training.stopReason.c_str());
         QCOMPARE(result.posterior.samples.rows(), 4000);
         const Vector mean = test::columnMeans(result.posterior.samples);
@@ -63,7 +65,8 @@ private Q_SLOTS:
         settings.mcmc.chains = 0;
         settings.estimator.kind = "realnvp";
         try {
-            runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(), test::gaussianLinear3Observation(), settings);
+            runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(),
+                   test::gaussianLinear3Observation(), settings);
             QFAIL("expected SettingsError");
         } catch (const SettingsError& e) {
             QVERIFY2(QString(e.what()).contains("estimator.kind"), e.what());
@@ -71,8 +74,9 @@ private Q_SLOTS:
         }
         Matrix wrong(1, 2);
         wrong << 0.1, 0.2;
-        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                                 runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(), wrong, smallSettings()));
+        QVERIFY_THROWS_EXCEPTION(
+            std::invalid_argument,
+            runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(), wrong, smallSettings()));
     }
 };
 

@@ -30,8 +30,9 @@ NreSettings smallSettings() {
 
 class TestNre : public QObject {
     Q_OBJECT
-private Q_SLOTS:
-    // n i.i.d. rows of N(θ, 0.1 I) under the prior N(0, 0.1 I): posterior N(Σ x_i / (n + 1), 0.1 / (n + 1) I).
+  private Q_SLOTS:
+    // n i.i.d. rows of N(θ, 0.1 I) under the prior N(0, 0.1 I): posterior N(Σ x_i / (n + 1), 0.1 /
+    // (n + 1) I).
     void recoversTheAnalyticPosterior_data() {
         QTest::addColumn<int>("trials");
         QTest::newRow("one observation") << 1;
@@ -42,8 +43,10 @@ private Q_SLOTS:
         QFETCH(int, trials);
         Matrix observation(trials, 3);
         const Matrix first = test::gaussianLinear3Observation();
-        for (int r = 0; r < trials; ++r) observation.row(r) = first.row(0) * (1.0 - 0.2 * r);
-        const NreResult result = runNre(test::gaussianLinear3Prior(), test::GaussianLinear3(), observation, smallSettings());
+        for (int r = 0; r < trials; ++r)
+            observation.row(r) = first.row(0) * (1.0 - 0.2 * r);
+        const NreResult result = runNre(test::gaussianLinear3Prior(), test::GaussianLinear3(),
+                                        observation, smallSettings());
         QVERIFY2(result.trained, result.training.stopReason.c_str());
         QCOMPARE(result.posterior.samples.rows(), 4000);
         const Vector mean = test::columnMeans(result.posterior.samples);
@@ -61,7 +64,8 @@ private Q_SLOTS:
         settings.hiddenFeatures = 0;
         settings.mcmc.thinning = 0;
         try {
-            runNre(test::gaussianLinear3Prior(), test::GaussianLinear3(), test::gaussianLinear3Observation(), settings);
+            runNre(test::gaussianLinear3Prior(), test::GaussianLinear3(),
+                   test::gaussianLinear3Observation(), settings);
             QFAIL("expected SettingsError");
         } catch (const SettingsError& e) {
             QVERIFY2(QString(e.what()).contains("hiddenFeatures"), e.what());

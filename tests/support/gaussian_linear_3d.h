@@ -12,16 +12,18 @@
 namespace sbiw::test {
 
 class GaussianLinear3 : public Simulator {
-public:
+  public:
     int parameterDimension() const override { return 3; }
     int dataDimension() const override { return 3; }
     void simulate(const double* theta, double* x, RandomStream& rng) const override {
-        for (int i = 0; i < 3; ++i) x[i] = theta[i] + std::sqrt(0.1) * rng.normal();
+        for (int i = 0; i < 3; ++i)
+            x[i] = theta[i] + std::sqrt(0.1) * rng.normal();
     }
 };
 
 inline JointPrior gaussianLinear3Prior() {
-    return JointPrior(std::vector<PriorSpec>(3, PriorSpec::scalar("normal", {{"mean", 0.0}, {"std", std::sqrt(0.1)}})));
+    return JointPrior(std::vector<PriorSpec>(
+        3, PriorSpec::scalar("normal", {{"mean", 0.0}, {"std", std::sqrt(0.1)}})));
 }
 
 inline Matrix gaussianLinear3Observation() {
@@ -31,7 +33,8 @@ inline Matrix gaussianLinear3Observation() {
 }
 
 // Settings that recover the analytic posterior within a few percent.
-inline NpeSettings gaussianLinear3Settings(const std::string& kind, const std::string& device = "cpu") {
+inline NpeSettings gaussianLinear3Settings(const std::string& kind,
+                                           const std::string& device = "cpu") {
     NpeSettings s;
     s.estimator.kind = kind;
     s.estimator.hiddenFeatures = 32;
