@@ -4,7 +4,8 @@
 // published mean C2ST of sbi's NPE at the same budget beside ours, and writes every run to CSV.
 //
 //   bench_npe [--data DIR] [--simulations N] [--estimator nsf|maf|mdn] [--observations 1,2,3,4,5]
-//             [--threads T] [--device auto|cpu|cuda] [--c2st-threads T] [--csv FILE] [TASK ...]
+//             [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--c2st-threads T]
+//             [--csv FILE] [TASK ...]
 //
 // DIR defaults to ../shared/data beside the source tree (sbibm/ and gw_chirp/ below it).
 #include <chrono>
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
     int threads = 0;
     int c2stThreads = -1;  // -1: as --threads
     std::string device = "auto";
+    std::string embedding = "auto";
     std::string csvPath = "npe_benchmark.csv";
     std::vector<std::string> tasks;
     for (int i = 1; i < argc; ++i) {
@@ -95,6 +97,7 @@ int main(int argc, char** argv) {
         else if (arg == "--estimator") estimator = next();
         else if (arg == "--threads") threads = std::atoi(next().c_str());
         else if (arg == "--device") device = next();
+        else if (arg == "--embedding") embedding = next();
         else if (arg == "--c2st-threads") c2stThreads = std::atoi(next().c_str());
         else if (arg == "--csv") csvPath = next();
         else if (arg == "--observations") {
@@ -102,7 +105,7 @@ int main(int argc, char** argv) {
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
             std::puts("usage: bench_npe [--data DIR] [--simulations N] [--estimator nsf|maf|mdn] "
-                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--c2st-threads T] [--csv FILE] [TASK ...]");
+                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--c2st-threads T] [--csv FILE] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
         else {
@@ -133,6 +136,7 @@ int main(int argc, char** argv) {
             settings.seed = std::uint64_t(number);
             settings.threads = threads;
             settings.device = device;
+            settings.estimator.embedding = embedding;
             settings.isTimeSeries = task.dataKind == DataKind::TimeSeries;
             const auto start = Clock::now();
             const NpeResult result = runNpe(prior, *simulator, xo, settings);
