@@ -27,7 +27,9 @@ Problems EstimatorSettings::validate() const {
 
 std::string EstimatorSettings::resolvedEmbedding(int dataDimension, bool isTimeSeries) const {
     if (embedding != "auto") return embedding;
-    return isTimeSeries && dataDimension >= 64 ? "cnn" : "none";
+    // Only long series get the CNN: on bernoulli_glm_raw (100 binary samples) the raw vector gave
+    // C2ST 0.676 where the CNN gave 0.829 (obs 2, 10^4 simulations), in a quarter of the time.
+    return isTimeSeries && dataDimension >= 256 ? "cnn" : "none";
 }
 
 const char* toString(RunStatus status) {

@@ -22,8 +22,8 @@ struct EstimatorSettings {
     int bins = 10;        // spline bins (nsf)
     double tailBound = 3.0;  // splines act on [-tailBound, tailBound] of the standardised θ
     int components = 10;     // mixture components (mdn)
-    // Embedding of x: none | mlp | cnn | set, or auto (cnn for time series of >= 64 samples,
-    // none otherwise).
+    // Embedding of x: none | mlp | cnn | set, or auto (cnn for time series of >= 256 samples,
+    // such as gw_chirp's 512, none otherwise).
     std::string embedding = "auto";
     int embeddingFeatures = 32;
     int setElementFeatures = 0;  // set embedding: values per trial (0: the task's data dimension)
