@@ -64,4 +64,15 @@ void samplePosteriorByMcmc(
     }
 }
 
+void trainThenSample(const TrainingProblem& problem, const TrainingSettings& training, std::uint64_t seed,
+                     const JointPrior& prior, const Matrix& observation, const torch::Device& device,
+                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& term,
+                     const McmcSettings& settings, const TrainingHooks& hooks, NleResult& result) {
+    if (hooks.onStage) hooks.onStage("training");
+    result.training = train(problem, training, seed, hooks);
+    if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished) return;
+    result.trained = true;
+    samplePosteriorByMcmc(prior, observation, device, term, settings, hooks, result);
+}
+
 }  // namespace sbiw::neural

@@ -8,6 +8,7 @@
 
 #include "inference/nle.h"
 #include "inference/npe.h"
+#include "inference/trainer.h"
 
 namespace sbiw::neural {
 
@@ -18,6 +19,13 @@ bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator,
                            const Matrix& observation, std::int64_t simulations, std::uint64_t seed,
                            int threads, const TrainingHooks& hooks, NpeTrainingSet& set,
                            NleResult& result);
+
+// Trains `problem` (filling result.training) and, when training finished, samples
+// result.posterior with samplePosteriorByMcmc.
+void trainThenSample(const TrainingProblem& problem, const TrainingSettings& training, std::uint64_t seed,
+                     const JointPrior& prior, const Matrix& observation, const torch::Device& device,
+                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& term,
+                     const McmcSettings& settings, const TrainingHooks& hooks, NleResult& result);
 
 // Samples result.posterior by MCMC. `term(theta [M, D], x [M, X])` -> [M] is the network's
 // log-likelihood or log-ratio per row; every chain's θ is paired with every observation row in

@@ -61,21 +61,12 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
         return -estimator->logProb(xData.index_select(0, rows), thetaData.index_select(0, rows))
                     .mean();
     };
-    if (hooks.onStage)
-        hooks.onStage("training");
-    result.training = neural::train(problem, settings.training, settings.seed, hooks);
-    if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished)
-        return result;
-    result.trained = true;
-
-    // log p(θ | x_o) up to a constant, for all chains in one network call: every chain's θ is
-    // paired with every observation row, and the rows' log-likelihoods are summed per chain.
-    neural::samplePosteriorByMcmc(
-        prior, observation, device,
-        [&](const torch::Tensor& theta, const torch::Tensor& x) {
-            return estimator->logProb(x, theta);
-        },
-        settings.mcmc, hooks, result);
+    // The posterior, up to a constant: for all chains in one network call, every chain's θ is
+    // paired with every observation row and the rows' terms are summed per chain.
+    neural::trainThenSample(
+        problem, settings.training, settings.seed, prior, observation, device,
+        [&](const torch::Tensor& theta, const torch::Tensor& x) { return estimator->logProb(x, theta); }, settings.mcmc,
+        hooks, result);
     return result;
 }
 

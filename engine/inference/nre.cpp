@@ -93,19 +93,12 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
         return (torch::nn::functional::softplus(-joint) + torch::nn::functional::softplus(marginal))
             .mean();
     };
-    if (hooks.onStage)
-        hooks.onStage("training");
-    result.training = neural::train(problem, settings.training, settings.seed, hooks);
-    if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished)
-        return result;
-    result.trained = true;
-
-    neural::samplePosteriorByMcmc(
-        prior, observation, device,
-        [&](const torch::Tensor& theta, const torch::Tensor& x) {
-            return classifier->logRatio(theta, x);
-        },
-        settings.mcmc, hooks, result);
+    // The posterior, up to a constant: for all chains in one network call, every chain's θ is
+    // paired with every observation row and the rows' terms are summed per chain.
+    neural::trainThenSample(
+        problem, settings.training, settings.seed, prior, observation, device,
+        [&](const torch::Tensor& theta, const torch::Tensor& x) { return classifier->logRatio(theta, x); }, settings.mcmc,
+        hooks, result);
     return result;
 }
 
