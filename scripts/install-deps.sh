@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
-  qt6-base-dev libqt6sql6-sqlite qt6-declarative-dev libqcustomplot-dev
+  qt6-base-dev libqt6sql6-sqlite qt6-declarative-dev qt6-svg-dev libqcustomplot-dev
   libtorch-dev libeigen3-dev libsqlite3-dev libopenblas0-pthread
   libboost-dev librandom123-dev nlohmann-json3-dev
   xvfb xauth
