@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
 
 namespace sbiw {
@@ -353,6 +354,61 @@ std::vector<Polyline> contourLines(const Grid2d& field, double level) {
         lines.push_back(std::move(line));
     }
     return lines;
+}
+
+CornerDensities computeCornerDensities(const Matrix& samples,
+                                       const std::vector<std::pair<double, double>>& ranges,
+                                       const CornerDensitySettings& settings) {
+    const int d = static_cast<int>(samples.cols());
+    if (ranges.size() != std::size_t(d))
+        throw std::invalid_argument("computeCornerDensities: " + std::to_string(ranges.size()) +
+                                    " ranges for " + std::to_string(d) + " parameters");
+    CornerDensities result;
+    result.marginals.reserve(std::size_t(d));
+    for (int j = 0; j < d; ++j) {
+        MarginalDensity marginal;
+        marginal.histogram = histogram1d(samples, j, ranges[std::size_t(j)].first,
+                                         ranges[std::size_t(j)].second, settings.bins);
+        const double scale =
+            marginal.histogram.total > 0
+                ? 1.0 / (double(marginal.histogram.total) * marginal.histogram.binWidth())
+                : 0.0;
+        for (double count : marginal.histogram.counts)
+            marginal.density.push_back(count * scale);
+        result.marginals.push_back(std::move(marginal));
+    }
+    for (int i = 1; i < d; ++i) {
+        for (int j = 0; j < i; ++j) {
+            PairDensity pair;
+            pair.row = i;
+            pair.column = j;
+            const Histogram2d histogram =
+                histogram2d(samples, j, i, ranges[std::size_t(j)], ranges[std::size_t(i)],
+                            settings.bins, settings.bins);
+            Grid2d smooth = smoothGaussian(histogram.counts, settings.smoothingCells);
+            if (histogram.total > 0 && smooth.maximum() > 0.0) {
+                pair.levels =
+                    highestDensityLevels(smooth, settings.credibleMasses, double(histogram.total));
+                // Zeros outside the range: regions cut by the border still close, just outside.
+                const Grid2d padded = smooth.padded(1);
+                for (double level : pair.levels)
+                    pair.contours.push_back(contourLines(padded, level));
+            } else {
+                pair.levels.assign(settings.credibleMasses.size(), 0.0);
+                pair.contours.assign(settings.credibleMasses.size(), {});
+            }
+            const double scale = histogram.total > 0
+                                     ? 1.0 / (double(histogram.total) * smooth.dx() * smooth.dy())
+                                     : 0.0;
+            for (double& v : smooth.values)
+                v *= scale;
+            for (double& level : pair.levels)
+                level *= scale;
+            pair.density = std::move(smooth);
+            result.pairs.push_back(std::move(pair));
+        }
+    }
+    return result;
 }
 
 std::pair<double, double> rangeFromSamples(const Matrix& samples, int column, double lowerBound,

@@ -102,6 +102,38 @@ std::vector<std::pair<Point2d, Point2d>> contourSegments(const Grid2d& field, do
 // The same crossings joined into polylines (closed ones end where they start).
 std::vector<Polyline> contourLines(const Grid2d& field, double level);
 
+// ---- everything a corner plot draws, for one set of samples ----
+
+struct CornerDensitySettings {
+    int bins = 30;                                   // per axis, for 1-D and 2-D histograms
+    double smoothingCells = 1.0;                     // Gaussian blur of the 2-D histograms, in bins
+    std::vector<double> credibleMasses{0.68, 0.95};  // HPD regions outlined by contours
+};
+
+struct MarginalDensity {
+    Histogram1d histogram;
+    std::vector<double> density;  // counts / (total * bin width): integrates to the share inside
+};
+
+struct PairDensity {
+    int row = 0, column = 0;     // parameter on the y axis (row) and on the x axis (column)
+    Grid2d density;              // smoothed counts / (total * dx * dy)
+    std::vector<double> levels;  // density threshold per credible mass
+    std::vector<std::vector<Polyline>> contours;  // per credible mass
+};
+
+struct CornerDensities {
+    std::vector<MarginalDensity> marginals;  // one per parameter
+    std::vector<PairDensity> pairs;          // every row > column, row-major
+};
+
+// Histograms of every parameter over ranges[j], and for every pair (i > j) the smoothed 2-D
+// density with its HPD levels and contours (closed across the plotting range's border). Throws
+// std::invalid_argument when ranges.size() differs from samples.cols() or a range is empty.
+CornerDensities computeCornerDensities(const Matrix& samples,
+                                       const std::vector<std::pair<double, double>>& ranges,
+                                       const CornerDensitySettings& settings = {});
+
 // A plotting range for samples(:, column): the [lowQuantile, highQuantile] interval widened by
 // `padding` of its width on each side, then clipped to [lowerBound, upperBound] (pass
 // infinities for an unbounded prior). Without finite samples: the bounds where finite, else

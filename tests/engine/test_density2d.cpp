@@ -230,6 +230,50 @@ class TestDensity2d : public QObject {
         QCOMPARE(highestDensityLevels(Grid2d(3, 3, 0, 1, 0, 1), {0.5})[0], 0.0);
     }
 
+    void cornerDensitiesOfGaussianSamples() {
+        Matrix samples(20000, 3);
+        RandomStream rng = test::testStream(3);
+        for (Eigen::Index r = 0; r < samples.rows(); ++r)
+            for (int j = 0; j < 3; ++j)
+                samples(r, j) = rng.normal(double(j), 1.0);
+        std::vector<std::pair<double, double>> ranges{{-5, 5}, {-4, 6}, {-3, 7}};
+        CornerDensitySettings settings;
+        settings.bins = 40;
+        const CornerDensities densities = computeCornerDensities(samples, ranges, settings);
+        QCOMPARE(densities.marginals.size(), std::size_t(3));
+        QCOMPARE(densities.pairs.size(), std::size_t(3));
+        const std::vector<std::pair<int, int>> order{{1, 0}, {2, 0}, {2, 1}};
+        for (std::size_t p = 0; p < order.size(); ++p) {
+            const PairDensity& pair = densities.pairs[p];
+            QCOMPARE(pair.row, order[p].first);
+            QCOMPARE(pair.column, order[p].second);
+            QCOMPARE(pair.density.xMin, ranges[std::size_t(pair.column)].first);
+            QCOMPARE(pair.density.yMax, ranges[std::size_t(pair.row)].second);
+            // A density: integrates to (almost) 1 when the range holds (almost) every sample.
+            SBIW_COMPARE_NEAR(pair.density.sum() * pair.density.dx() * pair.density.dy(), 1.0,
+                              1e-3);
+            // Peak of N(0, I) is 1 / (2 pi); smoothing by one bin (0.25) lowers it by 1/1.0625.
+            SBIW_COMPARE_NEAR(pair.density.maximum(), 1.0 / (2.0 * kPi * 1.0625), 0.012);
+            QCOMPARE(pair.levels.size(), std::size_t(2));
+            SBIW_COMPARE_REL(pair.levels[0], 0.32 / (2.0 * kPi * 1.0625), 0.08);
+            QVERIFY(pair.levels[1] < pair.levels[0]);
+            QCOMPARE(pair.contours.size(), std::size_t(2));
+            QVERIFY(!pair.contours[0].empty());
+        }
+        for (int j = 0; j < 3; ++j) {
+            const MarginalDensity& marginal = densities.marginals[std::size_t(j)];
+            QCOMPARE(marginal.histogram.total, std::int64_t(20000));
+            // Bin 20 covers [j, j + 0.25): every sample there counts.
+            std::int64_t inBin = 0;
+            for (Eigen::Index r = 0; r < samples.rows(); ++r)
+                inBin += samples(r, j) >= j && samples(r, j) < j + 0.25;
+            QCOMPARE(marginal.histogram.counts[20], double(inBin));
+            SBIW_COMPARE_NEAR(marginal.density[20], double(inBin) / (20000.0 * 0.25), 1e-15);
+        }
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 computeCornerDensities(samples, {{0, 1}}, settings));
+    }
+
     void plottingRanges() {
         Matrix samples(101, 1);
         for (int r = 0; r <= 100; ++r)
