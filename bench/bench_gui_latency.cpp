@@ -16,6 +16,8 @@
 #include "gui/main_window.h"
 #include "gui/posterior_view.h"
 #include "gui/project_document.h"
+#include "widgets/corner_plot.h"
+#include <qcustomplot.h>
 #include "qt/training_controller.h"
 
 int main(int argc, char** argv) {
@@ -66,6 +68,25 @@ int main(int argc, char** argv) {
         out << "event-loop gaps (5 ms timer), " << sorted.size() << " ticks: median "
             << QString::number(quantile(0.5), 'f', 1) << " ms, p99 " << QString::number(quantile(0.99), 'f', 1)
             << " ms, max " << QString::number(sorted.empty() ? 0.0 : sorted.back(), 'f', 1) << " ms\n";
+        // Where a redraw's time goes: the densities (setSamples, on the GUI thread) and the replot.
+        if (result.samples.rows() > 0) {
+            sbiw::widgets::CornerPlot* corner = window.posteriorView()->cornerPlot();
+            for (const Eigen::Index rows : {Eigen::Index(500), result.samples.rows()}) {
+                const sbiw::Matrix samples = result.samples.topRows(std::min(rows, result.samples.rows()));
+                QElapsedTimer timer;
+                double computeMs = 0, replotMs = 0;
+                for (int repeat = 0; repeat < 5; ++repeat) {
+                    timer.restart();
+                    corner->setSamples(samples);
+                    computeMs += double(timer.nsecsElapsed()) / 5e6;
+                    timer.restart();
+                    corner->plot()->replot(QCustomPlot::rpImmediateRefresh);
+                    replotMs += double(timer.nsecsElapsed()) / 5e6;
+                }
+                out << "corner plot, " << samples.rows() << " samples: densities " << QString::number(computeMs, 'f', 1)
+                    << " ms, replot " << QString::number(replotMs, 'f', 1) << " ms\n";
+            }
+        }
         app.exit(result.state == sbiw::RunState::Finished ? 0 : 1);
     });
     ticker.start(5);

@@ -148,6 +148,13 @@ void CornerPlot::setSamples(const Matrix& samples) {
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
+void CornerPlot::setSamples(const Matrix& samples, CornerDensities densities) {
+    samples_ = samples;
+    updateSamples(std::move(densities));
+    updateDiagonalRanges();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
 void CornerPlot::clearSamples() {
     setSamples(Matrix());
 }
@@ -480,7 +487,7 @@ void CornerPlot::buildLegend() {
 
 // ---- filling it with data ----
 
-void CornerPlot::updateSamples() {
+void CornerPlot::updateSamples(std::optional<CornerDensities> computed) {
     const int d = parameterCount();
     if (!samplesFit(samples_)) {
         densities_ = {};
@@ -492,7 +499,9 @@ void CornerPlot::updateSamples() {
             lines->clearContours();
         return;
     }
-    densities_ = computeCornerDensities(samples_, ranges_, settings_);
+    const bool fits = computed && int(computed->marginals.size()) == d &&
+                      computed->pairs.size() == densityMaps_.size();
+    densities_ = fits ? std::move(*computed) : computeCornerDensities(samples_, ranges_, settings_);
     for (int j = 0; j < d; ++j) {
         const MarginalDensity& m = densities_.marginals[std::size_t(j)];
         setStepData(marginals_[std::size_t(j)], m.histogram, m.density);

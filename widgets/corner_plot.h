@@ -9,6 +9,7 @@
 // densities into the existing plottables and queues a replot; the other setters rebuild.
 // The numbers come from engine/diagnostics/density2d (tested there); this class only draws.
 
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -59,6 +60,10 @@ class CornerPlot : public QWidget {
     // The main posterior: rows are samples, columns the parameters. Rows with non-finite values
     // are skipped per panel. A column count other than the parameters' empties the plot.
     void setSamples(const Matrix& samples);
+    // The same with densities computed elsewhere (a worker thread, so that the GUI thread only
+    // draws): computeCornerDensities(samples, ranges(), densitySettings()). Densities of another
+    // dimension are recomputed here.
+    void setSamples(const Matrix& samples, CornerDensities densities);
     void clearSamples();
     void setSamplesLabel(const QString& label);  // legend entry, default "posterior"
 
@@ -79,6 +84,7 @@ class CornerPlot : public QWidget {
     int bins() const { return settings_.bins; }
     const std::vector<double>& credibleLevels() const { return settings_.credibleMasses; }
     const std::vector<Range>& ranges() const { return ranges_; }
+    const CornerDensitySettings& densitySettings() const { return settings_; }
 
     QCustomPlot* plot() const { return plot_; }
     // Panel in the grid (row, column), 0-based; nullptr outside. The upper triangle's panels
@@ -109,7 +115,7 @@ class CornerPlot : public QWidget {
     void buildTruths();
     void buildPriorBounds();
     void buildLegend();
-    void updateSamples();
+    void updateSamples(std::optional<CornerDensities> computed = std::nullopt);
     void updateOverlay(std::size_t index);
     void updateDiagonalRanges();
     std::size_t pairIndex(int row, int column) const;

@@ -6,6 +6,8 @@
 #include <QObject>
 #include <QString>
 
+#include "qt/run_job.h"
+
 namespace sbiw::gui {
 
 class MainWindow;
@@ -30,6 +32,7 @@ class DemoRunner : public QObject {
     void done(int exitCode);
 
   private:
+    void finishAfterRedraw(const sbiw::RunJobResult& result);
     QString saveFrame(const QString& name);
 
     MainWindow* window_;

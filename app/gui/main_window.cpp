@@ -14,6 +14,7 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTimer>
 #include <QUndoStack>
 
 #include "gui/diagnostics_panel.h"
@@ -180,7 +181,8 @@ void MainWindow::onFinished(const RunJobResult& result) {
         posteriorView_->showSamples(result.samples, tr("Posterior: %1 samples%2")
                                                         .arg(result.samples.rows())
                                                         .arg(result.runId > 0 ? tr(" (run %1)").arg(result.runId) : QString()));
-    historyPanel_->refresh();
+    // A separate event, so that the GUI thread never does both at once.
+    QTimer::singleShot(0, historyPanel_, &HistoryPanel::refresh);
     statusBar()->showMessage(result.state == RunState::Finished ? result.summary : result.message);
 }
 

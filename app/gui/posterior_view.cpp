@@ -1,6 +1,8 @@
 #include "gui/posterior_view.h"
 
 #include <QCheckBox>
+#include <QFutureWatcher>
+#include <QtConcurrent/QtConcurrentRun>
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -129,10 +131,41 @@ void PosteriorView::showSnapshot(const PosteriorSnapshot& snapshot) {
 
 void PosteriorView::showSamples(const Matrix& samples, const QString& title) {
     samples_ = samples;
-    corner_->setTitle(title);
-    corner_->setSamples(samples_);
-    ++refreshCount_;
-    Q_EMIT refreshed();
+    if (computing_) {
+        waiting_ = std::make_pair(samples, title);  // replaces an older one still waiting
+        return;
+    }
+    startRedraw(samples, title);
+}
+
+// The densities (histograms, smoothing, contours) take 5-15 ms for a 10-D corner plot; they are
+// computed on a worker so that the GUI thread only draws (docs/BENCHMARKS.md, GUI latency).
+void PosteriorView::startRedraw(const Matrix& samples, const QString& title) {
+    computing_ = true;
+    const std::vector<std::pair<double, double>> ranges = corner_->ranges();
+    const CornerDensitySettings settings = corner_->densitySettings();
+    auto* watcher = new QFutureWatcher<CornerDensities>(this);
+    connect(watcher, &QFutureWatcher<CornerDensities>::finished, this, [this, watcher, samples, title, ranges] {
+        watcher->deleteLater();
+        // Axes changed meanwhile (another project, edited priors): the plot recomputes itself.
+        if (corner_->ranges() == ranges && samples.cols() == corner_->parameterCount())
+            corner_->setSamples(samples, watcher->result());
+        else
+            corner_->setSamples(samples);
+        corner_->setTitle(title);
+        ++refreshCount_;
+        computing_ = false;
+        Q_EMIT refreshed();
+        if (waiting_) {
+            const auto [next, nextTitle] = std::move(*waiting_);
+            waiting_.reset();
+            startRedraw(next, nextTitle);
+        }
+    });
+    watcher->setFuture(QtConcurrent::run([samples, ranges, settings] {
+        return samples.cols() == Eigen::Index(ranges.size()) ? computeCornerDensities(samples, ranges, settings)
+                                                              : CornerDensities{};
+    }));
 }
 
 void PosteriorView::setRunOverlays(const std::vector<std::pair<QString, Matrix>>& runs) {

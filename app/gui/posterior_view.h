@@ -5,6 +5,8 @@
 
 #include <QWidget>
 
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/matrix.h"
@@ -38,10 +40,15 @@ class PosteriorView : public QWidget {
     QString exportPlot(const QString& path);
     QString exportSamples(const QString& path) const;
 
+    // True while densities are being computed for a redraw (tests wait for it).
+    bool isRedrawing() const { return computing_; }
+
   Q_SIGNALS:
     void refreshed();  // after every redraw (demo mode takes its screenshots here)
 
   private:
+    void startRedraw(const Matrix& samples, const QString& title);
+
     void refreshAxes();
     void updateOverlays();
 
@@ -54,6 +61,9 @@ class PosteriorView : public QWidget {
     QString referenceName_;
     std::vector<std::pair<QString, Matrix>> runOverlays_;
     int refreshCount_ = 0;
+    // Densities are computed on a worker; while one computes, only the newest request waits.
+    bool computing_ = false;
+    std::optional<std::pair<Matrix, QString>> waiting_;
 };
 
 }  // namespace sbiw::gui

@@ -60,7 +60,11 @@ bool TrainingController::start(const RunJob& job) {
         QMetaObject::invokeMethod(
             this,
             [this, result = std::move(result)] {
-                deliverSnapshot();  // the last one, before the result
+                {
+                    // The final samples supersede a snapshot not yet drawn.
+                    std::lock_guard<std::mutex> lock(snapshotMutex_);
+                    pendingSnapshot_.reset();
+                }
                 Q_EMIT finished(result);
             },
             Qt::QueuedConnection);

@@ -159,14 +159,17 @@ class TestMainWindow : public QObject {
         const RunJobResult result = waitForRun(window, &ticks);
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
         QVERIFY2(ticks >= int(result.seconds * 1000 / 50), qPrintable(QString("%1 ticks in %2 s").arg(ticks).arg(result.seconds)));
-        // Snapshots every 5 epochs and the final samples redrew the corner plot.
+        // Snapshots every 5 epochs and the final samples redrew the corner plot (densities are
+        // computed on a worker, so the last redraw may still be on its way).
+        QTRY_VERIFY_WITH_TIMEOUT(!window.posteriorView()->isRedrawing(), 10000);
         QVERIFY(window.posteriorView()->refreshCount() >= 2);
+        QCOMPARE(corner->densities().marginals.size(), std::size_t(10));
         QCOMPARE(window.posteriorView()->samples().rows(), Eigen::Index(2000));
         QVERIFY(window.trainingPanel()->startButton()->isEnabled());
         QVERIFY(window.trainingPanel()->statusLabel()->text().startsWith("Finished"));
         // The history beside the project lists it.
         QCOMPARE(window.historyPanel()->historyPath(), dir.filePath("linear.history.sqlite"));
-        QCOMPARE(window.historyPanel()->runCount(), 1);
+        QTRY_COMPARE(window.historyPanel()->runCount(), 1);
         window.historyPanel()->selectRun(result.runId);
         QCOMPARE(window.historyPanel()->selectedRuns(), std::vector<qint64>{result.runId});
         QCOMPARE(window.historyPanel()->overlaySelected(), QString());
