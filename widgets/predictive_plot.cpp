@@ -25,6 +25,7 @@ void styleLegend(QCPLegend* legend) {
 PredictivePlot::PredictivePlot(QWidget* parent) : PlotWidget(parent) {
     style::styleAxisRect(plot()->axisRect(), true);
     styleLegend(plot()->legend);
+    style::placeLegendAbovePlot(plot(), 4);
     clear();
 }
 
