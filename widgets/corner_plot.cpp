@@ -96,6 +96,7 @@ CornerPlot::CornerPlot(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot
     layout->addWidget(plot_);
     style::stylePlot(plot_);
     plot_->setAutoAddPlottableToLegend(false);
+    addSavePlotAction(this, plot_);
     rebuild();
 }
 

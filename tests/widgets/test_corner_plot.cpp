@@ -169,6 +169,9 @@ class TestCornerPlot : public QObject {
             QVERIFY2(QFileInfo(path).size() > 1000, qPrintable(name));
         }
         QVERIFY(!corner.save(folder.filePath("corner.bmp")).isEmpty());
+        // Right click offers the same.
+        QVERIFY(corner.findChild<QAction*>("savePlotAction"));
+        QCOMPARE(corner.contextMenuPolicy(), Qt::ActionsContextMenu);
     }
 
     void repeatedUpdatesDoNotGrowThePlot() {

@@ -101,7 +101,7 @@ class TestLossCurvePlot : public QObject {
         QCOMPARE(plot.bestEpoch(), 498);
     }
 
-    void screenshotData() {
+    void savesAndOffersSaving() {
         LossCurvePlot plot;
         plot.resize(520, 300);
         plot.setHistory(typicalHistory(), {{1, 1}, {31, 2}});
@@ -109,6 +109,7 @@ class TestLossCurvePlot : public QObject {
         QTemporaryDir folder;
         QCOMPARE(plot.save(folder.filePath("loss.svg")), QString());
         QVERIFY(QFileInfo(folder.filePath("loss.svg")).size() > 1000);
+        QVERIFY(plot.findChild<QAction*>("savePlotAction"));
     }
 };
 
