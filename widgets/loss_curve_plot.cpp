@@ -48,7 +48,7 @@ LossCurvePlot::LossCurvePlot(QWidget* parent) : PlotWidget(parent) {
     p->legend->setFont(style::tickFont(8));
     p->legend->setBorderPen(QPen(QColor(0, 0, 0, 60)));
     p->legend->setBrush(QColor(255, 255, 255, 230));
-    p->legend->setIconSize(20, 10);
+    p->legend->setIconSize(20, 14);
     style::placeLegendAbovePlot(p, 3);  // inside, it would hide the spike a new round starts with
 
     nonFiniteNote_ = new QCPItemText(p);
