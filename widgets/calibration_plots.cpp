@@ -57,7 +57,7 @@ QCPGraph* setUpUnitSquare(QCustomPlot* plot, const QString& xLabel, const QStrin
     plot->legend->setFont(style::tickFont(8));
     plot->legend->setBorderPen(QPen(QColor(0, 0, 0, 60)));
     plot->legend->setBrush(QColor(255, 255, 255, 230));
-    plot->legend->setIconSize(20, 10);
+    plot->legend->setIconSize(20, 14);
     rect->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     return diagonal;
 }

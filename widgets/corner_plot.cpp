@@ -96,6 +96,7 @@ CornerPlot::CornerPlot(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot
     layout->addWidget(plot_);
     style::stylePlot(plot_);
     plot_->setAutoAddPlottableToLegend(false);
+    addSavePlotAction(this, plot_);
     rebuild();
 }
 
@@ -467,7 +468,7 @@ void CornerPlot::buildLegend() {
     legend_->setLayer(QStringLiteral("legend"));
     plot_->legend = legend_;  // so that removing a plottable also removes its legend entry
     legend_->setFont(style::tickFont(d <= 4 ? 9 : 8));
-    legend_->setIconSize(20, 10);
+    legend_->setIconSize(20, 14);
     legend_->setBorderPen(QPen(QColor(0, 0, 0, 60)));
     legend_->setBrush(QColor(255, 255, 255, 235));
     legend_->setSelectableParts(QCPLegend::spNone);

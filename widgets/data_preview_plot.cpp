@@ -16,7 +16,8 @@ DataPreviewPlot::DataPreviewPlot(QWidget* parent) : PlotWidget(parent) {
     p->legend->setFont(style::tickFont(8));
     p->legend->setBorderPen(QPen(QColor(0, 0, 0, 60)));
     p->legend->setBrush(QColor(255, 255, 255, 230));
-    p->legend->setIconSize(20, 10);
+    p->legend->setIconSize(20, 14);
+    style::placeLegendAbovePlot(p, 2);
     redraw();
 }
 
@@ -99,7 +100,7 @@ void DataPreviewPlot::redraw() {
     }
     for (int i = 0; i < p->plottableCount(); ++i)
         p->plottable(i)->setSelectable(QCP::stNone);
-    p->legend->setVisible(!observationValues_.empty() && !data_.empty());
+    p->legend->setVisible(p->plottableCount() > 0);
 
     if (asSeries_ || n == 0) {
         p->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));

@@ -48,14 +48,14 @@ LossCurvePlot::LossCurvePlot(QWidget* parent) : PlotWidget(parent) {
     p->legend->setFont(style::tickFont(8));
     p->legend->setBorderPen(QPen(QColor(0, 0, 0, 60)));
     p->legend->setBrush(QColor(255, 255, 255, 230));
-    p->legend->setIconSize(20, 10);
-    rect->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    p->legend->setIconSize(20, 14);
+    style::placeLegendAbovePlot(p, 3);  // inside, it would hide the spike a new round starts with
 
     nonFiniteNote_ = new QCPItemText(p);
     nonFiniteNote_->setClipToAxisRect(false);
     nonFiniteNote_->position->setType(QCPItemPosition::ptAxisRectRatio);
-    nonFiniteNote_->position->setCoords(0.01, 0.99);
-    nonFiniteNote_->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+    nonFiniteNote_->position->setCoords(0.5, 0.01);
+    nonFiniteNote_->setPositionAlignment(Qt::AlignHCenter | Qt::AlignTop);
     nonFiniteNote_->setColor(style::warning());
     nonFiniteNote_->setFont(style::tickFont(8));
     nonFiniteNote_->setVisible(false);
@@ -101,9 +101,10 @@ void LossCurvePlot::markRound(int epoch, int round) {
     auto* label = new QCPItemText(p);
     label->position->setTypeX(QCPItemPosition::ptPlotCoords);
     label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    label->position->setCoords(epoch - 0.5, 0.0);
-    label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
-    label->setPadding(QMargins(3, 2, 0, 0));
+    // At the bottom: a new round starts with a high loss, so the space below is free there.
+    label->position->setCoords(epoch - 0.5, 1.0);
+    label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+    label->setPadding(QMargins(3, 0, 0, 2));
     label->setText(tr("round %1").arg(round));
     label->setFont(style::tickFont(8));
     label->setColor(style::guide());

@@ -100,6 +100,38 @@ void stylePlot(QCustomPlot* plot) {
     plot->setNoAntialiasingOnDrag(true);
 }
 
+void placeLegendAbovePlot(QCustomPlot* plot, int columns) {
+    QCPLegend* legend = plot->legend;
+    QCPAxisRect* rect = plot->axisRect();
+    if (!legend || !rect)
+        return;
+    QCPLayoutGrid* layout = plot->plotLayout();
+    int rectRow = 0;
+    for (int row = 0; row < layout->rowCount(); ++row)
+        if (layout->element(row, 0) == rect)
+            rectRow = row;
+    rect->insetLayout()->take(legend);
+    rect->insetLayout()->simplify();
+    // Centred between two stretching spacers: a legend filling the whole row would spread its
+    // entries over the full width.
+    auto* row = new QCPLayoutGrid;
+    layout->insertRow(rectRow);
+    layout->addElement(rectRow, 0, row);
+    layout->setRowStretchFactor(rectRow, 0.001);
+    row->addElement(0, 0, new QCPLayoutElement(plot));
+    row->addElement(0, 1, legend);
+    row->addElement(0, 2, new QCPLayoutElement(plot));
+    row->setColumnStretchFactor(1, 0.001);
+    row->setMargins(QMargins(0, 0, 0, 0));
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setWrap(columns);
+    legend->setBorderPen(Qt::NoPen);
+    legend->setBrush(Qt::NoBrush);
+    legend->setMargins(QMargins(0, 2, 0, 4));
+    legend->setColumnSpacing(12);
+    legend->setLayer(QStringLiteral("legend"));
+}
+
 void setPlotTitle(QCustomPlot* plot, QCPTextElement*& title, const QString& text) {
     if (text.isEmpty()) {
         if (title) {

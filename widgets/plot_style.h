@@ -39,6 +39,10 @@ void styleAxisRect(QCPAxisRect* rect, bool showGrid = false);
 // A QCustomPlot with white background and antialiasing set up for the styles above.
 void stylePlot(QCustomPlot* plot);
 
+// Moves the plot's legend out of the axis rect into a row of its own just above it, entries
+// side by side (wrapping after `columns`), so that it never hides data.
+void placeLegendAbovePlot(QCustomPlot* plot, int columns = 4);
+
 // Replaces the plot's title element (row 0 of the plot layout) or inserts one; an empty text
 // removes it so no space is wasted.
 void setPlotTitle(QCustomPlot* plot, QCPTextElement*& title, const QString& text);

@@ -14,6 +14,7 @@ PlotWidget::PlotWidget(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot
     layout->addWidget(plot_);
     style::stylePlot(plot_);
     plot_->setAutoAddPlottableToLegend(false);
+    addSavePlotAction(this, plot_);
 }
 
 PlotWidget::~PlotWidget() = default;

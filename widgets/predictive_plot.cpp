@@ -17,7 +17,7 @@ void styleLegend(QCPLegend* legend) {
     legend->setFont(style::tickFont(8));
     legend->setBorderPen(QPen(QColor(0, 0, 0, 60)));
     legend->setBrush(QColor(255, 255, 255, 230));
-    legend->setIconSize(20, 10);
+    legend->setIconSize(20, 14);
 }
 
 }  // namespace
@@ -25,6 +25,7 @@ void styleLegend(QCPLegend* legend) {
 PredictivePlot::PredictivePlot(QWidget* parent) : PlotWidget(parent) {
     style::styleAxisRect(plot()->axisRect(), true);
     styleLegend(plot()->legend);
+    style::placeLegendAbovePlot(plot(), 4);
     clear();
 }
 

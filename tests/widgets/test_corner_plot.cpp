@@ -169,6 +169,9 @@ class TestCornerPlot : public QObject {
             QVERIFY2(QFileInfo(path).size() > 1000, qPrintable(name));
         }
         QVERIFY(!corner.save(folder.filePath("corner.bmp")).isEmpty());
+        // Right click offers the same.
+        QVERIFY(corner.findChild<QAction*>("savePlotAction"));
+        QCOMPARE(corner.contextMenuPolicy(), Qt::ActionsContextMenu);
     }
 
     void repeatedUpdatesDoNotGrowThePlot() {
@@ -203,6 +206,8 @@ class TestCornerPlot : public QObject {
         const Matrix samples = test::bananaSamples(10000, 10, 9);
         corner.setParameters(names, CornerPlot::rangesFor(samples));
         QCOMPARE(corner.plot()->axisRectCount(), 100);
+        corner.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&corner));
         QElapsedTimer timer;
         timer.start();
         for (int k = 0; k < 3; ++k)
@@ -214,6 +219,32 @@ class TestCornerPlot : public QObject {
         qInfo("d = 10, 10000 samples: setSamples %.1f ms, replot %.1f ms", computeMs, drawMs);
         // Five updates a second leave most of the GUI thread free.
         QVERIFY2(computeMs < 100.0, qPrintable(QString::number(computeMs)));
+    }
+
+    void oneAndTwoParameters() {
+        CornerPlot single;
+        single.setParameters({"θ"}, {{-1, 1}});
+        QCOMPARE(single.plot()->axisRectCount(), 1);
+        single.setSamples(test::bananaSamples(500, 1, 13));
+        QCOMPARE(single.marginal(0)->dataCount(), 31);
+        QCOMPARE(single.densities().pairs.size(), std::size_t(0));
+        single.setTrueParameters({0.1});
+        // With one panel the legend sits on it.
+        QVERIFY(single.legend());
+        QCOMPARE(legendNames(single.legend()), (QStringList{"posterior", "true parameters"}));
+        QCOMPARE(countItems(single.plot(), Qt::SolidLine), 1);
+
+        CornerPlot pair;
+        pair.setParameters({"a", "b"}, {{-1, 1}, {-1, 1}});
+        pair.setOverlays({{"reference", test::bananaSamples(500, 2, 14), QColor()}});
+        QCOMPARE(pair.plot()->axisRectCount(), 4);
+        QCOMPARE(legendNames(pair.legend()), (QStringList{"posterior", "reference"}));
+        // The legend lives in the empty upper-right cell.
+        QVERIFY(pair.panel(0, 1)->insetLayout()->elementCount() == 1);
+        // Dropping to another dimension forgets the overlays of the old one.
+        pair.setParameters({"a", "b", "c"}, kRanges);
+        QCOMPARE(pair.legend(), nullptr);
+        QCOMPARE(pair.plot()->axisRectCount(), 9);
     }
 
     void rangesForUnboundedPriors() {
