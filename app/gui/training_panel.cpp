@@ -211,12 +211,13 @@ void TrainingPanel::onEpoch(const EpochReport& report) {
     const double secondsPerEpoch = report.epoch > 0 ? report.elapsedSeconds / report.epoch : NAN;
     const double fraction = std::max(double(report.epoch) / t.maxEpochs, double(sinceBest) / std::max(1, t.patience));
     progress_->setValue(int(1000 * std::min(1.0, fraction)));
-    statusLabel_->setText(tr("Epoch %1%2: train %3, validation %4 (best %5) — at most %6 left")
+    statusLabel_->setText(tr("Epoch %1%2: train %3, validation %4 (best %5); stops in %6 epochs (%7) unless it improves")
                               .arg(report.epoch)
                               .arg(report.round > 0 ? tr(" of round %1").arg(report.round + 1) : QString())
                               .arg(report.trainLoss, 0, 'f', 4)
                               .arg(report.validationLoss, 0, 'f', 4)
                               .arg(report.bestValidationLoss, 0, 'f', 4)
+                              .arg(leftToStop)
                               .arg(formatDuration(leftToStop * secondsPerEpoch)));
 }
 
