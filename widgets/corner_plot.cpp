@@ -303,8 +303,10 @@ void CornerPlot::buildGrid() {
         columnGroups.push_back(new QCPMarginGroup(plot_));
         rowGroups.push_back(new QCPMarginGroup(plot_));
     }
-    const int tickCount = d <= 3 ? 4 : 3;
+    // Many small panels: fewer ticks and smaller names, so neighbouring labels do not collide.
+    const int tickCount = d <= 3 ? 4 : d <= 6 ? 3 : 2;
     const int tickPointSize = d <= 4 ? 8 : 7;
+    const QFont nameFont = style::labelFont(d <= 5 ? 9 : 7);
     panels_.assign(std::size_t(d * d), nullptr);
     for (int i = 0; i < d; ++i) {
         for (int j = 0; j < d; ++j) {
@@ -329,8 +331,10 @@ void CornerPlot::buildGrid() {
             x->setRange(ranges_[std::size_t(j)].first, ranges_[std::size_t(j)].second);
             const bool bottomRow = i == d - 1;
             x->setTickLabels(bottomRow);
-            if (bottomRow)
+            if (bottomRow) {
                 x->setLabel(names_[j]);
+                x->setLabelFont(nameFont);
+            }
             if (i == j) {
                 // The density scale of a marginal means little next to its shape.
                 y->setTicks(false);
@@ -339,8 +343,10 @@ void CornerPlot::buildGrid() {
             } else {
                 y->setRange(ranges_[std::size_t(i)].first, ranges_[std::size_t(i)].second);
                 y->setTickLabels(j == 0);
-                if (j == 0)
+                if (j == 0) {
                     y->setLabel(names_[i]);
+                    y->setLabelFont(nameFont);
+                }
             }
         }
     }
