@@ -216,7 +216,8 @@ SnpeResult runSnpe(const JointPrior& prior, const Simulator& simulator, const Ma
                     std::to_string(batch.count()) + " of " + std::to_string(count) + " done)";
                 break;
             }
-            noteNonFinite(round, batch.nonFiniteSummary());
+            if (!batch.nonFiniteRows.empty())
+                noteNonFinite(round, batch.nonFiniteSummary() + " (left out of training)");
             Matrix theta(batch.finiteCount(), batch.theta.cols()),
                 x(batch.finiteCount(), batch.x.cols());
             std::size_t skip = 0;
