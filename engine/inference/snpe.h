@@ -56,7 +56,11 @@ struct SnpeResult {
 
 // `observation`: one row, finite, of the simulator's data. Hooks: every EpochReport and
 // PosteriorSnapshot carries its round (1-based); onStage says "simulating" / "training" at the
-// start of each round's steps; cancellation is checked in every round. Throws SettingsError
+// start of each round's steps; cancellation is checked in every round. Each round's training
+// is one call of the trainer: its epochs count from 1 and its elapsedSeconds from 0, it ends by
+// early stopping with the round's best weights and a snapshot, and it keeps no checkpoint worth
+// resuming from (an SNPE run restarts from round 1). The loss is the atomic one for every
+// estimator kind (sbi uses the non-atomic loss for MDNs with Gaussian or uniform priors). Throws SettingsError
 // for bad settings and std::invalid_argument for a bad observation.
 SnpeResult runSnpe(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                    const SnpeSettings& settings, const TrainingHooks& hooks = {});
