@@ -15,6 +15,7 @@
 #include "inference/snpe.h"
 #include "priors/joint_prior.h"
 #include "qt/run_history.h"
+#include "qt/run_job.h"
 #include "qt/run_recorder.h"
 #include "simulators/catalogue.h"
 
@@ -84,23 +85,6 @@ TrainingHooks printingHooks(const TrainingJob& job, QTextStream& out, QTextStrea
 }
 
 // The train loss of the best epoch (what the restored weights scored), if known.
-std::optional<double> trainLossAtBest(const TrainingSummary& summary) {
-    for (const EpochReport& r : summary.history)
-        if (r.epoch == summary.bestEpoch) return r.trainLoss;
-    return std::nullopt;
-}
-
-RunOutcome outcomeOf(const TrainingSummary& summary, RunState state, const std::string& message) {
-    RunOutcome outcome;
-    outcome.state = state;
-    outcome.errorMessage = QString::fromStdString(message);
-    if (summary.bestEpoch > 0) {
-        outcome.finalValidationLoss = summary.bestValidationLoss;
-        outcome.finalTrainLoss = trainLossAtBest(summary);
-    }
-    return outcome;
-}
-
 void printTrainingSummary(const TrainingJob& job, qint64 pairs, double simulationSeconds, const TrainingSummary& t,
                           QTextStream& out) {
     out << "NPE (" << QString::fromStdString(job.run.npe.estimator.kind) << ") on " << pairs << " simulations ("
@@ -200,14 +184,14 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
         const NpeResult result = trainNpe(prior, theta, x, job.run.observation, settings, hooks, checkpoint);
         const TrainingSummary& training = result.training;
         if (training.status == RunStatus::Cancelled) {
-            recorder.finish(outcomeOf(training, RunState::Cancelled, training.stopReason));
+            recorder.finish(outcomeOf(training, RunState::Cancelled, QString::fromStdString(training.stopReason)));
             err << "interrupted: " << QString::fromStdString(training.stopReason) << "; run " << runId
                 << " can be resumed: " << resumeHint(history, runId) << "\n";
             return kExitInterrupted;
         }
         if (training.status == RunStatus::Failed || !result.posterior) {
             const std::string why = training.stopReason.empty() ? "no epoch completed" : training.stopReason;
-            recorder.finish(outcomeOf(training, RunState::Failed, why));
+            recorder.finish(outcomeOf(training, RunState::Failed, QString::fromStdString(why)));
             err << "error: training failed: " << QString::fromStdString(why) << "\n";
             return kExitFailure;
         }
@@ -444,16 +428,7 @@ int runMcmcMethodCommand(const QString& method, const Project& project, const QS
         if (record) {
             history.emplace(historyPathFor(dbPath, projectPath));
             const QString estimator = method == "nre" ? "resnet" : QString::fromStdString(settings.estimator.kind);
-            const QJsonObject settingsJson{{"method", method},
-                                         {"estimator", estimator},
-                                         {"simulations", qint64(settings.simulations)},
-                                         {"seed", QString::number(settings.seed)},
-                                         {"mcmc", QString::fromStdString(toString(settings.mcmc.method))},
-                                         {"chains", settings.mcmc.chains},
-                                         {"thinning", settings.mcmc.thinning},
-                                         {"warmup", settings.mcmc.warmupSteps},
-                                         {"posterior_samples", qint64(settings.mcmc.samples)},
-                                         {"observation", observationName}};
+            const QJsonObject settingsJson = likelihoodRunSettingsJson(method, estimator, settings, observationName);
             const qint64 runId = history->startRun(runStartFor(project, projectPath, observationName, method, estimator,
                                                                settingsJson, settings.seed,
                                                                QString::fromStdString(resolveDevice(settings.device))));
@@ -477,14 +452,14 @@ int runMcmcMethodCommand(const QString& method, const Project& project, const QS
         }
         if (!result.nonFiniteSummary.empty()) err << "warning: " << QString::fromStdString(result.nonFiniteSummary) << "\n";
         if (result.training.status == RunStatus::Cancelled) {
-            if (recorder) recorder->finish(outcomeOf(result.training, RunState::Cancelled, result.training.stopReason));
+            if (recorder) recorder->finish(outcomeOf(result.training, RunState::Cancelled, QString::fromStdString(result.training.stopReason)));
             err << "interrupted: " << QString::fromStdString(result.training.stopReason)
                 << "; " << method.toUpper() << " runs cannot be resumed, nothing was written\n";
             return kExitInterrupted;
         }
         if (!result.trained) {
             const std::string why = result.training.stopReason.empty() ? "no epoch completed" : result.training.stopReason;
-            if (recorder) recorder->finish(outcomeOf(result.training, RunState::Failed, why));
+            if (recorder) recorder->finish(outcomeOf(result.training, RunState::Failed, QString::fromStdString(why)));
             err << "error: training failed: " << QString::fromStdString(why) << "\n";
             return kExitFailure;
         }
@@ -532,109 +507,53 @@ int runSnpeCommand(const Project& project, const QString& projectPath, const Snp
                    const QString& dbPath, QTextStream& out, QTextStream& err) {
     TrainingJob printing;
     printing.quiet = job.quiet;
-    TrainingHooks hooks = printingHooks(printing, out, err);
-    const SnpeSettings& settings = job.snpe;
-    std::optional<RunHistory> history;
-    std::optional<RunRecorder> recorder;
-    try {
-        if (record) {
-            history.emplace(historyPathFor(dbPath, projectPath));
-            NpeRunSettings run;
-            run.npe = settings.npe;
-            run.observationName = job.observationName;
-            run.observation = job.observation;
-            run.posteriorSamples = job.samples;
-            run.parameterNames = project.parameterNames();
-            run.snapshotEvery = job.snapshotEvery;
-            run.checkpointEvery = 0;
-            QJsonObject settingsJson = toJson(run);
-            settingsJson["method"] = "snpe";
-            settingsJson["rounds"] = settings.rounds;
-            settingsJson["atoms"] = settings.atoms;
-            const qint64 runId = history->startRun(runStartFor(
-                project, projectPath, job.observationName, "snpe", QString::fromStdString(settings.npe.estimator.kind),
-                settingsJson, settings.npe.seed, QString::fromStdString(resolveDevice(settings.npe.device))));
-            recorder.emplace(*history, runId);
-            hooks = recorder->recordingHooks(hooks);
-            hooks.onCheckpoint = nullptr;  // nothing to resume from
-            out << "run " << runId << " in " << QDir::toNativeSeparators(history->path()) << "\n";
-            out.flush();
-        }
-        hooks.snapshotEvery = job.snapshotEvery;
-        const JointPrior prior = project.makePrior();
-        const SnpeResult result = runSnpe(prior, *project.makeSimulator(), job.observation, settings, hooks);
-        if (!result.nonFiniteSummary.empty()) err << "warning: " << QString::fromStdString(result.nonFiniteSummary) << "\n";
-        if (history && result.theta.rows() > 0) {
-            // Every round's training pairs, by round. Only round 1's are prior draws: later rounds
-            // carry another source key, so that no run reuses this run's set as prior simulations.
-            const QString sourceKey = simulationSourceKey(project);
-            history->transaction([&] {
-                Eigen::Index begin = 0;
-                while (begin < result.theta.rows()) {
-                    const int round = result.roundOfRow[std::size_t(begin)];
-                    Eigen::Index end = begin;
-                    while (end < result.theta.rows() && result.roundOfRow[std::size_t(end)] == round) ++end;
-                    const QString key = round == 1 ? sourceKey : sourceKey + QStringLiteral(" | snpe proposal of run %1")
-                                                                                 .arg(recorder->runId());
-                    history->addSimulations(recorder->runId(), key, round, result.theta.middleRows(begin, end - begin),
-                                            result.x.middleRows(begin, end - begin));
-                    begin = end;
-                }
-            });
-        }
-        const TrainingSummary lastRound = result.rounds.empty() ? result.training : result.rounds.back().training;
-        if (result.training.status == RunStatus::Cancelled) {
-            if (recorder) recorder->finish(outcomeOf(lastRound, RunState::Cancelled, result.training.stopReason));
-            err << "interrupted: " << QString::fromStdString(result.training.stopReason)
-                << "; SNPE runs cannot be resumed, nothing was written\n";
-            return kExitInterrupted;
-        }
-        if (result.training.status == RunStatus::Failed || !result.posterior) {
-            const std::string why = result.training.stopReason.empty() ? "no epoch completed" : result.training.stopReason;
-            if (recorder) recorder->finish(outcomeOf(lastRound, RunState::Failed, why));
-            err << "error: training failed: " << QString::fromStdString(why) << "\n";
-            return kExitFailure;
-        }
-        SamplingReport report;
-        const Matrix draws = result.posterior->sample(job.samples, job.observation, settings.npe.seed, &report);
-        if (recorder)
-            recorder->finishTrained(*result.posterior, {job.observationName, draws, {}},
-                                    outcomeOf(lastRound, RunState::Finished, {}));
-        out << "SNPE (" << QString::fromStdString(settings.npe.estimator.kind) << ", " << result.rounds.size()
-            << " rounds, " << settings.atoms << " atoms) on " << result.theta.rows() << " simulations ("
-            << QString::number(result.simulationSeconds, 'f', 2) << " s): " << result.training.epochs << " epochs in "
-            << QString::number(result.training.seconds, 'f', 1) << " s; "
-            << QString::fromStdString(result.training.stopReason) << "\n";
-        for (const SnpeRound& round : result.rounds)
-            out << "  round " << round.round << ": " << round.simulations << " simulations, "
-                << (round.round == 1 ? QStringLiteral("from the prior")
-                                     : "proposal acceptance " + QString::number(100.0 * round.proposalAcceptance, 'f', 1) +
-                                           "% inside the prior's support")
-                << ", " << round.training.epochs << " epochs (" << QString::number(round.training.seconds, 'f', 1)
-                << " s), best validation loss " << QString::number(round.training.bestValidationLoss, 'f', 4) << "\n";
-        out << draws.rows() << " posterior samples (acceptance "
-            << QString::number(100.0 * report.acceptanceRate(), 'f', 1) << "% inside the prior's support)"
-            << (job.samplesPath.isEmpty() ? QString() : "; written to " + job.samplesPath)
-            << (recorder ? QStringLiteral("; recorded as run %1").arg(recorder->runId()) : QString()) << "\n";
-        try {
-            if (!job.samplesPath.isEmpty()) writeCsv(job.samplesPath.toStdString(), project.parameterNames(), draws);
-            if (!job.posteriorPath.isEmpty()) result.posterior->save(job.posteriorPath.toStdString());
-        } catch (const std::exception& error) {
-            err << "error: " << error.what()
-                << (recorder ? QStringLiteral(" (run %1 is stored)").arg(recorder->runId()) : QString()) << "\n";
-            return kExitFailure;
-        }
-        return kExitSuccess;
-    } catch (const std::exception& error) {
-        if (recorder) {
-            try {
-                recorder->finish({RunState::Failed, QString::fromUtf8(error.what()), {}, {}});
-            } catch (const std::exception&) {
-            }
-        }
-        err << "error: " << error.what() << "\n";
+    // The run as the GUI would start it, with the command line's settings in the project.
+    RunJob run;
+    run.project = project;
+    InferenceSettings& inference = run.project.inference;
+    const NpeSettings& npe = job.snpe.npe;
+    inference.method = "snpe";
+    inference.estimator = npe.estimator.kind;
+    inference.training = npe.training;
+    inference.simulations = npe.simulations;
+    inference.seed = npe.seed;
+    inference.threads = npe.threads;
+    inference.device = npe.device;
+    inference.rounds = job.snpe.rounds;
+    inference.posteriorSamples = job.samples;
+    run.projectPath = projectPath;
+    run.historyPath = record ? historyPathFor(dbPath, projectPath) : QString();
+    run.observationName = job.observationName;
+    run.observation = job.observation;
+    run.snapshotEvery = job.snapshotEvery;
+    run.snpeAtoms = job.snpe.atoms;
+    run.savePosteriorPath = job.posteriorPath;
+    run.onRunStarted = [&out, &run](qint64 runId) {
+        out << "run " << runId << " in " << QDir::toNativeSeparators(run.historyPath) << "\n";
+        out.flush();
+    };
+    const RunJobResult result = runJob(run, printingHooks(printing, out, err));
+    if (result.state == RunState::Cancelled) {
+        err << "interrupted: " << result.message << "; SNPE runs cannot be resumed, nothing was written\n";
+        return kExitInterrupted;
+    }
+    if (result.state != RunState::Finished) {
+        err << "error: " << result.message << "\n";
         return kExitFailure;
     }
+    out << result.summary << "\n";
+    for (const QString& line : result.details) out << "  " << line << "\n";
+    out << result.samples.rows() << " posterior samples"
+        << (job.samplesPath.isEmpty() ? QString() : "; written to " + job.samplesPath)
+        << (result.runId > 0 ? QStringLiteral("; recorded as run %1").arg(result.runId) : QString()) << "\n";
+    try {
+        if (!job.samplesPath.isEmpty()) writeCsv(job.samplesPath.toStdString(), project.parameterNames(), result.samples);
+    } catch (const std::exception& error) {
+        err << "error: " << error.what()
+            << (result.runId > 0 ? QStringLiteral(" (run %1 is stored)").arg(result.runId) : QString()) << "\n";
+        return kExitFailure;
+    }
+    return kExitSuccess;
 }
 
 }  // namespace

@@ -119,7 +119,7 @@ HistoryPanel::HistoryPanel(ProjectDocument* document, PosteriorView* posteriorVi
         posteriorView_->showSamples(frame.samples, tr("Run %1 replay: epoch %2%3")
                                                        .arg(replayRun_)
                                                        .arg(frame.epoch)
-                                                       .arg(frame.round > 0 ? tr(", round %1").arg(frame.round + 1) : QString()));
+                                                       .arg(frame.round > 0 ? tr(", round %1").arg(frame.round) : QString()));  // rounds count from 1 (snpe)
     });
     refresh();
 }

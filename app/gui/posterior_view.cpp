@@ -125,7 +125,7 @@ void PosteriorView::refreshAxes() {
 
 void PosteriorView::showSnapshot(const PosteriorSnapshot& snapshot) {
     showSamples(snapshot.samples, snapshot.round > 0
-                                      ? tr("Round %1, epoch %2 (%3 samples)").arg(snapshot.round + 1).arg(snapshot.epoch).arg(snapshot.samples.rows())
+                                      ? tr("Round %1, epoch %2 (%3 samples)").arg(snapshot.round).arg(snapshot.epoch).arg(snapshot.samples.rows())
                                       : tr("Epoch %1 (%2 samples)").arg(snapshot.epoch).arg(snapshot.samples.rows()));
 }
 

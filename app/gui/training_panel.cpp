@@ -11,6 +11,7 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <map>
 
 #include "gui/project_document.h"
 #include "qt/training_controller.h"
@@ -40,11 +41,18 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     : QWidget(parent), document_(document), controller_(controller) {
     methodCombo_ = new QComboBox(this);
     methodCombo_->setObjectName("method");
-    const QStringList methodLabels = {tr("NPE — neural posterior estimation"), tr("NLE — likelihood estimation + MCMC"),
-                                      tr("NRE — ratio estimation + MCMC"), tr("Rejection ABC"), tr("SMC-ABC")};
-    for (std::size_t i = 0; i < runnableMethods().size(); ++i)
-        methodCombo_->addItem(methodLabels.value(int(i), QString::fromStdString(runnableMethods()[i])),
-                              QString::fromStdString(runnableMethods()[i]));
+    const std::map<std::string, QString> methodLabels = {
+        {"npe", tr("NPE — neural posterior estimation")},
+        {"snpe", tr("SNPE — sequential NPE (APT), rounds")},
+        {"nle", tr("NLE — likelihood estimation + MCMC")},
+        {"nre", tr("NRE — ratio estimation + MCMC")},
+        {"rej-abc", tr("Rejection ABC")},
+        {"smc-abc", tr("SMC-ABC")}};
+    for (const std::string& method : runnableMethods()) {
+        const auto label = methodLabels.find(method);
+        methodCombo_->addItem(label != methodLabels.end() ? label->second : QString::fromStdString(method),
+                              QString::fromStdString(method));
+    }
     estimatorCombo_ = new QComboBox(this);
     estimatorCombo_->setObjectName("estimator");
     for (const std::string& e : densityEstimators()) estimatorCombo_->addItem(QString::fromStdString(e).toUpper(), QString::fromStdString(e));
@@ -141,11 +149,11 @@ void TrainingPanel::refresh() {
     patienceSpin_->setValue(s.training.patience);
     seedSpin_->setValue(int(std::min<std::uint64_t>(s.seed, std::uint64_t(seedSpin_->maximum()))));
     learningRateSpin_->setValue(s.training.learningRate);
-    const bool neural = s.method == "npe" || s.method == "nle" || s.method == "nre";
+    const bool neural = s.method == "npe" || s.method == "snpe" || s.method == "nle" || s.method == "nre";
     const bool sequential = s.method.size() > 1 && s.method[0] == 's' && s.method != "smc-abc";
     for (QWidget* w : std::initializer_list<QWidget*>{batchSpin_, learningRateSpin_, maxEpochsSpin_, patienceSpin_, deviceCombo_})
         w->setEnabled(neural);
-    estimatorCombo_->setEnabled(s.method == "npe" || s.method == "nle");
+    estimatorCombo_->setEnabled(s.method == "npe" || s.method == "snpe" || s.method == "nle");
     roundsSpin_->setEnabled(sequential);
     roundsSpin_->setToolTip(sequential ? QString() : tr("Rounds apply to the sequential methods"));
     updating_ = false;
@@ -200,6 +208,7 @@ void TrainingPanel::onEpoch(const EpochReport& report) {
     if (report.round != lastRound_) {
         if (lastRound_ >= 0) lossPlot_->markRound(epochs_, report.round);
         lastRound_ = report.round;
+        sinceBest_ = 0;  // each round trains to its own early stop
     }
     lossPlot_->appendEpoch(epochs_, report.trainLoss, report.validationLoss, report.improved);
     // Training ends at early stopping or the epoch limit, whichever comes first; the bar shows
@@ -210,10 +219,13 @@ void TrainingPanel::onEpoch(const EpochReport& report) {
     const int leftToStop = std::min(t.patience - sinceBest, t.maxEpochs - report.epoch);
     const double secondsPerEpoch = report.epoch > 0 ? report.elapsedSeconds / report.epoch : NAN;
     const double fraction = std::max(double(report.epoch) / t.maxEpochs, double(sinceBest) / std::max(1, t.patience));
-    progress_->setValue(int(1000 * std::min(1.0, fraction)));
+    // Sequential methods count rounds from 1: the bar covers all of them.
+    const int rounds = std::max(1, document_->project().inference.rounds);
+    const double overall = report.round > 0 ? (report.round - 1 + std::min(1.0, fraction)) / rounds : std::min(1.0, fraction);
+    progress_->setValue(int(1000 * std::min(1.0, overall)));
     statusLabel_->setText(tr("Epoch %1%2: train %3, validation %4 (best %5); stops in %6 epochs (%7) unless it improves")
                               .arg(report.epoch)
-                              .arg(report.round > 0 ? tr(" of round %1").arg(report.round + 1) : QString())
+                              .arg(report.round > 0 ? tr(" of round %1").arg(report.round) : QString())
                               .arg(report.trainLoss, 0, 'f', 4)
                               .arg(report.validationLoss, 0, 'f', 4)
                               .arg(report.bestValidationLoss, 0, 'f', 4)

@@ -13,13 +13,14 @@
 #include "inference/nle.h"
 #include "inference/npe.h"
 #include "inference/nre.h"
+#include "inference/snpe.h"
 #include "qt/run_recorder.h"
 #include "simulators/catalogue.h"
 
 namespace sbiw {
 
 const std::vector<std::string>& runnableMethods() {
-    static const std::vector<std::string> methods = {"npe", "nle", "nre", "rej-abc", "smc-abc"};
+    static const std::vector<std::string> methods = {"npe", "snpe", "nle", "nre", "rej-abc", "smc-abc"};
     return methods;
 }
 
@@ -74,23 +75,6 @@ void fillAbc(Settings& settings, const InferenceSettings& inference) {
     settings.seed = inference.seed;
     settings.threads = inference.threads;
     settings.posteriorSamples = inference.posteriorSamples;
-}
-
-std::optional<double> trainLossAtBest(const TrainingSummary& summary) {
-    for (const EpochReport& r : summary.history)
-        if (r.epoch == summary.bestEpoch) return r.trainLoss;
-    return std::nullopt;
-}
-
-RunOutcome outcomeOf(const TrainingSummary& summary, RunState state, const QString& message) {
-    RunOutcome outcome;
-    outcome.state = state;
-    outcome.errorMessage = message;
-    if (summary.bestEpoch > 0) {
-        outcome.finalValidationLoss = summary.bestValidationLoss;
-        outcome.finalTrainLoss = trainLossAtBest(summary);
-    }
-    return outcome;
 }
 
 RunStart runStartOf(const RunJob& job, const QString& estimator, const QJsonObject& settings,
@@ -152,6 +136,7 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
         result.runId = history->startRun(runStartOf(job, QString::fromStdString(run.npe.estimator.kind), toJson(run),
                                                     QString::fromStdString(device)));
         recorder.emplace(*history, result.runId);
+        if (job.onRunStarted) job.onRunStarted(result.runId);
     }
     try {
         NpeTrainingSet set = simulateTrainingSet(prior, *simulator, run.npe, hooks);
@@ -184,6 +169,103 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
                          QStringLiteral("; %1% of proposals inside the prior's support")
                              .arg(100.0 * report.acceptanceRate(), 0, 'f', 1);
         if (!set.nonFiniteSummary.empty()) result.summary += "; " + QString::fromStdString(set.nonFiniteSummary);
+        if (!job.savePosteriorPath.isEmpty()) npe.posterior->save(job.savePosteriorPath.toStdString());
+    } catch (...) {
+        if (recorder) recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+        throw;
+    }
+}
+
+// Sequential NPE (APT). Recorded like NPE (settings with the rounds, per-epoch losses and
+// snapshots carrying their round, every round's simulations, the model and the samples), but
+// without checkpoints: an SNPE run cannot be resumed.
+void runSnpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJobResult& result) {
+    SnpeSettings settings;
+    settings.npe = npeSettingsOf(job.project);
+    settings.rounds = job.project.inference.rounds;
+    settings.atoms = job.snpeAtoms;
+    const std::string device = resolveDevice(settings.npe.device);
+    std::optional<RunRecorder> recorder;
+    if (history) {
+        NpeRunSettings run;
+        run.npe = settings.npe;
+        run.observationName = job.observationName;
+        run.observation = job.observation;
+        run.posteriorSamples = job.project.inference.posteriorSamples;
+        run.parameterNames = job.project.parameterNames();
+        run.snapshotEvery = job.snapshotEvery;
+        run.snapshotSamples = job.snapshotSamples;
+        run.checkpointEvery = 0;
+        QJsonObject json = toJson(run);
+        json["method"] = "snpe";
+        json["rounds"] = settings.rounds;
+        json["atoms"] = settings.atoms;
+        result.runId = history->startRun(
+            runStartOf(job, QString::fromStdString(settings.npe.estimator.kind), json, QString::fromStdString(device)));
+        recorder.emplace(*history, result.runId);
+        hooks = recorder->recordingHooks(hooks);
+        hooks.onCheckpoint = nullptr;  // nothing to resume from
+        if (job.onRunStarted) job.onRunStarted(result.runId);
+    }
+    try {
+        hooks.snapshotEvery = job.snapshotEvery;
+        hooks.snapshotSamples = job.snapshotSamples;
+        const JointPrior prior = job.project.makePrior();
+        const SnpeResult snpe = runSnpe(prior, *job.project.makeSimulator(), job.observation, settings, hooks);
+        if (history && snpe.theta.rows() > 0) {
+            // Every round's training pairs, by round. Only round 1's are prior draws: later rounds
+            // carry another source key, so that no run reuses this run's set as prior simulations.
+            const QString sourceKey = simulationSourceKey(job.project);
+            history->transaction([&] {
+                Eigen::Index begin = 0;
+                while (begin < snpe.theta.rows()) {
+                    const int round = snpe.roundOfRow[std::size_t(begin)];
+                    Eigen::Index end = begin;
+                    while (end < snpe.theta.rows() && snpe.roundOfRow[std::size_t(end)] == round) ++end;
+                    const QString key = round == 1 ? sourceKey
+                                                   : sourceKey + QStringLiteral(" | snpe proposal of run %1").arg(result.runId);
+                    history->addSimulations(result.runId, key, round, snpe.theta.middleRows(begin, end - begin),
+                                            snpe.x.middleRows(begin, end - begin));
+                    begin = end;
+                }
+            });
+        }
+        result.training = snpe.training;
+        TrainingSummary lastRound = snpe.rounds.empty() ? snpe.training : snpe.rounds.back().training;
+        lastRound.status = snpe.training.status;
+        lastRound.stopReason = snpe.training.stopReason;
+        if (!endUnfinished(lastRound, snpe.posterior.has_value(), recorder ? &*recorder : nullptr, result)) return;
+        if (hooks.onStage) hooks.onStage("sampling");
+        SamplingReport report;
+        result.samples = snpe.posterior->sample(job.project.inference.posteriorSamples, job.observation,
+                                                settings.npe.seed, &report);
+        if (recorder)
+            recorder->finishTrained(*snpe.posterior, {job.observationName, result.samples, {}},
+                                    outcomeOf(lastRound, RunState::Finished, {}));
+        result.state = RunState::Finished;
+        result.summary = QStringLiteral("SNPE (%1, %2 rounds, %3 atoms) on %4 simulations (%5 s): %6 epochs in %7 s; %8; "
+                                        "%9% of posterior draws inside the prior's support")
+                             .arg(QString::fromStdString(settings.npe.estimator.kind))
+                             .arg(snpe.rounds.size())
+                             .arg(settings.atoms)
+                             .arg(snpe.theta.rows())
+                             .arg(snpe.simulationSeconds, 0, 'f', 2)
+                             .arg(snpe.training.epochs)
+                             .arg(snpe.training.seconds, 0, 'f', 1)
+                             .arg(QString::fromStdString(snpe.training.stopReason))
+                             .arg(100.0 * report.acceptanceRate(), 0, 'f', 1);
+        for (const SnpeRound& round : snpe.rounds)
+            result.details << QStringLiteral("round %1: %2 simulations, %3, %4 epochs (%5 s), best validation loss %6")
+                                  .arg(round.round)
+                                  .arg(round.simulations)
+                                  .arg(round.round == 1 ? QStringLiteral("from the prior")
+                                                        : QStringLiteral("proposal acceptance %1% inside the prior's support")
+                                                              .arg(100.0 * round.proposalAcceptance, 0, 'f', 1))
+                                  .arg(round.training.epochs)
+                                  .arg(round.training.seconds, 0, 'f', 1)
+                                  .arg(round.training.bestValidationLoss, 0, 'f', 4);
+        if (!snpe.nonFiniteSummary.empty()) result.details << QString::fromStdString(snpe.nonFiniteSummary);
+        if (!job.savePosteriorPath.isEmpty()) snpe.posterior->save(job.savePosteriorPath.toStdString());
     } catch (...) {
         if (recorder) recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
         throw;
@@ -198,19 +280,12 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
     const std::string device = resolveDevice(nle.device);
     std::optional<RunRecorder> recorder;
     if (history) {
-        const QJsonObject settings{{"method", QString::fromStdString(method)},
-                                   {"estimator", estimator},
-                                   {"simulations", qint64(nle.simulations)},
-                                   {"seed", QString::number(nle.seed)},
-                                   {"mcmc", QString::fromStdString(toString(nle.mcmc.method))},
-                                   {"chains", nle.mcmc.chains},
-                                   {"thinning", nle.mcmc.thinning},
-                                   {"warmup", nle.mcmc.warmupSteps},
-                                   {"posterior_samples", qint64(nle.mcmc.samples)},
-                                   {"observation", job.observationName}};
+        const QJsonObject settings =
+            likelihoodRunSettingsJson(QString::fromStdString(method), estimator, nle, job.observationName);
         result.runId = history->startRun(runStartOf(job, estimator, settings, QString::fromStdString(device)));
         recorder.emplace(*history, result.runId);
         hooks = recorder->recordingHooks(hooks);
+        if (job.onRunStarted) job.onRunStarted(result.runId);
     }
     try {
         const JointPrior prior = job.project.makePrior();
@@ -254,6 +329,7 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
                                    {"posterior_samples", qint64(inference.posteriorSamples)},
                                    {"observation", job.observationName}};
         result.runId = history->startRun(runStartOf(job, QStringLiteral("-"), settings, QStringLiteral("cpu")));
+        if (job.onRunStarted) job.onRunStarted(result.runId);
     }
     try {
         const JointPrior prior = job.project.makePrior();
@@ -305,7 +381,7 @@ Problems RunJob::validate() const {
     }
     if (observation.rows() < 1 || observation.cols() != project.dataDimension())
         problems.push_back({"observation", "must have " + std::to_string(project.dataDimension()) + " columns and a row"});
-    else if (method == "npe" && observation.rows() != 1)
+    else if ((method == "npe" || method == "snpe") && observation.rows() != 1)
         problems.push_back({"observation", "NPE conditions on one row; several i.i.d. rows need nle, nre or abc"});
     if (snapshotEvery < 0) problems.push_back({"snapshotEvery", "must not be negative"});
     if (snapshotSamples < 1) problems.push_back({"snapshotSamples", "must be at least 1"});
@@ -314,6 +390,13 @@ Problems RunJob::validate() const {
         for (const Problem& p : found) problems.push_back({joinPath(prefix, p.path), p.message});
     };
     if (method == "npe") prefixed(npeSettingsOf(project).validate(), "inference");
+    if (method == "snpe") {
+        SnpeSettings snpe;
+        snpe.npe = npeSettingsOf(project);
+        snpe.rounds = project.inference.rounds;
+        snpe.atoms = snpeAtoms;
+        prefixed(snpe.validate(), "inference");
+    }
     if (method == "nle") prefixed(nleSettingsOf(project).validate(), "inference");
     if (method == "nre") prefixed(nreSettingsOf(project).validate(), "inference");
     return problems;
@@ -335,6 +418,8 @@ RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks) {
         const std::string& method = job.project.inference.method;
         if (method == "npe")
             runNpeJob(job, hooks, recordIn, result);
+        else if (method == "snpe")
+            runSnpeJob(job, hooks, recordIn, result);
         else if (isAbc(method))
             runAbcJob(job, hooks, recordIn, result);
         else

@@ -5,6 +5,9 @@
 // history is opened here, on that thread (see run_history.h).
 
 #include <QString>
+#include <QStringList>
+
+#include <functional>
 
 #include <optional>
 
@@ -24,6 +27,10 @@ struct RunJob {
     int snapshotEvery = 5;  // epochs between posterior snapshots (npe)
     int snapshotSamples = 500;
     int checkpointEvery = 5;
+    int snpeAtoms = 10;          // snpe: atoms of the atomic loss
+    QString savePosteriorPath;   // npe, snpe: also save the trained posterior there
+    // Called on the running thread once the run is recorded (its id), before any work.
+    std::function<void(qint64 runId)> onRunStarted;
 
     // The method's settings are checked too ("inference.simulations: must be at least 2").
     Problems validate() const;
@@ -33,6 +40,7 @@ struct RunJobResult {
     RunState state = RunState::Failed;
     QString message;        // why it failed or stopped; empty when finished
     QString summary;        // one line for a status bar, e.g. "NPE (nsf): 84 epochs in 12.3 s ..."
+    QStringList details;    // further lines (snpe: one per round)
     qint64 runId = 0;       // 0 when nothing was recorded
     Matrix samples;         // posterior samples at the observation (finished runs)
     TrainingSummary training;  // empty for ABC

@@ -138,6 +138,32 @@ Problems NpeRunSettings::validate() const {
     return problems;
 }
 
+RunOutcome outcomeOf(const TrainingSummary& summary, RunState state, const QString& message) {
+    RunOutcome outcome;
+    outcome.state = state;
+    outcome.errorMessage = message;
+    if (summary.bestEpoch > 0) {
+        outcome.finalValidationLoss = summary.bestValidationLoss;
+        for (const EpochReport& r : summary.history)
+            if (r.epoch == summary.bestEpoch) outcome.finalTrainLoss = r.trainLoss;
+    }
+    return outcome;
+}
+
+QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& estimator, const NleSettings& settings,
+                                      const QString& observationName) {
+    return QJsonObject{{"method", method},
+                       {"estimator", estimator},
+                       {"simulations", qint64(settings.simulations)},
+                       {"seed", QString::number(settings.seed)},
+                       {"mcmc", QString::fromStdString(toString(settings.mcmc.method))},
+                       {"chains", settings.mcmc.chains},
+                       {"thinning", settings.mcmc.thinning},
+                       {"warmup", settings.mcmc.warmupSteps},
+                       {"posterior_samples", qint64(settings.mcmc.samples)},
+                       {"observation", observationName}};
+}
+
 QJsonObject toJson(const NpeRunSettings& s) {
     const EstimatorSettings& e = s.npe.estimator;
     const TrainingSettings& t = s.npe.training;

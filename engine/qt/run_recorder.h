@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "inference/nle.h"
 #include "inference/npe.h"
 #include "qt/run_history.h"
 
@@ -38,6 +39,14 @@ struct NpeRunSettings {
 QJsonObject toJson(const NpeRunSettings& settings);
 // Throws std::runtime_error naming the key that is missing or has the wrong type.
 NpeRunSettings npeRunSettingsFromJson(const QJsonObject& json);
+
+// How a neural run ended, with the losses of its best epoch (when one improved).
+RunOutcome outcomeOf(const TrainingSummary& summary, RunState state, const QString& message = {});
+
+// The settings stored with an NLE or NRE run (method "nle" or "nre"; estimator "resnet" for
+// the NRE classifier).
+QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& estimator, const NleSettings& settings,
+                                      const QString& observationName);
 
 // Stored checkpoint layout: `model` holds the current and the best weights (format below),
 // `optimizer_state` Adam's state, `trainer_state_json` the early-stopping counters.

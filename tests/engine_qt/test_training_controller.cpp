@@ -6,6 +6,8 @@
 #include <QTemporaryDir>
 #include <QTimer>
 
+#include <set>
+
 #include "qt/run_history.h"
 #include "qt/training_controller.h"
 #include "simulators/catalogue.h"
@@ -113,6 +115,44 @@ class TestTrainingController : public QObject {
         job = smallGaussianLinearJob({}, 1000);
         job.project.inference.method = "snre";
         QVERIFY(runJob(job, {}).message.contains("inference.method"));
+    }
+
+    void runsSequentialNpeRoundByRound() {
+        QTemporaryDir dir;
+        RunJob job;
+        job.project = projectFromTask(*findTask("two_moons"));
+        InferenceSettings& s = job.project.inference;
+        s.method = "snpe";
+        s.estimator = "maf";
+        s.rounds = 2;
+        s.simulations = 2000;
+        s.seed = 4;
+        s.threads = 1;
+        s.device = "cpu";
+        s.posteriorSamples = 500;
+        s.training.maxEpochs = 15;
+        job.observationName = QString::fromStdString(job.project.observations.front().name);
+        job.observation = job.project.observations.front().data;
+        job.historyPath = dir.filePath("runs.sqlite");
+        std::set<int> rounds;
+        qint64 announced = 0;
+        job.onRunStarted = [&announced](qint64 runId) { announced = runId; };
+        TrainingHooks hooks;
+        hooks.onEpoch = [&rounds](const EpochReport& r) {
+            rounds.insert(r.round);
+            return false;
+        };
+        const RunJobResult result = runJob(job, hooks);
+        QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
+        QCOMPARE(rounds, (std::set<int>{1, 2}));
+        QCOMPARE(announced, result.runId);
+        QCOMPARE(result.details.size(), 2);  // one line per round
+        QCOMPARE(result.samples.rows(), Eigen::Index(500));
+        QVERIFY((result.samples.array().abs() <= 1.0).all());  // inside the prior box [-1, 1]^2
+        RunHistory history(job.historyPath);
+        QCOMPARE(history.run(result.runId)->method, QString("snpe"));
+        QCOMPARE(history.run(result.runId)->simulationCount, qint64(2000));
+        QCOMPARE(history.simulationBatches(result.runId).size(), std::size_t(2));  // one per round
     }
 
     void runsRejectionAbcWithoutAHistory() {
