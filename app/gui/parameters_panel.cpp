@@ -78,6 +78,11 @@ QStringList problemsOf(const Project& project, int index) {
 }  // namespace
 
 ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : QWidget(parent), document_(document) {
+    projectNameEdit_ = new QLineEdit(this);
+    projectNameEdit_->setObjectName("projectName");
+    projectDescriptionEdit_ = new QLineEdit(this);
+    projectDescriptionEdit_->setObjectName("projectDescription");
+    projectDescriptionEdit_->setPlaceholderText(tr("what this project studies"));
     table_ = new QTableWidget(0, 2, this);
     table_->setHorizontalHeaderLabels({tr("Parameter"), tr("Prior")});
     table_->horizontalHeader()->setStretchLastSection(true);
@@ -92,6 +97,8 @@ ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : Q
     upButton_ = new QPushButton(tr("Up"), this);
     downButton_ = new QPushButton(tr("Down"), this);
     addButton_->setToolTip(tr("Add a parameter with a Uniform(0, 1) prior"));
+    addButton_->setObjectName("addParameter");
+    removeButton_->setObjectName("removeParameter");
     auto* buttons = new QHBoxLayout;
     for (QPushButton* b : {addButton_, removeButton_, upButton_, downButton_}) buttons->addWidget(b);
     buttons->addStretch();
@@ -116,7 +123,11 @@ ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : Q
     editor->addRow(tr("Name"), nameEdit_);
     editor->addRow(tr("Prior"), familyCombo_);
 
+    auto* projectForm = new QFormLayout;
+    projectForm->addRow(tr("Project"), projectNameEdit_);
+    projectForm->addRow(tr("About"), projectDescriptionEdit_);
     auto* layout = new QVBoxLayout(this);
+    layout->addLayout(projectForm);
     layout->addWidget(table_, 2);
     layout->addLayout(buttons);
     layout->addLayout(editor);
@@ -135,6 +146,20 @@ ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : Q
     connect(upButton_, &QPushButton::clicked, this, [this] { moveParameter(-1); });
     connect(downButton_, &QPushButton::clicked, this, [this] { moveParameter(+1); });
     connect(nameEdit_, &QLineEdit::editingFinished, this, &ParametersPanel::commitName);
+    connect(projectNameEdit_, &QLineEdit::editingFinished, this, [this] {
+        Project changed = document_->project();
+        changed.name = projectNameEdit_->text().trimmed().toStdString();
+        if (changed.name.empty()) {
+            projectNameEdit_->setText(QString::fromStdString(document_->project().name));  // a project needs a name
+            return;
+        }
+        document_->edit(tr("Rename project"), changed);
+    });
+    connect(projectDescriptionEdit_, &QLineEdit::editingFinished, this, [this] {
+        Project changed = document_->project();
+        changed.description = projectDescriptionEdit_->text().toStdString();
+        document_->edit(tr("Change project description"), changed);
+    });
     connect(familyCombo_, &QComboBox::currentIndexChanged, this, [this] {
         if (updating_) return;
         rebuildFieldEditors(familyCombo_->currentData().toString().toStdString());
@@ -156,6 +181,12 @@ QLineEdit* ParametersPanel::fieldEdit(const QString& field) const {
 
 void ParametersPanel::refreshTable() {
     const Project& project = document_->project();
+    if (!projectNameEdit_->hasFocus()) projectNameEdit_->setText(QString::fromStdString(project.name));
+    if (!projectDescriptionEdit_->hasFocus()) {
+        projectDescriptionEdit_->setText(QString::fromStdString(project.description));
+        projectDescriptionEdit_->setCursorPosition(0);
+        projectDescriptionEdit_->setToolTip(QString::fromStdString(project.description));
+    }
     const int current = std::max(0, table_->currentRow());
     QSignalBlocker blocker(table_);
     table_->setRowCount(int(project.parameters.size()));

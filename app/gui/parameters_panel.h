@@ -29,6 +29,7 @@ class ParametersPanel : public QWidget {
     void selectParameter(int index);
     // The editor's widgets, for tests and keyboard users.
     QLineEdit* nameEdit() const { return nameEdit_; }
+    QLineEdit* projectNameEdit() const { return projectNameEdit_; }
     QComboBox* familyCombo() const { return familyCombo_; }
     QLineEdit* fieldEdit(const QString& field) const;
     QLabel* problemLabel() const { return problemLabel_; }
@@ -44,6 +45,7 @@ class ParametersPanel : public QWidget {
     void moveParameter(int delta);
 
     ProjectDocument* document_;
+    QLineEdit *projectNameEdit_, *projectDescriptionEdit_;
     QTableWidget* table_;
     QPushButton *addButton_, *removeButton_, *upButton_, *downButton_;
     QLineEdit* nameEdit_;

@@ -128,6 +128,25 @@ class TestMainWindow : public QObject {
         QCOMPARE(QString::fromStdString(document->project().parameters[1].name), QString("angle"));
         document->undoStack()->undo();
         QCOMPARE(QString::fromStdString(document->project().parameters[1].name), QString("parameter_2"));
+
+        panel->projectNameEdit()->setText("Moons for class");
+        QMetaObject::invokeMethod(panel->projectNameEdit(), "editingFinished");
+        QCOMPARE(document->project().name, std::string("Moons for class"));
+
+        const std::size_t before = document->project().parameters.size();
+        QPushButton* add = panel->findChild<QPushButton*>("addParameter");
+        QVERIFY(add);
+        add->click();
+        QCOMPARE(document->project().parameters.size(), before + 1);
+        QCOMPARE(panel->currentParameter(), int(before));
+        QPushButton* remove = panel->findChild<QPushButton*>("removeParameter");
+        remove->click();
+        QCOMPARE(document->project().parameters.size(), before);
+        document->undoStack()->undo();  // the removal
+        document->undoStack()->undo();  // the addition
+        document->undoStack()->undo();  // the project name
+        QCOMPARE(document->project().name, std::string("Two Moons"));
+        QVERIFY(!document->isModified());
     }
 
     void generateAnObservationFromATrueTheta() {
