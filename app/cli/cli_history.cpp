@@ -430,7 +430,7 @@ int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err
         setComputeThreadCount(1);
         const PosteriorAccess access = posteriorAccess(posterior);
         const JointPrior prior = project->makePrior();
-        const std::unique_ptr<Simulator> simulator = project->makeSimulator();
+        const std::unique_ptr<Simulator> simulator = makeSimulator(*project);
         const auto start = std::chrono::steady_clock::now();
 
         QJsonObject report{{"format", "sbiw-diagnostics-report"},

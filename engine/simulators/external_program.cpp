@@ -190,7 +190,12 @@ class ExternalProgramSimulator::Process {
         sigaddset(&defaults, SIGPIPE);
         sigaddset(&defaults, SIGINT);
         posix_spawnattr_setsigdefault(&attributes, &defaults);
-        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+        sigset_t
+            noneBlocked;  // the caller's thread may block signals; the child must not inherit that
+        sigemptyset(&noneBlocked);
+        posix_spawnattr_setsigmask(&attributes, &noneBlocked);
+        posix_spawnattr_setflags(
+            &attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
         std::vector<char*> argv;
         for (const std::string& part : settings_.command)
