@@ -4,7 +4,7 @@
 //   external programs (docs/simulator-protocol.md): a trivial C program (x = θ + offset) and
 //   the C two_moons in text and binary framing, and the Python two_moons (text).
 //
-//   bench_external [--seconds S] [--threads T1,T2,...] [--batch-size B]
+//   bench_external [--seconds S] [--threads T1,T2,...] [--batch-size B] [--only TEXT]
 //
 // Prints a Markdown table for docs/BENCHMARKS.md. θ comes from U(-1, 1)^2.
 #include <QCoreApplication>
@@ -87,10 +87,13 @@ int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
     double seconds = 1.0;
     int batchSize = 1000;
+    std::string only;  // run the cases whose name contains this
     std::vector<int> threadCounts = {1, resolveThreadCount(0)};
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) {
             seconds = std::atof(argv[++i]);
+        } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
         } else if (!std::strcmp(argv[i], "--batch-size") && i + 1 < argc) {
             batchSize = std::atoi(argv[++i]);
         } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
@@ -105,51 +108,59 @@ int main(int argc, char** argv) {
         }
     }
 
-    std::vector<std::pair<std::string, std::function<std::unique_ptr<Simulator>()>>> cases;
-    cases.reserve(16);
-    cases.emplace_back("built-in two_moons (in process)",
-                       [] { return findTask("two_moons")->create(); });
-    cases.emplace_back("native plugin two_moons (C ABI)", [] {
-        PluginSimulatorSettings s;
-        s.library = SBIW_TWO_MOONS_PLUGIN;
-        s.parameterNames = {"parameter_1", "parameter_2"};
-        s.dataDimension = 2;
-        return std::make_unique<PluginSimulator>(s);
-    });
-    cases.emplace_back("JavaScript two_moons (QJSEngine)", [] {
-        ScriptSimulatorSettings s;
-        std::FILE* file = std::fopen(SBIW_SOURCE_DIR "/projects/custom/two_moons.js", "rb");
-        char buffer[4096];
-        const std::size_t n = file ? std::fread(buffer, 1, sizeof buffer, file) : 0;
-        if (file)
-            std::fclose(file);
-        s.source.assign(buffer, n);
-        s.sourceName = "two_moons.js";
-        s.parameterDimension = s.dataDimension = 2;
-        return std::make_unique<ScriptSimulator>(s);
-    });
+    struct Case {
+        std::string name;
+        std::function<std::unique_ptr<Simulator>()> make;
+    };
+    std::vector<Case> cases;
+    cases.push_back(
+        Case{"built-in two_moons (in process)", [] { return findTask("two_moons")->create(); }});
+    cases.push_back(Case{"native plugin two_moons (C ABI)", [] {
+                             PluginSimulatorSettings s;
+                             s.library = SBIW_TWO_MOONS_PLUGIN;
+                             s.parameterNames = {"parameter_1", "parameter_2"};
+                             s.dataDimension = 2;
+                             return std::make_unique<PluginSimulator>(s);
+                         }});
+    cases.push_back(Case{"JavaScript two_moons (QJSEngine)", [] {
+                             ScriptSimulatorSettings s;
+                             std::FILE* file =
+                                 std::fopen(SBIW_SOURCE_DIR "/projects/custom/two_moons.js", "rb");
+                             char buffer[4096];
+                             const std::size_t n =
+                                 file ? std::fread(buffer, 1, sizeof buffer, file) : 0;
+                             if (file)
+                                 std::fclose(file);
+                             s.source.assign(buffer, n);
+                             s.sourceName = "two_moons.js";
+                             s.parameterDimension = s.dataDimension = 2;
+                             return std::make_unique<ScriptSimulator>(s);
+                         }});
     for (const char* framing : {"text", "binary"}) {
         const bool binary = std::strcmp(framing, "binary") == 0;
-        cases.emplace_back(std::string("trivial C program, ") + framing + " framing", [=] {
-            std::vector<std::string> command = {SBIW_TRIVIAL_SIMULATOR};
-            if (binary)
-                command.push_back("--binary");
-            return std::make_unique<ExternalProgramSimulator>(program(command, batchSize));
-        });
-        cases.emplace_back(std::string("C two_moons program, ") + framing + " framing", [=] {
-            std::vector<std::string> command = {SBIW_TWO_MOONS_SIMULATOR};
-            if (binary)
-                command.push_back("--binary");
-            return std::make_unique<ExternalProgramSimulator>(program(command, batchSize));
-        });
+        cases.push_back(Case{std::string("trivial C program, ") + framing + " framing", [=] {
+                                 std::vector<std::string> command = {SBIW_TRIVIAL_SIMULATOR};
+                                 if (binary)
+                                     command.push_back("--binary");
+                                 return std::make_unique<ExternalProgramSimulator>(
+                                     program(command, batchSize));
+                             }});
+        cases.push_back(Case{std::string("C two_moons program, ") + framing + " framing", [=] {
+                                 std::vector<std::string> command = {SBIW_TWO_MOONS_SIMULATOR};
+                                 if (binary)
+                                     command.push_back("--binary");
+                                 return std::make_unique<ExternalProgramSimulator>(
+                                     program(command, batchSize));
+                             }});
     }
     const QString python = QStandardPaths::findExecutable("python3");
     if (!python.isEmpty())
-        cases.emplace_back("Python two_moons program, text framing", [=] {
-            return std::make_unique<ExternalProgramSimulator>(
-                program({python.toStdString(), SBIW_SOURCE_DIR "/projects/custom/two_moons_sim.py"},
-                        batchSize));
-        });
+        cases.push_back(Case{
+            "Python two_moons program, text framing", [=] {
+                return std::make_unique<ExternalProgramSimulator>(program(
+                    {python.toStdString(), SBIW_SOURCE_DIR "/projects/custom/two_moons_sim.py"},
+                    batchSize));
+            }});
 
     std::printf("| simulator (batch size %d for programs) |", batchSize);
     for (int t : threadCounts)
@@ -158,11 +169,13 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < threadCounts.size(); ++i)
         std::printf(" ---: |");
     std::printf("\n");
-    for (const auto& [name, make] : cases) {
-        std::printf("| %s |", name.c_str());
+    for (const Case& c : cases) {
+        if (c.name.find(only) == std::string::npos)
+            continue;
+        std::printf("| %s |", c.name.c_str());
         std::fflush(stdout);
         for (int t : threadCounts) {
-            const std::unique_ptr<Simulator> simulator = make();
+            const std::unique_ptr<Simulator> simulator = c.make();
             std::printf(" %s |", humanRate(measure(*simulator, t, seconds)).c_str());
             std::fflush(stdout);
         }

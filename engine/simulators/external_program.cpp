@@ -32,6 +32,9 @@ using Clock = std::chrono::steady_clock;
 constexpr int kProtocolVersion = 1;
 constexpr const char* kMagic = "sbiw-simulator";
 
+// Thrown when cancellation interrupts a start (caught inside this file).
+struct StartCancelled {};
+
 std::string errnoText(int error) {
     char buffer[256];
     // GNU strerror_r returns the message (thread-safe, unlike strerror).
@@ -161,7 +164,7 @@ class ExternalProgramSimulator::Process {
     std::uint64_t generation() const { return generation_; }
 
     // Starts the program and reads its handshake. Throws SimulatorStartError.
-    void start() {
+    void start(const std::atomic<bool>* cancelFlag) {
         int input[2], output[2], error[2];
         if (pipe2(input, O_CLOEXEC) != 0)
             fail("cannot create a pipe: " + errnoText(errno));
@@ -227,7 +230,7 @@ class ExternalProgramSimulator::Process {
         err_ = error[0];
         for (int fd : {in_, out_, err_})
             fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        readHandshake();
+        readHandshake(cancelFlag);
     }
 
     // True when the child is still running and has nothing unread on stdout: fit for a request.
@@ -575,7 +578,7 @@ class ExternalProgramSimulator::Process {
         }
     }
 
-    void readHandshake() {
+    void readHandshake(const std::atomic<bool>* cancelFlag) {
         std::vector<std::string> lines;
         bool complete = false;
         auto enough = [&] {
@@ -594,7 +597,11 @@ class ExternalProgramSimulator::Process {
         };
         const std::string command = quoted(settings_.commandLine(), 200);
         const auto deadline = Clock::now() + seconds(settings_.startTimeoutSeconds);
-        const Status status = pump({}, deadline, nullptr, enough);
+        const Status status = pump({}, deadline, cancelFlag, enough);
+        if (status == Status::Cancelled) {
+            end();
+            throw StartCancelled();
+        }
         auto stderrHint = [&] {
             const std::string last = lastErrorLine();
             return last.empty() ? std::string() : "; its last stderr line: " + quoted(last, 200);
@@ -710,7 +717,8 @@ ExternalProgramSimulator::~ExternalProgramSimulator() {
     shutdown();
 }
 
-std::unique_ptr<ExternalProgramSimulator::Process> ExternalProgramSimulator::acquire() const {
+std::unique_ptr<ExternalProgramSimulator::Process> ExternalProgramSimulator::acquire(
+    const std::atomic<bool>* cancelFlag) const {
     for (;;) {
         std::unique_ptr<Process> process;
         {
@@ -730,7 +738,7 @@ std::unique_ptr<ExternalProgramSimulator::Process> ExternalProgramSimulator::acq
         }
     }
     auto process = std::make_unique<Process>(settings_, registry_);
-    process->start();
+    process->start(cancelFlag);
     return process;
 }
 
@@ -740,7 +748,7 @@ void ExternalProgramSimulator::release(std::unique_ptr<Process> process) const {
 }
 
 ProgramHandshake ExternalProgramSimulator::probe() const {
-    std::unique_ptr<Process> process = acquire();
+    std::unique_ptr<Process> process = acquire(nullptr);
     const ProgramHandshake handshake = process->handshake();
     release(std::move(process));
     return handshake;
@@ -830,7 +838,13 @@ std::int64_t ExternalProgramSimulator::simulateRequest(const SimulationRows& row
     };
     std::int64_t next = begin;
     for (int attempt = 0;; ++attempt) {
-        std::unique_ptr<Process> process = acquire();  // throws SimulatorStartError
+        std::unique_ptr<Process> process;
+        try {
+            process = acquire(rows.cancelFlag);  // throws SimulatorStartError
+        } catch (const StartCancelled&) {
+            cancelled = true;
+            return next;
+        }
         const Process::Status status = process->exchange(rows, seeds, next, end, result.failures);
         switch (status) {
             case Process::Status::Done: {

@@ -17,6 +17,7 @@
 // POSIX (posix_spawn, pipes, poll): children never inherit other workers' pipes, SIGPIPE is
 // ignored process-wide once the first program starts, and the destructor leaves no child.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -92,7 +93,8 @@ class ExternalProgramSimulator final : public Simulator {
     class Process;  // internal
 
   private:
-    std::unique_ptr<Process> acquire() const;
+    // An idle process, or a new one (its handshake read, unless `cancelFlag` rises first).
+    std::unique_ptr<Process> acquire(const std::atomic<bool>* cancelFlag) const;
     void release(std::unique_ptr<Process> process) const;
     // Rows [begin, end) of `rows` in one request (restarting and retrying once after a crash).
     // Returns the end of the rows done; sets `cancelled` when it stopped early.

@@ -4,7 +4,8 @@
  *   good, crash (segfault), hang, garbage, wrong-dimension, nan, error, slow (20 ms a row),
  *   chatty (an extra stdout line per batch), stderr (a log line per batch),
  *   crash-once FILE (segfaults on its first row ever: creates FILE, later processes behave),
- *   declare-3 (handshake says data 3), no-handshake, exit-at-start. */
+ *   declare-3 (handshake says data 3), no-handshake, exit-at-start, slow-start (10 s before its
+ *   handshake). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
         fflush(stdout);
         for (;;) pause();
     }
+    if (strcmp(mode, "slow-start") == 0) sleep(10);
     printf("sbiw-simulator 1\nparameters a b\ndata %d\nready\n", strcmp(mode, "declare-3") == 0 ? 3 : 2);
     fflush(stdout);
     char line[4096];

@@ -371,6 +371,36 @@ class TestExternalProgram : public QObject {
         QVERIFY(lines[2].find("simulating 2 rows") != std::string::npos);
     }
 
+    void cancellingDuringStartupLeavesNoChild() {
+        ExternalProgramSettings settings = misbehaving("slow-start");
+        settings.startTimeoutSeconds = 30.0;
+        auto simulator = std::make_unique<ExternalProgramSimulator>(settings);
+        std::atomic<bool> cancel{false};
+        LoopControl control;
+        control.cancelFlag = &cancel;
+        std::vector<int> seen;
+        control.onProgress = [&](const LoopProgress&) {
+            for (int pid : simulator->childProcessIds())
+                seen.push_back(pid);
+        };
+        control.progressIntervalSeconds = 0.05;
+        std::thread canceller([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            cancel = true;
+        });
+        const auto start = std::chrono::steady_clock::now();
+        const SimulationBatch batch =
+            simulateAt(thetaRows(8, {}), *simulator, oneThread(), control);
+        canceller.join();
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        QVERIFY(batch.cancelled);
+        QCOMPARE(batch.count(), 0);
+        QVERIFY2(seconds < 2.0, qPrintable(QString::number(seconds)));  // not the 10 s start
+        QVERIFY(!seen.empty());
+        verifyNoChildLeft(simulator, seen);
+    }
+
     void cancellingKeepsAConsistentPrefixAndLeavesNoChild() {
         ExternalProgramSettings settings = misbehaving("slow");  // 20 ms a row
         settings.batchSize = 25;
