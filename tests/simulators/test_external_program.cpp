@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "inference/npe.h"
 #include "priors/joint_prior.h"
 #include "simulators/batch_simulation.h"
 #include "simulators/external_program.h"
@@ -269,6 +270,31 @@ class TestExternalProgram : public QObject {
         for (int r : {0, 1, 2, 4, 5})
             QCOMPARE(batch.x(r, 1), theta(r, 1) + offset(7, std::uint64_t(r)));
         QCOMPARE(simulator->processesStarted(), 1);  // the stream stays in step
+        verifyNoChildLeft(simulator, {});
+    }
+
+    void trainingDataStaysConsistentWithACrashingSimulator() {
+        // NPE's training set from a simulator that segfaults for a > 0.5: only finite pairs,
+        // every one the right answer for its own θ, and the summary says what was left out.
+        const JointPrior prior({PriorSpec::scalar("uniform", {{"low", -1.0}, {"high", 1.0}}),
+                                PriorSpec::scalar("uniform", {{"low", -1.0}, {"high", 1.0}})});
+        auto simulator = std::make_unique<ExternalProgramSimulator>(misbehaving("crash"));
+        NpeSettings settings;
+        settings.simulations = 200;
+        settings.seed = 8;
+        settings.threads = 2;
+        const NpeTrainingSet set = simulateTrainingSet(prior, *simulator, settings);
+        QVERIFY(set.theta.rows() > 50 && set.theta.rows() < 200);
+        QCOMPARE(set.theta.rows(), set.x.rows());
+        QVERIFY(set.x.allFinite());
+        for (Eigen::Index r = 0; r < set.theta.rows(); ++r) {
+            QVERIFY(set.theta(r, 0) <= 0.5);
+            const double u = set.x(r, 0) - set.theta(r, 0);
+            QVERIFY(u >= 0.0 && u < 1.0);
+            SBIW_COMPARE_NEAR(set.x(r, 1) - set.theta(r, 1), u, 1e-12);  // same offset: same row
+        }
+        QVERIFY2(set.nonFiniteSummary.find("signal 11") != std::string::npos,
+                 set.nonFiniteSummary.c_str());
         verifyNoChildLeft(simulator, {});
     }
 
