@@ -339,20 +339,28 @@ class ExternalProgramSimulator::Process {
 
     // Ends the child: politely ("quit", stdin closed) when `polite`, then SIGKILL to its
     // process group (whatever it started too) and reaps it.
-    void end(bool polite = false) {
+    // Asks the child to finish ("quit", then end of input) without waiting: shutdown() asks
+    // every idle child first, then waits for all of them together.
+    void askToQuit() {
+        if (pid_ > 0 && in_ >= 0) {
+            static const char quit[] = "quit\n";
+            [[maybe_unused]] const ssize_t n = ::write(in_, quit, sizeof quit - 1);
+        }
+        closeFd(in_);
+    }
+
+    // Ends the child: when `graceUntil` is given, it may exit by itself until then (after
+    // askToQuit); then SIGKILL to its process group (whatever it started too), and reaping.
+    void end(std::optional<Clock::time_point> graceUntil = std::nullopt) {
         if (pid_ <= 0)
             return;
         {
             std::lock_guard<std::mutex> lock(registry_->mutex);
             registry_->alive.erase(pid_);
         }
-        if (polite && in_ >= 0) {
-            static const char quit[] = "quit\n";
-            [[maybe_unused]] const ssize_t n = ::write(in_, quit, sizeof quit - 1);
-        }
         closeFd(in_);
-        if (polite)
-            waitExit(0.5);
+        if (graceUntil)
+            waitExit(std::chrono::duration<double>(*graceUntil - Clock::now()).count());
         ::kill(-pid_, SIGKILL);
         ::kill(pid_, SIGKILL);
         while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
@@ -761,7 +769,10 @@ void ExternalProgramSimulator::shutdown() const {
         idle.swap(idle_);
     }
     for (auto& process : idle)
-        process->end(true);
+        process->askToQuit();
+    const auto graceUntil = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    for (auto& process : idle)
+        process->end(graceUntil);
     idle.clear();
     std::lock_guard<std::mutex> lock(registry_->mutex);
     ++registry_->generation;

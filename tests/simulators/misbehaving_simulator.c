@@ -5,7 +5,7 @@
  *   chatty (an extra stdout line per batch), stderr (a log line per batch),
  *   crash-once FILE (segfaults on its first row ever: creates FILE, later processes behave),
  *   declare-3 (handshake says data 3), no-handshake, exit-at-start, slow-start (10 s before its
- *   handshake). */
+ *   handshake), ignore-quit (never exits by itself: neither "quit" nor the end of input). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     int first = 1;
     while (fgets(line, sizeof line, stdin)) {
         if (strncmp(line, "quit", 4) == 0) break;
+        if (strcmp(mode, "ignore-quit") == 0) signal(SIGTERM, SIG_IGN);
         long rows = 0;
         if (sscanf(line, "batch %ld", &rows) != 1) return 2;
         if (strcmp(mode, "stderr") == 0) fprintf(stderr, "simulating %ld rows\n", rows);
@@ -71,5 +72,7 @@ int main(int argc, char** argv) {
         printf("end\n");
         fflush(stdout);
     }
+    if (strcmp(mode, "ignore-quit") == 0)
+        for (;;) pause();
     return 0;
 }

@@ -397,6 +397,22 @@ class TestExternalProgram : public QObject {
         QVERIFY(lines[2].find("simulating 2 rows") != std::string::npos);
     }
 
+    void childrenThatIgnoreQuitAreKilledTogether() {
+        auto simulator = std::make_unique<ExternalProgramSimulator>(misbehaving("ignore-quit"));
+        SimulationOptions options = oneThread();
+        options.threads = 4;
+        options.chunkSize = 4;
+        simulateAt(thetaRows(64, {}), *simulator, options);
+        const std::vector<int> pids = simulator->childProcessIds();
+        QVERIFY(pids.size() >= 2);
+        const auto start = std::chrono::steady_clock::now();
+        verifyNoChildLeft(simulator, pids);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        QVERIFY2(seconds < 0.5 * double(pids.size()) - 0.2,
+                 qPrintable(QString::number(seconds)));  // one grace period for all
+    }
+
     void cancellingDuringStartupLeavesNoChild() {
         ExternalProgramSettings settings = misbehaving("slow-start");
         settings.startTimeoutSeconds = 30.0;
