@@ -3,9 +3,12 @@
 // score them with C2ST against the 10,000 reference samples. Prints a Markdown table with the
 // published mean C2ST of sbi's NPE at the same budget beside ours, and writes every run to CSV.
 //
-//   bench_npe [--data DIR] [--simulations N] [--estimator nsf|maf|mdn] [--observations 1,2,3,4,5]
+//   bench_npe [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] [--observations 1,2,3,4,5]
 //             [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--c2st-threads T]
 //             [--csv FILE] [TASK ...]
+//
+// --rounds R (R >= 2): sequential NPE (APT atomic loss) with N split over R rounds, compared with
+// sbi's published SNPE; R = 1 (default) is NPE.
 //
 // DIR defaults to ../shared/data beside the source tree (sbibm/ and gw_chirp/ below it).
 #include <chrono>
@@ -22,6 +25,7 @@
 #include "core/csv.h"
 #include "diagnostics/c2st.h"
 #include "inference/npe.h"
+#include "inference/snpe.h"
 #include "simulators/catalogue.h"
 
 using namespace sbiw;
@@ -41,14 +45,15 @@ std::vector<std::string> split(const std::string& text, char separator) {
 
 // Mean published C2ST of sbi's NPE per task at `simulations` (main paper; gaussian_mixture from
 // the maintainers' rerun with the fixed task).
-std::map<std::string, double> publishedNpe(const std::string& dataDir, std::int64_t simulations) {
+std::map<std::string, double> publishedNpe(const std::string& dataDir, std::int64_t simulations,
+                                           const std::string& algorithm = "NPE") {
     std::map<std::string, double> result;
     std::ifstream file(dataDir + "/sbibm/published_results.csv");
     std::string line;
     std::getline(file, line);
     while (std::getline(file, line)) {
         const std::vector<std::string> cells = split(line, ',');
-        if (cells.size() < 6 || cells[2] != "NPE" || std::stoll(cells[3]) != simulations) continue;
+        if (cells.size() < 6 || cells[2] != algorithm || std::stoll(cells[3]) != simulations) continue;
         const bool rerun = cells[0] == "gaussian_mixture_rerun";
         if (cells[1] == "gaussian_mixture" ? rerun : cells[0] == "main_paper") result[cells[1]] = std::stod(cells[5]);
     }
@@ -84,6 +89,7 @@ int main(int argc, char** argv) {
     std::string estimator = "nsf";
     std::vector<int> observations = {1, 2, 3, 4, 5};
     int threads = 0;
+    int rounds = 1;
     int c2stThreads = -1;  // -1: as --threads
     std::string device = "auto";
     std::string embedding = "auto";
@@ -95,6 +101,7 @@ int main(int argc, char** argv) {
         if (arg == "--data") dataDir = next();
         else if (arg == "--simulations") simulations = std::atoll(next().c_str());
         else if (arg == "--estimator") estimator = next();
+        else if (arg == "--rounds") rounds = std::atoi(next().c_str());
         else if (arg == "--threads") threads = std::atoi(next().c_str());
         else if (arg == "--device") device = next();
         else if (arg == "--embedding") embedding = next();
@@ -104,7 +111,7 @@ int main(int argc, char** argv) {
             observations.clear();
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
-            std::puts("usage: bench_npe [--data DIR] [--simulations N] [--estimator nsf|maf|mdn] "
+            std::puts("usage: bench_npe [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] "
                       "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--c2st-threads T] [--csv FILE] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
@@ -115,11 +122,13 @@ int main(int argc, char** argv) {
     }
     if (tasks.empty())
         for (const TaskInfo& t : builtinTasks()) tasks.push_back(t.id);
-    const std::map<std::string, double> published = publishedNpe(dataDir, simulations);
+    const std::string algorithm = rounds > 1 ? "SNPE" : "NPE";
+    const std::map<std::string, double> published = publishedNpe(dataDir, simulations, algorithm);
 
     std::ofstream csv(csvPath);
-    csv << "task,observation,simulations,estimator,device,epochs,simulate_s,train_s,sample_s,total_s,acceptance,c2st\n";
-    std::printf("| task | C2ST per observation | mean C2ST | sbi NPE (published) | mean total s |\n|---|---|---:|---:|---:|\n");
+    csv << "task,observation,simulations,rounds,estimator,device,epochs,simulate_s,train_s,sample_s,total_s,acceptance,c2st\n";
+    std::printf("| task | C2ST per observation | mean C2ST | sbi %s (published) | mean total s |\n|---|---|---:|---:|---:|\n",
+                algorithm.c_str());
     for (const std::string& id : tasks) {
         const TaskInfo& task = *findTask(id);
         const JointPrior prior(task.defaultPrior);
@@ -139,7 +148,30 @@ int main(int argc, char** argv) {
             settings.estimator.embedding = embedding;
             settings.isTimeSeries = task.dataKind == DataKind::TimeSeries;
             const auto start = Clock::now();
-            const NpeResult result = runNpe(prior, *simulator, xo, settings);
+            NpeResult result;
+            if (rounds > 1) {
+                SnpeSettings snpe;
+                snpe.npe = settings;
+                snpe.rounds = rounds;
+                TrainingHooks hooks;
+                hooks.onEpoch = [&](const EpochReport& r) {
+                    if (r.improved && r.epoch % 10 == 0)
+                        std::fprintf(stderr, "  round %d epoch %d validation %.4f (%.0f s)\n", r.round, r.epoch,
+                                     r.validationLoss, r.elapsedSeconds);
+                    return false;
+                };
+                const SnpeResult sequential = runSnpe(prior, *simulator, xo, snpe, hooks);
+                for (const SnpeRound& round : sequential.rounds)
+                    std::fprintf(stderr, "%s obs %d round %d: %lld pairs, proposal acceptance %.3f, %d epochs, %.1f s\n",
+                                 id.c_str(), number, round.round, static_cast<long long>(round.trainingPairs),
+                                 round.proposalAcceptance, round.training.epochs, round.training.seconds);
+                result.posterior = sequential.posterior;
+                result.training = sequential.training;
+                result.simulationSeconds = sequential.simulationSeconds;
+                if (sequential.training.status != RunStatus::Finished) result.posterior.reset();
+            } else {
+                result = runNpe(prior, *simulator, xo, settings);
+            }
             if (!result.posterior) {
                 std::fprintf(stderr, "%s obs %d: training failed: %s\n", id.c_str(), number, result.training.stopReason.c_str());
                 return 1;
@@ -155,7 +187,7 @@ int main(int argc, char** argv) {
             char cell[32];
             std::snprintf(cell, sizeof cell, "%s%.3f", perObservation.empty() ? "" : " ", score);
             perObservation += cell;
-            csv << id << ',' << number << ',' << simulations << ',' << estimator << ',' << result.posterior->device() << ',' << result.training.epochs << ','
+            csv << id << ',' << number << ',' << simulations << ',' << rounds << ',' << estimator << ',' << result.posterior->device() << ',' << result.training.epochs << ','
                 << result.simulationSeconds << ',' << result.training.seconds << ',' << report.seconds << ',' << total
                 << ',' << report.acceptanceRate() << ',' << score << '\n';
             csv.flush();

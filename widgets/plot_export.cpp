@@ -5,6 +5,9 @@
 #include <QSvgGenerator>
 #include <QBuffer>
 #include <QPainter>
+#include <QAction>
+#include <QFileDialog>
+#include <QMessageBox>
 #include <qcustomplot.h>
 
 namespace sbiw::widgets {
@@ -47,6 +50,23 @@ QString savePlot(QCustomPlot& plot, const QString& path) {
         return QStringLiteral("'%1': unknown picture type '.%2' (use .png, .pdf or .svg)").arg(path, suffix);
     if (!written) return QStringLiteral("could not write '%1' (is the folder writable and the disk not full?)").arg(path);
     return {};
+}
+
+void addSavePlotAction(QWidget* owner, QCustomPlot* plot) {
+    auto* action = new QAction(QObject::tr("Save plot as…"), owner);
+    action->setObjectName(QStringLiteral("savePlotAction"));
+    QObject::connect(action, &QAction::triggered, owner, [owner, plot] {
+        QString selectedFilter;
+        const QString path = QFileDialog::getSaveFileName(owner, QObject::tr("Save plot"), QString(),
+                                                          plotFileFilter(), &selectedFilter);
+        if (path.isEmpty())
+            return;
+        const QString problem = savePlot(*plot, path);
+        if (!problem.isEmpty())
+            QMessageBox::warning(owner, QObject::tr("Save plot"), problem);
+    });
+    owner->addAction(action);
+    owner->setContextMenuPolicy(Qt::ActionsContextMenu);
 }
 
 }  // namespace sbiw::widgets

@@ -93,11 +93,8 @@ bool ensureTrusted(const Project& project, bool trustGiven, QTextStream& err) {
 }
 
 std::unique_ptr<Simulator> makeSimulator(const Project& project) {
-    const TrustStore store;  // read now: $SBIW_TRUST_FILE may change between commands
-    SimulatorEnvironment environment;
-    environment.trust = &store;
-    environment.log = [](const std::string& line) { std::fprintf(stderr, "simulator: %s\n", line.c_str()); };
-    return makeProjectSimulator(project, environment);
+    return makeTrustedSimulator(project,
+                                [](const std::string& line) { std::fprintf(stderr, "simulator: %s\n", line.c_str()); });
 }
 
 LoopControl progressPrinter(QTextStream& err, const char* what) {

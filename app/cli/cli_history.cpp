@@ -16,6 +16,7 @@
 #include "inference/posterior.h"
 #include "priors/joint_prior.h"
 #include "qt/diagnostics_json.h"
+#include "qt/run_diagnostics.h"
 #include "qt/run_history.h"
 #include "qt/run_recorder.h"
 
@@ -397,18 +398,7 @@ int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err
     const std::optional<RunSummary> run = findRun(history, *runId, err);
     if (!run) return kExitFailure;
     const QString runName = QStringLiteral("run %1 in %2").arg(*runId).arg(where(history));
-
     try {
-        const std::optional<StoredModel> model = history.model(*runId);
-        if (!model) {
-            err << "error: " << runName << " has no trained model (it is " << runStateName(run->state) << ")"
-                << (run->state == RunState::Interrupted || run->state == RunState::Cancelled
-                        ? QStringLiteral("; finish it first: sbiw-cli train --resume %1 --db %2").arg(*runId).arg(where(history))
-                        : QString())
-                << "\n";
-            return kExitFailure;
-        }
-        const NpeRunSettings settings = npeRunSettingsFromJson(history.settings(*runId));
         const QString projectPath = positional.size() > 1 ? positional.at(1) : run->projectPath;
         if (projectPath.isEmpty()) {
             err << "error: " << runName << " has no project file recorded; name the project\n";
@@ -416,134 +406,32 @@ int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err
         }
         const std::optional<Project> project = loadOrReport(projectPath, err);
         if (!project) return kExitFailure;
-        if (projectContentHash(*project) != run->projectHash) {
-            err << "error: " << projectPath << " is not the problem " << runName
-                << " was trained on (its parameters, priors, simulator or observations changed since)\n";
-            return kExitFailure;
+        DiagnosticsRequest request;
+        request.sbc = sbc;
+        request.coverage = coverage;
+        request.tarp = tarp;
+        request.ppc = ppc;
+        request.c2stReference = parser.value("c2st");
+        request.simulations = simulations;
+        request.posteriorSamples = samples;
+        request.seed = std::uint64_t(seed);
+        request.threads = int(threads);
+        const DiagnosticsOutcome outcome = diagnoseRun(history, *runId, *project, request, progressPrinter(err, "done"));
+        if (outcome.cancelled) {
+            err << "interrupted; nothing was stored\n";
+            return kExitInterrupted;
         }
-        const NeuralPosterior posterior = NeuralPosterior::fromBytes(
-            std::string(model->data.constData(), std::size_t(model->data.size())), runName.toStdString(),
-            settings.npe.device);
-        // The posterior's calls take turns (see posterior.h), and within a call a second torch
-        // thread made SBC on two_moons' NSF 2x slower here (200 x 999 samples: 8 s -> 17 s), as
-        // it does for training: one torch thread; --threads drives simulation and ranking.
-        setComputeThreadCount(1);
-        const PosteriorAccess access = posteriorAccess(posterior);
-        const JointPrior prior = project->makePrior();
-        const std::unique_ptr<Simulator> simulator = makeSimulator(*project);
-        const auto start = std::chrono::steady_clock::now();
-
-        QJsonObject report{{"format", "sbiw-diagnostics-report"},
-                           {"version", 1},
-                           {"run", *runId},
-                           {"history", history.path()},
-                           {"project", QString::fromStdString(project->name)},
-                           {"observation", settings.observationName},
-                           {"seed", QString::number(seed)}};
-        std::vector<std::pair<QString, QJsonObject>> results;
-        QStringList summary;
-        if (simulations > 0) {
-            const SimulationBatch set = simulateCalibrationSet(prior, *simulator, simulations, std::uint64_t(seed),
-                                                               int(threads), progressPrinter(err, "simulated"));
-            if (set.cancelled) {
-                err << "interrupted while simulating; nothing was stored\n";
-                return kExitInterrupted;
-            }
-            CalibrationSettings calibration;
-            if (samples > 0) calibration.posteriorSamples = samples;
-            calibration.seed = std::uint64_t(seed);
-            calibration.threads = int(threads);
-            calibration.runSbc = sbc;
-            calibration.runCoverage = coverage;
-            calibration.runTarp = tarp;
-            calibration.parameterNames = settings.parameterNames;
-            if (calibration.sbc.bins > calibration.posteriorSamples + 1)
-                calibration.sbc.bins = int(calibration.posteriorSamples + 1);
-            const CalibrationResult result =
-                runCalibration(set.theta, set.x, access, calibration, progressPrinter(err, "ranked"));
-            if (result.cancelled) {
-                err << "interrupted after ranking " << result.ranks.rows.size() << " of " << simulations
-                    << " simulations; nothing was stored\n";
-                return kExitInterrupted;
-            }
-            report.insert("simulations", qint64(simulations));
-            report.insert("posterior_samples", qint64(calibration.posteriorSamples));
-            report.insert("skipped_simulations", qint64(result.ranks.skippedRows));
-            const QJsonObject common{{"simulations", qint64(simulations)},
-                                     {"posterior_samples", qint64(calibration.posteriorSamples)},
-                                     {"seed", QString::number(seed)}};
-            auto add = [&](const char* kind, QJsonObject json) {
-                report.insert(kind, json);
-                json.insert("settings", common);
-                results.emplace_back(kind, json);
-                summary << json.value("summary").toString();
-            };
-            if (result.sbc) add("sbc", toJson(*result.sbc, result.ranks.sbc, settings.parameterNames));
-            if (result.coverage) add("coverage", toJson(*result.coverage));
-            if (result.tarp) add("tarp", toJson(*result.tarp));
-        }
-        if (ppc) {
-            PredictiveCheckSettings check;
-            if (samples > 0) check.posteriorSamples = samples;
-            check.seed = std::uint64_t(seed);
-            check.threads = int(threads);
-            check.significance = std::max(check.significance, 1.0 / double(check.posteriorSamples + 1));
-            const PredictiveCheckResult result = posteriorPredictiveCheck(settings.observation, access, *simulator,
-                                                                          check, progressPrinter(err, "predicted"));
-            if (result.cancelled) {
-                err << "interrupted during the predictive check; nothing was stored\n";
-                return kExitInterrupted;
-            }
-            QJsonObject json = toJson(result, {});
-            report.insert("ppc", json);
-            json.insert("settings", QJsonObject{{"posterior_samples", qint64(check.posteriorSamples)},
-                                                {"seed", QString::number(seed)}});
-            results.emplace_back("ppc", json);
-            summary << json.value("summary").toString();
-        }
-        if (c2stWanted) {
-            const CsvTable reference = readCsv(parser.value("c2st").toStdString());
-            if (reference.values.cols() != posterior.parameterDimension() || reference.values.rows() < 10) {
-                err << "error: " << parser.value("c2st") << " has " << reference.values.rows() << " rows of "
-                    << reference.values.cols() << " columns; the run's posterior has " << posterior.parameterDimension()
-                    << " parameters (and C2ST needs at least 10 rows)\n";
-                return kExitFailure;
-            }
-            const Matrix draws = posterior.sample(reference.values.rows(), settings.observation, std::uint64_t(seed));
-            C2stSettings c2stSettings;
-            c2stSettings.threads = int(threads);
-            c2stSettings.seed = std::uint64_t(seed);
-            const C2stResult score = c2st(reference.values, draws, c2stSettings);
-            const QString line = QStringLiteral("C2ST against %1 (%2 samples each): %3 (0.5: indistinguishable)")
-                                     .arg(QFileInfo(parser.value("c2st")).fileName())
-                                     .arg(reference.values.rows())
-                                     .arg(score.accuracy, 0, 'f', 4);
-            QJsonObject json{{"accuracy", score.accuracy},
-                             {"reference", QFileInfo(parser.value("c2st")).absoluteFilePath()},
-                             {"samples", qint64(reference.values.rows())},
-                             {"summary", line}};
-            report.insert("c2st", json);
-            json.insert("settings", QJsonObject{{"seed", QString::number(seed)}});
-            results.emplace_back("c2st", json);
-            summary << line;
-        }
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        report.insert("elapsed_seconds", seconds);
-        report.insert("summary", summary.join("\n"));
-
         if (parser.isSet("out")) {
             QSaveFile file(parser.value("out"));
-            if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(report).toJson(QJsonDocument::Indented)) < 0 ||
-                !file.commit()) {
-                err << "error: cannot write " << parser.value("out") << ": " << file.errorString() << "\n";
+            if (!file.open(QIODevice::WriteOnly) ||
+                file.write(QJsonDocument(outcome.report).toJson(QJsonDocument::Indented)) < 0 || !file.commit()) {
+                err << "error: cannot write " << parser.value("out") << ": " << file.errorString()
+                    << " (the results are stored with " << runName << ")\n";
                 return kExitFailure;
             }
         }
-        history.transaction([&] {
-            for (const auto& [kind, json] : results) history.addDiagnostic(*runId, kind, json);
-        });
-        for (const QString& line : summary) out << line << "\n";
-        out << "stored with " << runName << " (" << QString::number(seconds, 'f', 1) << " s)";
+        for (const QString& line : outcome.summary) out << line << "\n";
+        out << "stored with " << runName << " (" << QString::number(outcome.seconds, 'f', 1) << " s)";
         if (parser.isSet("out")) out << "; report in " << parser.value("out");
         out << "\n";
         return kExitSuccess;

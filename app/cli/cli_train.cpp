@@ -13,6 +13,7 @@
 #include "qt/imported_simulations.h"
 #include "inference/npe.h"
 #include "inference/nre.h"
+#include "inference/snpe.h"
 #include "priors/joint_prior.h"
 #include "qt/run_history.h"
 #include "qt/run_recorder.h"
@@ -72,6 +73,7 @@ TrainingHooks printingHooks(const TrainingJob& job, QTextStream& out, QTextStrea
     };
     hooks.onEpoch = [&out, quiet](const EpochReport& r) {
         if (!quiet) {
+            if (r.round > 0) out << "round " << r.round << "  ";
             out << "epoch " << r.epoch << "  train " << QString::number(r.trainLoss, 'f', 4) << "  validation "
                 << QString::number(r.validationLoss, 'f', 4) << (r.improved ? " *" : "  ") << "  ("
                 << QString::number(r.elapsedSeconds, 'f', 1) << " s)\n";
@@ -263,7 +265,7 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
     }
 }
 
-const char* const kResumeConflicts[] = {"method",  "estimator",   "simulations",      "seed",           "observation",
+const char* const kResumeConflicts[] = {"method",  "rounds", "estimator",   "simulations",      "seed",           "observation",
                                         "samples", "device",      "threads",          "max-epochs",     "checkpoint-every",
                                         "snapshot-every", "reuse-simulations", "no-history"};
 
@@ -535,11 +537,133 @@ int runMcmcMethodCommand(const QString& method, const Project& project, const QS
     }
 }
 
+
+// --method snpe: sequential NPE (APT / SNPE-C atomic loss). Recorded like NPE (settings with the
+// rounds, per-epoch losses and snapshots carrying their round, every round's simulations, the
+// model and the samples), but without checkpoints: an SNPE run cannot be resumed.
+struct SnpeJob {
+    SnpeSettings snpe;
+    Matrix observation;
+    QString observationName, samplesPath, posteriorPath;
+    std::int64_t samples = 10000;
+    int snapshotEvery = 5;
+    bool quiet = false;
+};
+
+int runSnpeCommand(const Project& project, const QString& projectPath, const SnpeJob& job, bool record,
+                   const QString& dbPath, QTextStream& out, QTextStream& err) {
+    TrainingJob printing;
+    printing.quiet = job.quiet;
+    TrainingHooks hooks = printingHooks(printing, out, err);
+    const SnpeSettings& settings = job.snpe;
+    std::optional<RunHistory> history;
+    std::optional<RunRecorder> recorder;
+    try {
+        if (record) {
+            history.emplace(historyPathFor(dbPath, projectPath));
+            NpeRunSettings run;
+            run.npe = settings.npe;
+            run.observationName = job.observationName;
+            run.observation = job.observation;
+            run.posteriorSamples = job.samples;
+            run.parameterNames = project.parameterNames();
+            run.snapshotEvery = job.snapshotEvery;
+            run.checkpointEvery = 0;
+            QJsonObject settingsJson = toJson(run);
+            settingsJson["method"] = "snpe";
+            settingsJson["rounds"] = settings.rounds;
+            settingsJson["atoms"] = settings.atoms;
+            const qint64 runId = history->startRun(runStartFor(
+                project, projectPath, job.observationName, "snpe", QString::fromStdString(settings.npe.estimator.kind),
+                settingsJson, settings.npe.seed, QString::fromStdString(resolveDevice(settings.npe.device))));
+            recorder.emplace(*history, runId);
+            hooks = recorder->recordingHooks(hooks);
+            hooks.onCheckpoint = nullptr;  // nothing to resume from
+            out << "run " << runId << " in " << QDir::toNativeSeparators(history->path()) << "\n";
+            out.flush();
+        }
+        hooks.snapshotEvery = job.snapshotEvery;
+        const JointPrior prior = project.makePrior();
+        const SnpeResult result = runSnpe(prior, *makeSimulator(project), job.observation, settings, hooks);
+        if (!result.nonFiniteSummary.empty()) err << "warning: " << QString::fromStdString(result.nonFiniteSummary) << "\n";
+        if (history && result.theta.rows() > 0) {
+            // Every round's training pairs, by round. Only round 1's are prior draws: later rounds
+            // carry another source key, so that no run reuses this run's set as prior simulations.
+            const QString sourceKey = simulationSourceKey(project);
+            history->transaction([&] {
+                Eigen::Index begin = 0;
+                while (begin < result.theta.rows()) {
+                    const int round = result.roundOfRow[std::size_t(begin)];
+                    Eigen::Index end = begin;
+                    while (end < result.theta.rows() && result.roundOfRow[std::size_t(end)] == round) ++end;
+                    const QString key = round == 1 ? sourceKey : sourceKey + QStringLiteral(" | snpe proposal of run %1")
+                                                                                 .arg(recorder->runId());
+                    history->addSimulations(recorder->runId(), key, round, result.theta.middleRows(begin, end - begin),
+                                            result.x.middleRows(begin, end - begin));
+                    begin = end;
+                }
+            });
+        }
+        const TrainingSummary lastRound = result.rounds.empty() ? result.training : result.rounds.back().training;
+        if (result.training.status == RunStatus::Cancelled) {
+            if (recorder) recorder->finish(outcomeOf(lastRound, RunState::Cancelled, result.training.stopReason));
+            err << "interrupted: " << QString::fromStdString(result.training.stopReason)
+                << "; SNPE runs cannot be resumed, nothing was written\n";
+            return kExitInterrupted;
+        }
+        if (result.training.status == RunStatus::Failed || !result.posterior) {
+            const std::string why = result.training.stopReason.empty() ? "no epoch completed" : result.training.stopReason;
+            if (recorder) recorder->finish(outcomeOf(lastRound, RunState::Failed, why));
+            err << "error: training failed: " << QString::fromStdString(why) << "\n";
+            return kExitFailure;
+        }
+        SamplingReport report;
+        const Matrix draws = result.posterior->sample(job.samples, job.observation, settings.npe.seed, &report);
+        if (recorder)
+            recorder->finishTrained(*result.posterior, {job.observationName, draws, {}},
+                                    outcomeOf(lastRound, RunState::Finished, {}));
+        out << "SNPE (" << QString::fromStdString(settings.npe.estimator.kind) << ", " << result.rounds.size()
+            << " rounds, " << settings.atoms << " atoms) on " << result.theta.rows() << " simulations ("
+            << QString::number(result.simulationSeconds, 'f', 2) << " s): " << result.training.epochs << " epochs in "
+            << QString::number(result.training.seconds, 'f', 1) << " s; "
+            << QString::fromStdString(result.training.stopReason) << "\n";
+        for (const SnpeRound& round : result.rounds)
+            out << "  round " << round.round << ": " << round.simulations << " simulations, "
+                << (round.round == 1 ? QStringLiteral("from the prior")
+                                     : "proposal acceptance " + QString::number(100.0 * round.proposalAcceptance, 'f', 1) +
+                                           "% inside the prior's support")
+                << ", " << round.training.epochs << " epochs (" << QString::number(round.training.seconds, 'f', 1)
+                << " s), best validation loss " << QString::number(round.training.bestValidationLoss, 'f', 4) << "\n";
+        out << draws.rows() << " posterior samples (acceptance "
+            << QString::number(100.0 * report.acceptanceRate(), 'f', 1) << "% inside the prior's support)"
+            << (job.samplesPath.isEmpty() ? QString() : "; written to " + job.samplesPath)
+            << (recorder ? QStringLiteral("; recorded as run %1").arg(recorder->runId()) : QString()) << "\n";
+        try {
+            if (!job.samplesPath.isEmpty()) writeCsv(job.samplesPath.toStdString(), project.parameterNames(), draws);
+            if (!job.posteriorPath.isEmpty()) result.posterior->save(job.posteriorPath.toStdString());
+        } catch (const std::exception& error) {
+            err << "error: " << error.what()
+                << (recorder ? QStringLiteral(" (run %1 is stored)").arg(recorder->runId()) : QString()) << "\n";
+            return kExitFailure;
+        }
+        return kExitSuccess;
+    } catch (const std::exception& error) {
+        if (recorder) {
+            try {
+                recorder->finish({RunState::Failed, QString::fromUtf8(error.what()), {}, {}});
+            } catch (const std::exception&) {
+            }
+        }
+        err << "error: " << error.what() << "\n";
+        return kExitFailure;
+    }
+}
+
 }  // namespace
 
 int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
-        "sbiw-cli train PROJECT [--method npe|nle|nre|rej-abc|smc-abc] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
+        "sbiw-cli train PROJECT [--method npe|snpe|nle|nre|rej-abc|smc-abc] [--rounds R] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
         "       [--observation FILE.csv|NAME] [--samples M] [--out SAMPLES.csv] [--device auto|cpu|cuda]\n"
         "       [--threads T] [--max-epochs E] [--save-posterior FILE.pt] [--db FILE | --no-history]\n"
         "       [--reuse-simulations] [--checkpoint-every K] [--snapshot-every K] [--mcmc slice|mh] [--chains C]\n"
@@ -563,10 +687,12 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         "stay independent replicates.");
     parser.addPositionalArgument("PROJECT", "Project file (*.sbiw).");
     parser.addOption({"method",
-                      "npe (default); nle (likelihood estimator + MCMC) or nre (ratio classifier, NRE-A, + MCMC), "
+                      "npe (default); snpe (sequential NPE, APT atomic loss, --rounds R); nle (likelihood estimator + MCMC) or nre (ratio classifier, NRE-A, + MCMC), "
                       "where several observation rows are i.i.d.; or the "
                       "ABC baselines rej-abc (keep the 100 closest) and smc-abc.",
                       "METHOD"});
+    parser.addOption({"rounds", "snpe: rounds (default: the project's inference.rounds); the budget is split evenly.",
+                      "R"});
     parser.addOption({"mcmc", "nle, nre: the MCMC sampler, slice (default) or mh.", "SAMPLER"});
     parser.addOption({"chains", "nle, nre: MCMC chains (default 100).", "C"});
     parser.addOption({"estimator", "Density estimator: maf, nsf or mdn.", "KIND"});
@@ -618,7 +744,7 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
             return kExitUsage;
         }
         for (const char* neuralOnly :
-             {"estimator", "device", "max-epochs", "save-posterior", "reuse-simulations", "mcmc", "chains"})
+             {"estimator", "device", "max-epochs", "save-posterior", "reuse-simulations", "mcmc", "chains", "rounds"})
             if (parser.isSet(neuralOnly))
                 return usageError(err, QStringLiteral("--%1 does not apply to %2").arg(neuralOnly, method), usage);
         const std::optional<Matrix> observation = chooseObservation(*project, parser.value("observation"), err);
@@ -647,7 +773,7 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
             err << "usage: " << usage << "\n";
             return kExitUsage;
         }
-        QStringList notHere{"save-posterior", "reuse-simulations"};
+        QStringList notHere{"save-posterior", "reuse-simulations", "rounds"};
         if (method == "nre") notHere << "estimator";  // the classifier is not a density estimator
         for (const QString& option : notHere)
             if (parser.isSet(option))
@@ -683,8 +809,14 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     }
     if (parser.isSet("mcmc") || parser.isSet("chains"))
         return usageError(err, "--mcmc and --chains apply to nle and nre", usage);
-    if (method != "npe") {
-        err << "error: method '" << method << "' is not available in this version (available: npe, nle, nre, rej-abc, smc-abc)\n";
+    if (parser.isSet("rounds") && method != "snpe") return usageError(err, "--rounds applies to snpe", usage);
+    if (method == "snpe")
+        for (const char* option : {"reuse-simulations", "checkpoint-every"})
+            if (parser.isSet(option))
+                return usageError(err, QStringLiteral("--%1 does not apply to snpe").arg(option), usage);
+    if (method != "npe" && method != "snpe") {
+        err << "error: method '" << method
+            << "' is not available in this version (available: npe, snpe, nle, nre, rej-abc, smc-abc)\n";
         return kExitUsage;
     }
     TrainingJob job;
@@ -723,8 +855,33 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     if (!observation) return kExitFailure;
     if (observation->rows() != 1) {
         err << "error: the observation has " << observation->rows()
-            << " rows; NPE conditions on one observation (i.i.d. sets come with the sequential methods)\n";
+            << " rows; NPE conditions on one observation (nle and nre take i.i.d. rows)\n";
         return kExitFailure;
+    }
+    if (method == "snpe") {
+        qint64 rounds = defaults.rounds;
+        if (!readInteger(parser, "rounds", 1, rounds, err)) {
+            err << "usage: " << usage << "\n";
+            return kExitUsage;
+        }
+        SnpeJob snpe;
+        snpe.snpe.npe = settings;
+        snpe.snpe.rounds = int(std::min<qint64>(rounds, 100'000));
+        if (const Problems problems = snpe.snpe.validate(); !problems.empty()) {
+            for (const Problem& p : problems) err << "error: " << QString::fromStdString(p.toString()) << "\n";
+            return kExitUsage;
+        }
+        if (snpe.snpe.rounds == 1 && !parser.isSet("rounds"))
+            err << "note: the project's inference.rounds is 1, so this SNPE run is plain NPE; pass --rounds R\n";
+        snpe.observation = *observation;
+        snpe.observationName = parser.isSet("observation") ? parser.value("observation")
+                                                            : QString::fromStdString(project->defaultObservation);
+        snpe.samplesPath = parser.value("out");
+        snpe.posteriorPath = parser.value("save-posterior");
+        snpe.samples = samples;
+        snpe.snapshotEvery = int(std::min<qint64>(snapshotEvery, 1'000'000));
+        snpe.quiet = parser.isSet("quiet");
+        return runSnpeCommand(*project, projectPath, snpe, record, parser.value("db"), out, err);
     }
     job.run.observation = *observation;
     job.run.observationName = parser.isSet("observation") ? parser.value("observation")

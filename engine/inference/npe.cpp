@@ -23,6 +23,31 @@ Problems NpeSettings::validate() const {
     return problems;
 }
 
+namespace detail {
+
+std::shared_ptr<PosteriorState> newPosteriorState(const JointPrior& prior, const torch::Tensor& theta,
+                                                  const torch::Tensor& x, const NpeSettings& settings,
+                                                  const torch::Device& device) {
+    auto state = std::make_shared<PosteriorState>();
+    state->prior = prior;
+    state->priorBlocks = prior.blockSpecs();
+    state->device = device;
+    state->seed = settings.seed;
+    neural::EstimatorShape shape;
+    shape.parameters = int(theta.size(1));
+    shape.data = int(x.size(1));
+    shape.embedding = settings.estimator.resolvedEmbedding(shape.data, settings.isTimeSeries);
+    shape.setElementFeatures = settings.estimator.setElementFeatures > 0 ? settings.estimator.setElementFeatures : shape.data;
+    const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
+    const auto [xMean, xStd] = neural::columnStandardization(x.to(torch::kCPU));
+    state->estimator = std::make_shared<neural::ConditionalEstimatorImpl>(settings.estimator, shape, thetaMean,
+                                                                          thetaStd, xMean, xStd, settings.seed);
+    state->estimator->to(device);
+    return state;
+}
+
+}  // namespace detail
+
 NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x, const Matrix& observation,
                    const NpeSettings& settings, const TrainingHooks& hooks, const TrainingCheckpoint* resumeFrom) {
     throwIfProblems(settings.validate());
@@ -41,22 +66,7 @@ NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x
     const torch::Tensor thetaData = toTensor(theta, device);
     const torch::Tensor xData = toTensor(x, device);
 
-    auto state = std::make_shared<detail::PosteriorState>();
-    state->prior = prior;
-    state->priorBlocks = prior.blockSpecs();
-    state->device = device;
-    state->seed = settings.seed;
-    neural::EstimatorShape shape;
-    shape.parameters = int(theta.cols());
-    shape.data = int(x.cols());
-    shape.embedding = settings.estimator.resolvedEmbedding(shape.data, settings.isTimeSeries);
-    shape.setElementFeatures = settings.estimator.setElementFeatures > 0 ? settings.estimator.setElementFeatures : shape.data;
-    const auto [thetaMean, thetaStd] = neural::columnStandardization(thetaData.to(torch::kCPU));
-    const auto [xMean, xStd] = neural::columnStandardization(xData.to(torch::kCPU));
-    state->estimator = std::make_shared<neural::ConditionalEstimatorImpl>(settings.estimator, shape, thetaMean,
-                                                                          thetaStd, xMean, xStd, settings.seed);
-    state->estimator->to(device);
-
+    auto state = detail::newPosteriorState(prior, thetaData, xData, settings, device);
     neural::TrainingProblem problem;
     problem.module = state->estimator.get();
     problem.rows = theta.rows();

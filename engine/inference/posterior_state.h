@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "inference/conditional_estimator.h"
+#include "inference/npe.h"
 #include "inference/posterior.h"
 
 namespace sbiw::detail {
@@ -17,5 +18,11 @@ struct PosteriorState {
     std::uint64_t seed = 0;              // the seed it was built with (saved)
     mutable std::mutex mutex;            // one call at a time: sampling seeds torch's global generator
 };
+
+// A new, untrained posterior for NPE-style training on (theta, x): the estimator of
+// `settings.estimator`, its z-scoring fixed from these rows, on `device` (defined in npe.cpp).
+std::shared_ptr<PosteriorState> newPosteriorState(const JointPrior& prior, const torch::Tensor& theta,
+                                                  const torch::Tensor& x, const NpeSettings& settings,
+                                                  const torch::Device& device);
 
 }  // namespace sbiw::detail

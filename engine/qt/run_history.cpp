@@ -669,7 +669,9 @@ QString RunHistory::pathBesideProject(const QString& projectFile) {
 }
 
 QString RunHistory::pathForUnsavedProjects() {
-    const QString folder = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    // One place whichever program asks (sbiw or sbiw-cli): ~/.local/share/sbiw on Linux.
+    const QString generic = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation);
+    const QString folder = generic.isEmpty() ? QString() : QDir(generic).filePath("sbiw");
     if (folder.isEmpty())
         throw std::runtime_error("run history: this system has no data folder");
     if (!QDir().mkpath(folder))

@@ -77,6 +77,15 @@ std::unique_ptr<Simulator> makeProjectSimulator(const Project& project,
     throw SettingsError({{"simulator.kind", "unknown kind '" + binding.kind + "'"}});
 }
 
+std::unique_ptr<Simulator> makeTrustedSimulator(const Project& project,
+                                                std::function<void(const std::string& line)> log) {
+    const TrustStore store;  // read now: the file may have changed since
+    SimulatorEnvironment environment;
+    environment.trust = &store;
+    environment.log = std::move(log);
+    return makeProjectSimulator(project, environment);
+}
+
 SingleSimulation testProjectSimulator(const Project& project, const std::vector<double>& theta,
                                       const SimulatorEnvironment& environment, std::uint64_t seed) {
     try {

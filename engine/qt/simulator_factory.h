@@ -44,6 +44,11 @@ QString resolveAgainstProject(const Project& project, const std::string& relativ
 std::unique_ptr<Simulator> makeProjectSimulator(const Project& project,
                                                 const SimulatorEnvironment& environment);
 
+// makeProjectSimulator with the user's TrustStore (TrustStore::defaultPath()): what the GUI's
+// runs and the CLI use once the user was asked (UntrustedSimulatorError otherwise).
+std::unique_ptr<Simulator> makeTrustedSimulator(const Project& project,
+                                                std::function<void(const std::string& line)> log = {});
+
 // The GUI's "test" button: makes the project's simulator and simulates once at θ; x or the
 // error in words (never throws). Uses trust only as given: untrusted code is not run.
 struct SingleSimulation;

@@ -1,0 +1,66 @@
+#pragma once
+// The project's run history: a sortable table of runs (method, budget, status, duration, loss,
+// diagnostics). Select runs to overlay their posteriors, replay a run's snapshots as a movie,
+// re-apply its settings to the project, export its samples, or delete it.
+
+#include <QTimer>
+#include <QWidget>
+
+#include <memory>
+#include <vector>
+
+#include "core/matrix.h"
+#include "qt/run_history.h"
+
+class QLabel;
+class QPushButton;
+class QSortFilterProxyModel;
+class QStandardItemModel;
+class QTableView;
+
+namespace sbiw::gui {
+
+class ProjectDocument;
+class PosteriorView;
+
+class HistoryPanel : public QWidget {
+    Q_OBJECT
+  public:
+    HistoryPanel(ProjectDocument* document, PosteriorView* posteriorView, QWidget* parent = nullptr);
+
+    // The history file the project's runs go to: beside the project file, or the per-user one
+    // for unsaved projects (the same files sbiw-cli uses).
+    QString historyPath() const;
+    int runCount() const;
+    QTableView* table() const { return table_; }
+    std::vector<qint64> selectedRuns() const;
+    void selectRun(qint64 runId, bool addToSelection = false);
+
+    QString overlaySelected();
+    QString replaySelected(int millisecondsPerFrame = 300);
+    QString reapplySelected();
+    QString deleteSelected();
+    QString exportSelected(const QString& csvPath);
+
+  public Q_SLOTS:
+    void refresh();
+
+  private:
+    RunHistory* history();  // opened lazily on the GUI thread; nullptr (and a message) on failure
+    void showDetails();
+
+    ProjectDocument* document_;
+    PosteriorView* posteriorView_;
+    std::unique_ptr<RunHistory> history_;
+    QStandardItemModel* model_;
+    QSortFilterProxyModel* proxy_;
+    QTableView* table_;
+    QLabel* detailsLabel_;
+    QPushButton *overlayButton_, *replayButton_, *reapplyButton_, *exportButton_, *deleteButton_, *refreshButton_;
+    QTimer replayTimer_;
+    std::vector<SnapshotRecord> replayFrames_;
+    std::size_t replayIndex_ = 0;
+    qint64 replayRun_ = 0;
+};
+
+}  // namespace sbiw::gui

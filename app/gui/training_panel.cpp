@@ -1,0 +1,242 @@
+#include "gui/training_panel.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+#include "gui/project_document.h"
+#include "qt/training_controller.h"
+#include "widgets/loss_curve_plot.h"
+
+namespace sbiw::gui {
+
+namespace {
+
+QString formatDuration(double seconds) {
+    if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("?");
+    if (seconds < 60) return QStringLiteral("%1 s").arg(int(std::ceil(seconds)));
+    return QStringLiteral("%1 min %2 s").arg(int(seconds) / 60).arg(int(seconds) % 60);
+}
+
+QSpinBox* spin(QWidget* parent, int low, int high, const char* name) {
+    auto* box = new QSpinBox(parent);
+    box->setRange(low, high);
+    box->setObjectName(name);
+    box->setKeyboardTracking(false);  // one edit per finished number, not per digit
+    return box;
+}
+
+}  // namespace
+
+TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* controller, QWidget* parent)
+    : QWidget(parent), document_(document), controller_(controller) {
+    methodCombo_ = new QComboBox(this);
+    methodCombo_->setObjectName("method");
+    const QStringList methodLabels = {tr("NPE — neural posterior estimation"), tr("NLE — likelihood estimation + MCMC"),
+                                      tr("NRE — ratio estimation + MCMC"), tr("Rejection ABC"), tr("SMC-ABC")};
+    for (std::size_t i = 0; i < runnableMethods().size(); ++i)
+        methodCombo_->addItem(methodLabels.value(int(i), QString::fromStdString(runnableMethods()[i])),
+                              QString::fromStdString(runnableMethods()[i]));
+    estimatorCombo_ = new QComboBox(this);
+    estimatorCombo_->setObjectName("estimator");
+    for (const std::string& e : densityEstimators()) estimatorCombo_->addItem(QString::fromStdString(e).toUpper(), QString::fromStdString(e));
+    simulationsSpin_ = spin(this, 2, 100'000'000, "simulations");
+    simulationsSpin_->setSingleStep(1000);
+    roundsSpin_ = spin(this, 1, 100, "rounds");
+    batchSpin_ = spin(this, 1, 100'000, "batchSize");
+    maxEpochsSpin_ = spin(this, 1, 1'000'000, "maxEpochs");
+    patienceSpin_ = spin(this, 1, 100'000, "patience");
+    seedSpin_ = spin(this, 0, 2'000'000'000, "seed");
+    learningRateSpin_ = new QDoubleSpinBox(this);
+    learningRateSpin_->setObjectName("learningRate");
+    learningRateSpin_->setDecimals(6);
+    learningRateSpin_->setRange(1e-6, 1.0);
+    learningRateSpin_->setSingleStep(1e-4);
+    learningRateSpin_->setKeyboardTracking(false);
+    deviceCombo_ = new QComboBox(this);
+    deviceCombo_->setObjectName("device");
+    for (const std::string& d : computeDevices()) deviceCombo_->addItem(QString::fromStdString(d), QString::fromStdString(d));
+    cudaLabel_ = new QLabel(cudaAvailable() ? tr("CUDA GPU available") : tr("no CUDA GPU: training runs on the CPU"), this);
+    cudaLabel_->setObjectName("cudaStatus");
+
+    startButton_ = new QPushButton(tr("Start training"), this);
+    startButton_->setObjectName("startTraining");
+    startButton_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    startButton_->setToolTip(tr("Simulate, train and sample (Ctrl+R)"));
+    cancelButton_ = new QPushButton(tr("Cancel"), this);
+    cancelButton_->setObjectName("cancelTraining");
+    cancelButton_->setEnabled(false);
+    progress_ = new QProgressBar(this);
+    progress_->setRange(0, 1000);
+    progress_->setValue(0);
+    progress_->setTextVisible(false);
+    statusLabel_ = new QLabel(tr("Ready"), this);
+    statusLabel_->setObjectName("trainingStatus");
+    statusLabel_->setWordWrap(true);
+    lossPlot_ = new widgets::LossCurvePlot(this);
+    lossPlot_->setMinimumHeight(180);
+
+    auto* form = new QFormLayout;
+    form->addRow(tr("Method"), methodCombo_);
+    form->addRow(tr("Estimator"), estimatorCombo_);
+    form->addRow(tr("Simulations"), simulationsSpin_);
+    form->addRow(tr("Rounds"), roundsSpin_);
+    form->addRow(tr("Batch size"), batchSpin_);
+    form->addRow(tr("Learning rate"), learningRateSpin_);
+    form->addRow(tr("Max. epochs"), maxEpochsSpin_);
+    form->addRow(tr("Patience"), patienceSpin_);
+    form->addRow(tr("Device"), deviceCombo_);
+    form->addRow(QString(), cudaLabel_);
+    form->addRow(tr("Seed"), seedSpin_);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(startButton_);
+    buttons->addWidget(cancelButton_);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addLayout(buttons);
+    layout->addWidget(progress_);
+    layout->addWidget(statusLabel_);
+    layout->addWidget(lossPlot_, 1);
+
+    connect(document_, &ProjectDocument::projectChanged, this, &TrainingPanel::refresh);
+    connect(methodCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
+    connect(estimatorCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
+    connect(deviceCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
+    int key = 2000;
+    for (QSpinBox* box : {simulationsSpin_, roundsSpin_, batchSpin_, maxEpochsSpin_, patienceSpin_, seedSpin_})
+        connect(box, &QSpinBox::valueChanged, this, [this, k = key++] { commit(k); });
+    connect(learningRateSpin_, &QDoubleSpinBox::valueChanged, this, [this] { commit(2100); });
+    connect(startButton_, &QPushButton::clicked, this, &TrainingPanel::startRequested);
+    connect(cancelButton_, &QPushButton::clicked, this, [this] {
+        controller_->cancel();
+        statusLabel_->setText(tr("Cancelling…"));
+        cancelButton_->setEnabled(false);
+    });
+    connect(controller_, &TrainingController::started, this, &TrainingPanel::onStarted);
+    connect(controller_, &TrainingController::stageChanged, this, &TrainingPanel::onStage);
+    connect(controller_, &TrainingController::simulationProgress, this, &TrainingPanel::onSimulationProgress);
+    connect(controller_, &TrainingController::epochReported, this, &TrainingPanel::onEpoch);
+    connect(controller_, &TrainingController::finished, this, &TrainingPanel::onFinished);
+    refresh();
+}
+
+void TrainingPanel::refresh() {
+    updating_ = true;
+    const InferenceSettings& s = document_->project().inference;
+    methodCombo_->setCurrentIndex(methodCombo_->findData(QString::fromStdString(s.method)));
+    estimatorCombo_->setCurrentIndex(estimatorCombo_->findData(QString::fromStdString(s.estimator)));
+    deviceCombo_->setCurrentIndex(deviceCombo_->findData(QString::fromStdString(s.device)));
+    simulationsSpin_->setValue(int(std::min<std::int64_t>(s.simulations, simulationsSpin_->maximum())));
+    roundsSpin_->setValue(s.rounds);
+    batchSpin_->setValue(s.training.batchSize);
+    maxEpochsSpin_->setValue(s.training.maxEpochs);
+    patienceSpin_->setValue(s.training.patience);
+    seedSpin_->setValue(int(std::min<std::uint64_t>(s.seed, std::uint64_t(seedSpin_->maximum()))));
+    learningRateSpin_->setValue(s.training.learningRate);
+    const bool neural = s.method == "npe" || s.method == "nle" || s.method == "nre";
+    const bool sequential = s.method.size() > 1 && s.method[0] == 's' && s.method != "smc-abc";
+    for (QWidget* w : std::initializer_list<QWidget*>{batchSpin_, learningRateSpin_, maxEpochsSpin_, patienceSpin_, deviceCombo_})
+        w->setEnabled(neural);
+    estimatorCombo_->setEnabled(s.method == "npe" || s.method == "nle");
+    roundsSpin_->setEnabled(sequential);
+    roundsSpin_->setToolTip(sequential ? QString() : tr("Rounds apply to the sequential methods"));
+    updating_ = false;
+}
+
+void TrainingPanel::commit(int mergeKey) {
+    if (updating_) return;
+    Project changed = document_->project();
+    InferenceSettings& s = changed.inference;
+    s.method = methodCombo_->currentData().toString().toStdString();
+    s.estimator = estimatorCombo_->currentData().toString().toStdString();
+    s.device = deviceCombo_->currentData().toString().toStdString();
+    s.simulations = simulationsSpin_->value();
+    s.rounds = roundsSpin_->value();
+    s.training.batchSize = batchSpin_->value();
+    s.training.maxEpochs = maxEpochsSpin_->value();
+    s.training.patience = patienceSpin_->value();
+    s.seed = std::uint64_t(seedSpin_->value());
+    s.training.learningRate = learningRateSpin_->value();
+    document_->edit(tr("Change training settings"), changed, mergeKey);
+}
+
+void TrainingPanel::onStarted() {
+    startButton_->setEnabled(false);
+    cancelButton_->setEnabled(true);
+    progress_->setValue(0);
+    lossPlot_->clear();
+    epochs_ = 0;
+    sinceBest_ = 0;
+    lastRound_ = -1;
+    statusLabel_->setText(tr("Starting…"));
+}
+
+void TrainingPanel::onStage(const QString& stage) {
+    stage_ = stage;
+    stageClock_.start();
+    if (stage == "training") progress_->setValue(0);
+    statusLabel_->setText(stage.left(1).toUpper() + stage.mid(1) + QStringLiteral("…"));
+}
+
+void TrainingPanel::onSimulationProgress(qint64 completed, qint64 total) {
+    if (total <= 0) return;
+    const double fraction = double(completed) / double(total);
+    progress_->setValue(int(1000 * fraction));
+    const double elapsed = stageClock_.isValid() ? stageClock_.elapsed() / 1000.0 : 0.0;
+    const double left = fraction > 0 ? elapsed * (1 - fraction) / fraction : NAN;
+    statusLabel_->setText(tr("Simulating: %1 of %2 (about %3 left)").arg(completed).arg(total).arg(formatDuration(left)));
+}
+
+void TrainingPanel::onEpoch(const EpochReport& report) {
+    ++epochs_;
+    if (report.round != lastRound_) {
+        if (lastRound_ >= 0) lossPlot_->markRound(epochs_, report.round);
+        lastRound_ = report.round;
+    }
+    lossPlot_->appendEpoch(epochs_, report.trainLoss, report.validationLoss, report.improved);
+    // Training ends at early stopping or the epoch limit, whichever comes first; the bar shows
+    // the nearer one, so it can jump back when the validation loss improves.
+    const TrainingSettings& t = document_->project().inference.training;
+    sinceBest_ = report.improved ? 0 : sinceBest_ + 1;
+    const int sinceBest = sinceBest_;
+    const int leftToStop = std::min(t.patience - sinceBest, t.maxEpochs - report.epoch);
+    const double secondsPerEpoch = report.epoch > 0 ? report.elapsedSeconds / report.epoch : NAN;
+    const double fraction = std::max(double(report.epoch) / t.maxEpochs, double(sinceBest) / std::max(1, t.patience));
+    progress_->setValue(int(1000 * std::min(1.0, fraction)));
+    statusLabel_->setText(tr("Epoch %1%2: train %3, validation %4 (best %5); stops in %6 epochs (%7) unless it improves")
+                              .arg(report.epoch)
+                              .arg(report.round > 0 ? tr(" of round %1").arg(report.round + 1) : QString())
+                              .arg(report.trainLoss, 0, 'f', 4)
+                              .arg(report.validationLoss, 0, 'f', 4)
+                              .arg(report.bestValidationLoss, 0, 'f', 4)
+                              .arg(leftToStop)
+                              .arg(formatDuration(leftToStop * secondsPerEpoch)));
+}
+
+void TrainingPanel::onFinished(const RunJobResult& result) {
+    startButton_->setEnabled(true);
+    cancelButton_->setEnabled(false);
+    progress_->setValue(result.state == RunState::Finished ? 1000 : progress_->value());
+    const QString run = result.runId > 0 ? tr(" (run %1)").arg(result.runId) : QString();
+    switch (result.state) {
+    case RunState::Finished:
+        statusLabel_->setText(tr("Finished in %1%2. %3").arg(formatDuration(result.seconds), run, result.summary));
+        break;
+    case RunState::Cancelled:
+        statusLabel_->setText(tr("Cancelled%1: %2").arg(run, result.message));
+        break;
+    default:
+        statusLabel_->setText(tr("Failed%1: %2").arg(run, result.message));
+        break;
+    }
+}
+
+}  // namespace sbiw::gui

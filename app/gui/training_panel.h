@@ -1,0 +1,73 @@
+#pragma once
+// Training settings of the project (method, estimator, budget, rounds, batch size, learning
+// rate, device, seed: each change is an undoable project edit), Start and Cancel, a progress bar
+// with an estimate of the time left, and the live loss curves.
+
+#include <QElapsedTimer>
+#include <QWidget>
+
+#include "inference/settings.h"
+#include "qt/run_job.h"
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+
+namespace sbiw::widgets {
+class LossCurvePlot;
+}
+
+namespace sbiw {
+class TrainingController;
+}
+
+namespace sbiw::gui {
+
+class ProjectDocument;
+
+class TrainingPanel : public QWidget {
+    Q_OBJECT
+  public:
+    TrainingPanel(ProjectDocument* document, TrainingController* controller, QWidget* parent = nullptr);
+
+    QPushButton* startButton() const { return startButton_; }
+    QPushButton* cancelButton() const { return cancelButton_; }
+    QComboBox* methodCombo() const { return methodCombo_; }
+    QSpinBox* simulationsSpin() const { return simulationsSpin_; }
+    QProgressBar* progressBar() const { return progress_; }
+    QLabel* statusLabel() const { return statusLabel_; }
+    widgets::LossCurvePlot* lossPlot() const { return lossPlot_; }
+
+  Q_SIGNALS:
+    void startRequested();
+
+  private:
+    void refresh();
+    void commit(int mergeKey);
+    void onStarted();
+    void onStage(const QString& stage);
+    void onSimulationProgress(qint64 completed, qint64 total);
+    void onEpoch(const sbiw::EpochReport& report);
+    void onFinished(const sbiw::RunJobResult& result);
+
+    ProjectDocument* document_;
+    TrainingController* controller_;
+    QComboBox *methodCombo_, *estimatorCombo_, *deviceCombo_;
+    QSpinBox *simulationsSpin_, *roundsSpin_, *batchSpin_, *maxEpochsSpin_, *patienceSpin_, *seedSpin_;
+    QDoubleSpinBox* learningRateSpin_;
+    QLabel *cudaLabel_, *statusLabel_;
+    QPushButton *startButton_, *cancelButton_;
+    QProgressBar* progress_;
+    widgets::LossCurvePlot* lossPlot_;
+    QElapsedTimer stageClock_;
+    QString stage_;
+    int epochs_ = 0;
+    int sinceBest_ = 0;  // epochs since the validation loss last improved
+    int lastRound_ = -1;
+    bool updating_ = false;
+};
+
+}  // namespace sbiw::gui

@@ -1,0 +1,351 @@
+#include "qt/run_job.h"
+#include "qt/simulator_factory.h"
+
+#include <QFileInfo>
+#include <QJsonObject>
+
+#include <QStringList>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "abc/abc.h"
+#include "inference/nle.h"
+#include "inference/npe.h"
+#include "inference/nre.h"
+#include "qt/run_recorder.h"
+#include "simulators/catalogue.h"
+
+namespace sbiw {
+
+const std::vector<std::string>& runnableMethods() {
+    static const std::vector<std::string> methods = {"npe", "nle", "nre", "rej-abc", "smc-abc"};
+    return methods;
+}
+
+namespace {
+
+bool isAbc(const std::string& method) { return method == "rej-abc" || method == "smc-abc"; }
+
+NpeSettings npeSettingsOf(const Project& project) {
+    const InferenceSettings& inference = project.inference;
+    NpeSettings settings;
+    settings.estimator.kind = inference.estimator;
+    settings.training = inference.training;
+    settings.simulations = inference.simulations;
+    settings.seed = inference.seed;
+    settings.threads = inference.threads;
+    settings.device = inference.device;
+    const TaskInfo* task = findTask(project.simulator.task);
+    settings.isTimeSeries = task && task->dataKind == DataKind::TimeSeries;
+    return settings;
+}
+
+NleSettings nleSettingsOf(const Project& project) {
+    const InferenceSettings& inference = project.inference;
+    NleSettings settings;
+    // The project's estimator applies when it is a flow; NLE's default (MAF) otherwise.
+    if (inference.estimator == "maf" || inference.estimator == "nsf") settings.estimator.kind = inference.estimator;
+    settings.training = inference.training;
+    settings.simulations = inference.simulations;
+    settings.seed = inference.seed;
+    settings.threads = inference.threads;
+    settings.device = inference.device;
+    settings.mcmc.samples = inference.posteriorSamples;
+    settings.mcmc.seed = inference.seed;
+    return settings;
+}
+
+NreSettings nreSettingsOf(const Project& project) {
+    const NleSettings nle = nleSettingsOf(project);
+    NreSettings settings;
+    settings.training = nle.training;
+    settings.simulations = nle.simulations;
+    settings.seed = nle.seed;
+    settings.threads = nle.threads;
+    settings.device = nle.device;
+    settings.mcmc = nle.mcmc;
+    return settings;
+}
+
+template <class Settings>
+void fillAbc(Settings& settings, const InferenceSettings& inference) {
+    settings.simulations = inference.simulations;
+    settings.seed = inference.seed;
+    settings.threads = inference.threads;
+    settings.posteriorSamples = inference.posteriorSamples;
+}
+
+std::optional<double> trainLossAtBest(const TrainingSummary& summary) {
+    for (const EpochReport& r : summary.history)
+        if (r.epoch == summary.bestEpoch) return r.trainLoss;
+    return std::nullopt;
+}
+
+RunOutcome outcomeOf(const TrainingSummary& summary, RunState state, const QString& message) {
+    RunOutcome outcome;
+    outcome.state = state;
+    outcome.errorMessage = message;
+    if (summary.bestEpoch > 0) {
+        outcome.finalValidationLoss = summary.bestValidationLoss;
+        outcome.finalTrainLoss = trainLossAtBest(summary);
+    }
+    return outcome;
+}
+
+RunStart runStartOf(const RunJob& job, const QString& estimator, const QJsonObject& settings,
+                    const QString& device) {
+    RunStart start;
+    start.projectName = QString::fromStdString(job.project.name);
+    start.projectHash = projectContentHash(job.project);
+    start.projectPath = job.projectPath.isEmpty() ? QString() : QFileInfo(job.projectPath).absoluteFilePath();
+    start.observation = job.observationName;
+    start.method = QString::fromStdString(job.project.inference.method);
+    start.estimator = estimator;
+    start.settings = settings;
+    start.seed = job.project.inference.seed;
+    start.device = device;
+    return start;
+}
+
+QString trainingLine(const QString& what, const TrainingSummary& t, std::int64_t pairs) {
+    return QStringLiteral("%1 on %2 simulations: %3 epochs in %4 s, %5; best validation loss %6")
+        .arg(what)
+        .arg(pairs)
+        .arg(t.epochs)
+        .arg(t.seconds, 0, 'f', 1)
+        .arg(QString::fromStdString(t.stopReason))
+        .arg(t.bestValidationLoss, 0, 'f', 4);
+}
+
+// Ends a neural run whose training did not finish; true when it did finish.
+bool endUnfinished(const TrainingSummary& training, bool trained, const RunRecorder* recorder, RunJobResult& result) {
+    if (training.status == RunStatus::Cancelled) {
+        result.state = RunState::Cancelled;
+        result.message = QString::fromStdString(training.stopReason);
+    } else if (training.status == RunStatus::Failed || !trained) {
+        result.state = RunState::Failed;
+        result.message = QString::fromStdString(training.stopReason.empty() ? "no epoch completed" : training.stopReason);
+    } else {
+        return true;
+    }
+    if (recorder) recorder->finish(outcomeOf(training, result.state, result.message));
+    return false;
+}
+
+void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJobResult& result) {
+    NpeRunSettings run;
+    run.npe = npeSettingsOf(job.project);
+    run.observationName = job.observationName;
+    run.observation = job.observation;
+    run.posteriorSamples = job.project.inference.posteriorSamples;
+    run.parameterNames = job.project.parameterNames();
+    run.snapshotEvery = job.snapshotEvery;
+    run.snapshotSamples = job.snapshotSamples;
+    run.checkpointEvery = job.checkpointEvery;
+    const std::string device = resolveDevice(run.npe.device);
+    const JointPrior prior = job.project.makePrior();
+    const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(job.project);
+
+    std::optional<RunRecorder> recorder;
+    if (history) {
+        result.runId = history->startRun(runStartOf(job, QString::fromStdString(run.npe.estimator.kind), toJson(run),
+                                                    QString::fromStdString(device)));
+        recorder.emplace(*history, result.runId);
+    }
+    try {
+        NpeTrainingSet set = simulateTrainingSet(prior, *simulator, run.npe, hooks);
+        if (set.cancelled) {
+            result.state = RunState::Cancelled;
+            result.message = QString::fromStdString(set.stopReason);
+            if (recorder) recorder->finish({RunState::Cancelled, result.message, {}, {}});
+            return;
+        }
+        // Stored before training, so that a run killed while training resumes on them.
+        if (recorder) {
+            recorder->recordSimulations(simulationSourceKey(job.project), set.theta, set.x);
+            hooks = recorder->recordingHooks(hooks);
+        }
+        hooks.snapshotEvery = job.snapshotEvery;
+        hooks.snapshotSamples = job.snapshotSamples;
+        hooks.checkpointEvery = recorder ? job.checkpointEvery : 0;
+        const NpeResult npe = trainNpe(prior, set.theta, set.x, job.observation, run.npe, hooks);
+        result.training = npe.training;
+        if (!endUnfinished(npe.training, npe.posterior.has_value(), recorder ? &*recorder : nullptr, result)) return;
+        if (hooks.onStage) hooks.onStage("sampling");
+        SamplingReport report;
+        result.samples = npe.posterior->sample(run.posteriorSamples, job.observation, run.npe.seed, &report);
+        if (recorder)
+            recorder->finishTrained(*npe.posterior, {job.observationName, result.samples, {}},
+                                    outcomeOf(npe.training, RunState::Finished, {}));
+        result.state = RunState::Finished;
+        result.summary = trainingLine(QStringLiteral("NPE (%1)").arg(QString::fromStdString(run.npe.estimator.kind)),
+                                      npe.training, set.theta.rows()) +
+                         QStringLiteral("; %1% of proposals inside the prior's support")
+                             .arg(100.0 * report.acceptanceRate(), 0, 'f', 1);
+        if (!set.nonFiniteSummary.empty()) result.summary += "; " + QString::fromStdString(set.nonFiniteSummary);
+    } catch (...) {
+        if (recorder) recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+        throw;
+    }
+}
+
+void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJobResult& result) {
+    const std::string& method = job.project.inference.method;
+    const NleSettings nle = nleSettingsOf(job.project);
+    const NreSettings nre = nreSettingsOf(job.project);
+    const QString estimator = method == "nre" ? QStringLiteral("resnet") : QString::fromStdString(nle.estimator.kind);
+    const std::string device = resolveDevice(nle.device);
+    std::optional<RunRecorder> recorder;
+    if (history) {
+        const QJsonObject settings{{"method", QString::fromStdString(method)},
+                                   {"estimator", estimator},
+                                   {"simulations", qint64(nle.simulations)},
+                                   {"seed", QString::number(nle.seed)},
+                                   {"mcmc", QString::fromStdString(toString(nle.mcmc.method))},
+                                   {"chains", nle.mcmc.chains},
+                                   {"thinning", nle.mcmc.thinning},
+                                   {"warmup", nle.mcmc.warmupSteps},
+                                   {"posterior_samples", qint64(nle.mcmc.samples)},
+                                   {"observation", job.observationName}};
+        result.runId = history->startRun(runStartOf(job, estimator, settings, QString::fromStdString(device)));
+        recorder.emplace(*history, result.runId);
+        hooks = recorder->recordingHooks(hooks);
+    }
+    try {
+        const JointPrior prior = job.project.makePrior();
+        const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(job.project);
+        const NleResult run = method == "nre" ? runNre(prior, *simulator, job.observation, nre, hooks)
+                                              : runNle(prior, *simulator, job.observation, nle, hooks);
+        result.training = run.training;
+        if (!endUnfinished(run.training, run.trained, recorder ? &*recorder : nullptr, result)) return;
+        result.samples = run.posterior.samples;
+        if (recorder) {
+            history->saveSamples(result.runId, {job.observationName, result.samples, {}});
+            recorder->finish(outcomeOf(run.training, RunState::Finished, {}));
+        }
+        result.state = RunState::Finished;
+        result.summary =
+            trainingLine(QStringLiteral("%1 (%2)").arg(QString::fromStdString(method).toUpper(), estimator), run.training,
+                         run.trainingPairs) +
+            QStringLiteral("; MCMC %1 samples from %2 chains in %3 s, max split R-hat %4")
+                .arg(run.posterior.samples.rows())
+                .arg(run.posterior.chains)
+                .arg(run.posterior.elapsedSeconds, 0, 'f', 1)
+                .arg(run.posterior.rhat.size() ? run.posterior.rhat.maxCoeff() : std::nan(""), 0, 'f', 3);
+    } catch (...) {
+        if (recorder) recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+        throw;
+    }
+}
+
+void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* history, RunJobResult& result) {
+    const InferenceSettings& inference = job.project.inference;
+    LoopControl control;
+    control.cancelFlag = hooks.cancel;
+    if (hooks.onSimulationProgress)
+        control.onProgress = [&hooks](const LoopProgress& p) { hooks.onSimulationProgress(p.completed, p.total); };
+    control.progressIntervalSeconds = 0.2;
+    if (history) {
+        const QJsonObject settings{{"method", QString::fromStdString(inference.method)},
+                                   {"simulations", qint64(inference.simulations)},
+                                   {"seed", QString::number(inference.seed)},
+                                   {"threads", inference.threads},
+                                   {"posterior_samples", qint64(inference.posteriorSamples)},
+                                   {"observation", job.observationName}};
+        result.runId = history->startRun(runStartOf(job, QStringLiteral("-"), settings, QStringLiteral("cpu")));
+    }
+    try {
+        const JointPrior prior = job.project.makePrior();
+        const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(job.project);
+        if (hooks.onStage) hooks.onStage("simulating");
+        AbcResult abc;
+        if (inference.method == "rej-abc") {
+            RejectionAbcSettings settings;
+            fillAbc(settings, inference);
+            abc = rejectionAbc(prior, *simulator, job.observation, settings, control);
+        } else {
+            SmcAbcSettings settings;
+            fillAbc(settings, inference);
+            abc = smcAbc(prior, *simulator, job.observation, settings, control);
+        }
+        if (abc.cancelled) {
+            result.state = RunState::Cancelled;
+            result.message = QStringLiteral("cancelled after %1 simulations").arg(abc.simulations);
+            if (history) history->finishRun(result.runId, {RunState::Cancelled, result.message, {}, {}});
+            return;
+        }
+        result.samples = abc.samples;
+        if (history) {
+            history->saveSamples(result.runId, {job.observationName, result.samples, {}});
+            history->finishRun(result.runId, {RunState::Finished, {}, {}, {}});
+        }
+        result.state = RunState::Finished;
+        result.summary = QStringLiteral("%1: %2 simulations, %3 population(s), final epsilon %4")
+                             .arg(inference.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC")
+                             .arg(abc.simulations)
+                             .arg(abc.populations.size())
+                             .arg(abc.populations.empty() ? std::nan("") : abc.populations.back().epsilon, 0, 'g', 4);
+    } catch (...) {
+        if (history && result.runId > 0)
+            history->finishRun(result.runId, {RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+        throw;
+    }
+}
+
+}  // namespace
+
+Problems RunJob::validate() const {
+    Problems problems = project.validate();
+    if (!problems.empty()) return problems;
+    const std::string& method = project.inference.method;
+    if (std::find(runnableMethods().begin(), runnableMethods().end(), method) == runnableMethods().end()) {
+        problems.push_back({"inference.method", "'" + method + "' cannot be run from the workbench yet"});
+        return problems;
+    }
+    if (observation.rows() < 1 || observation.cols() != project.dataDimension())
+        problems.push_back({"observation", "must have " + std::to_string(project.dataDimension()) + " columns and a row"});
+    else if (method == "npe" && observation.rows() != 1)
+        problems.push_back({"observation", "NPE conditions on one row; several i.i.d. rows need nle, nre or abc"});
+    if (snapshotEvery < 0) problems.push_back({"snapshotEvery", "must not be negative"});
+    if (snapshotSamples < 1) problems.push_back({"snapshotSamples", "must be at least 1"});
+    if (checkpointEvery < 0) problems.push_back({"checkpointEvery", "must not be negative"});
+    const auto prefixed = [&problems](const Problems& found, const std::string& prefix) {
+        for (const Problem& p : found) problems.push_back({joinPath(prefix, p.path), p.message});
+    };
+    if (method == "npe") prefixed(npeSettingsOf(project).validate(), "inference");
+    if (method == "nle") prefixed(nleSettingsOf(project).validate(), "inference");
+    if (method == "nre") prefixed(nreSettingsOf(project).validate(), "inference");
+    return problems;
+}
+
+RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks) {
+    RunJobResult result;
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        if (const Problems problems = job.validate(); !problems.empty()) {
+            QStringList lines;
+            for (const Problem& p : problems) lines << QString::fromStdString(p.toString());
+            result.message = lines.join("\n");
+            return result;
+        }
+        std::optional<RunHistory> history;
+        if (!job.historyPath.isEmpty()) history.emplace(job.historyPath);
+        RunHistory* recordIn = history ? &*history : nullptr;
+        const std::string& method = job.project.inference.method;
+        if (method == "npe")
+            runNpeJob(job, hooks, recordIn, result);
+        else if (isAbc(method))
+            runAbcJob(job, hooks, recordIn, result);
+        else
+            runMcmcMethodJob(job, hooks, recordIn, result);
+    } catch (const std::exception& error) {
+        result.state = RunState::Failed;
+        result.message = QString::fromUtf8(error.what());
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return result;
+}
+
+}  // namespace sbiw

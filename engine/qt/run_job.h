@@ -1,0 +1,48 @@
+#pragma once
+// One training run of any method, as the GUI starts it: the project's inference settings turned
+// into the method's settings, simulate, train, sample at the observation, and (optionally) record
+// everything in the run history. Runs on the calling thread (the GUI's training worker); the
+// history is opened here, on that thread (see run_history.h).
+
+#include <QString>
+
+#include <optional>
+
+#include "core/matrix.h"
+#include "inference/settings.h"
+#include "project/project.h"
+#include "qt/run_history.h"
+
+namespace sbiw {
+
+struct RunJob {
+    Project project;
+    QString projectPath;   // empty for an unsaved project
+    QString historyPath;   // where to record the run; empty: nothing is recorded
+    QString observationName;
+    Matrix observation;    // one row, or several i.i.d. rows (nle, nre, abc)
+    int snapshotEvery = 5;  // epochs between posterior snapshots (npe)
+    int snapshotSamples = 500;
+    int checkpointEvery = 5;
+
+    // The method's settings are checked too ("inference.simulations: must be at least 2").
+    Problems validate() const;
+};
+
+struct RunJobResult {
+    RunState state = RunState::Failed;
+    QString message;        // why it failed or stopped; empty when finished
+    QString summary;        // one line for a status bar, e.g. "NPE (nsf): 84 epochs in 12.3 s ..."
+    qint64 runId = 0;       // 0 when nothing was recorded
+    Matrix samples;         // posterior samples at the observation (finished runs)
+    TrainingSummary training;  // empty for ABC
+    double seconds = 0.0;
+};
+
+// The methods a project can run from the GUI, in menu order.
+const std::vector<std::string>& runnableMethods();
+
+// Never throws: failures come back as RunState::Failed with the reason.
+RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks);
+
+}  // namespace sbiw

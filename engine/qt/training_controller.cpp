@@ -1,0 +1,87 @@
+#include "qt/training_controller.h"
+
+#include <QMetaObject>
+
+namespace sbiw {
+
+TrainingController::TrainingController(QObject* parent) : QObject(parent) {
+    qRegisterMetaType<sbiw::EpochReport>();
+    qRegisterMetaType<sbiw::PosteriorSnapshot>();
+    qRegisterMetaType<sbiw::RunJobResult>();
+}
+
+TrainingController::~TrainingController() {
+    cancel();
+    waitForFinished();
+}
+
+bool TrainingController::isRunning() const { return thread_ && thread_->isRunning(); }
+
+void TrainingController::cancel() { cancel_ = true; }
+
+void TrainingController::waitForFinished() {
+    if (thread_) thread_->wait();
+}
+
+bool TrainingController::start(const RunJob& job) {
+    if (isRunning()) return false;
+    if (thread_) thread_->wait();
+    cancel_ = false;
+    {
+        std::lock_guard<std::mutex> lock(snapshotMutex_);
+        pendingSnapshot_.reset();
+    }
+    // Hooks run on the worker thread; each hands a copy of its values to the GUI thread.
+    TrainingHooks hooks;
+    hooks.cancel = &cancel_;
+    hooks.onStage = [this](const std::string& stage) {
+        QMetaObject::invokeMethod(
+            this, [this, s = QString::fromStdString(stage)] { Q_EMIT stageChanged(s); }, Qt::QueuedConnection);
+    };
+    hooks.onSimulationProgress = [this](std::int64_t done, std::int64_t total) {
+        QMetaObject::invokeMethod(
+            this, [this, done, total] { Q_EMIT simulationProgress(done, total); }, Qt::QueuedConnection);
+    };
+    hooks.onEpoch = [this](const EpochReport& report) {
+        QMetaObject::invokeMethod(this, [this, report] { Q_EMIT epochReported(report); }, Qt::QueuedConnection);
+        return false;
+    };
+    hooks.onSnapshot = [this](const PosteriorSnapshot& snapshot) {
+        bool deliveryQueued;
+        {
+            std::lock_guard<std::mutex> lock(snapshotMutex_);
+            deliveryQueued = pendingSnapshot_.has_value();
+            pendingSnapshot_ = snapshot;
+        }
+        if (!deliveryQueued) QMetaObject::invokeMethod(this, [this] { deliverSnapshot(); }, Qt::QueuedConnection);
+    };
+    thread_.reset(QThread::create([this, job, hooks] {
+        RunJobResult result = runJob(job, hooks);
+        QMetaObject::invokeMethod(
+            this,
+            [this, result = std::move(result)] {
+                {
+                    // The final samples supersede a snapshot not yet drawn.
+                    std::lock_guard<std::mutex> lock(snapshotMutex_);
+                    pendingSnapshot_.reset();
+                }
+                Q_EMIT finished(result);
+            },
+            Qt::QueuedConnection);
+    }));
+    thread_->setObjectName(QStringLiteral("training"));
+    thread_->start();
+    Q_EMIT started();
+    return true;
+}
+
+void TrainingController::deliverSnapshot() {
+    std::optional<PosteriorSnapshot> snapshot;
+    {
+        std::lock_guard<std::mutex> lock(snapshotMutex_);
+        snapshot.swap(pendingSnapshot_);
+    }
+    if (snapshot) Q_EMIT snapshotReady(*snapshot);
+}
+
+}  // namespace sbiw

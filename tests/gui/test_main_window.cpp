@@ -1,0 +1,240 @@
+// The workbench window driven as a user would, on the offscreen platform: edit a prior (and see
+// why a bad value is refused), undo and redo it; train gaussian_linear at a small budget and
+// receive the finished signal while the event loop keeps turning; the corner plot has d x d
+// panels and follows the snapshots; the history lists the run; save and reopen a project
+// unchanged; the demo mode writes its pictures.
+#include <QApplication>
+#include <QComboBox>
+#include <QDir>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QUndoStack>
+
+#include "gui/demo.h"
+#include "gui/diagnostics_panel.h"
+#include "gui/history_panel.h"
+#include "gui/main_window.h"
+#include "gui/observation_panel.h"
+#include "gui/parameters_panel.h"
+#include "gui/posterior_view.h"
+#include "gui/project_document.h"
+#include "gui/simulator_panel.h"
+#include "gui/training_panel.h"
+#include "qt/project_file.h"
+#include "qt/training_controller.h"
+#include "simulators/catalogue.h"
+#include "support/test_support.h"
+#include "widgets/corner_plot.h"
+
+using namespace sbiw;
+using namespace sbiw::gui;
+
+namespace {
+
+// A gaussian_linear project saved in `dir`, set up for a run of a few seconds.
+QString smallGaussianLinearProject(const QTemporaryDir& dir) {
+    Project project = projectFromTask(*findTask("gaussian_linear"));
+    InferenceSettings& s = project.inference;
+    s.method = "npe";
+    s.estimator = "maf";
+    s.simulations = 3000;
+    s.threads = 1;
+    s.device = "cpu";
+    s.seed = 5;
+    s.posteriorSamples = 2000;
+    s.training.maxEpochs = 40;
+    const QString path = dir.filePath("linear.sbiw");
+    if (!saveProject(project, path).isEmpty()) qFatal("cannot save the test project");
+    return path;
+}
+
+RunJobResult waitForRun(MainWindow& window, int* ticks = nullptr) {
+    QSignalSpy finished(window.controller(), &TrainingController::finished);
+    QTimer ticker;
+    int count = 0;
+    QObject::connect(&ticker, &QTimer::timeout, [&count] { ++count; });
+    ticker.start(10);
+    if (!finished.wait(300000)) qFatal("training did not finish");
+    if (ticks) *ticks = count;
+    return finished.first().first().value<RunJobResult>();
+}
+
+}  // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+  private Q_SLOTS:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);  // recent files, layout, unsaved histories
+        QApplication::setOrganizationName("sbiw-test");
+        QApplication::setApplicationName("sbiw-test");
+    }
+
+    void editAPriorThenUndoAndRedoIt() {
+        MainWindow window;
+        window.show();
+        ProjectDocument* document = window.document();
+        const Project original = document->project();  // two_moons: uniform(-1, 1) priors
+        ParametersPanel* panel = window.parametersPanel();
+        panel->selectParameter(0);
+        QLineEdit* high = panel->fieldEdit("high");
+        QVERIFY(high);
+
+        // Below "low": refused, with the reason, and the project keeps its valid prior.
+        high->setFocus();
+        high->selectAll();
+        QTest::keyClicks(high, "-2");
+        QVERIFY2(!panel->problemLabel()->text().isEmpty(), "no reason shown for high < low");
+        QVERIFY(document->project() == original);
+        QVERIFY(!document->isModified());
+
+        high->selectAll();
+        QTest::keyClicks(high, "2.5");
+        QVERIFY2(panel->problemLabel()->text().isEmpty(), qPrintable(panel->problemLabel()->text()));
+        QCOMPARE(document->project().parameters[0].prior->scalar("high"), 2.5);
+        QVERIFY(document->isModified());
+        QVERIFY(window.windowTitle().contains('*'));
+        QCOMPARE(document->undoStack()->count(), 1);  // typing "2.5" is one undo step
+
+        document->undoStack()->undo();
+        QVERIFY(document->project() == original);
+        QVERIFY(!document->isModified());
+        document->undoStack()->redo();
+        QCOMPARE(document->project().parameters[0].prior->scalar("high"), 2.5);
+
+        // Another family: the fields follow it, and that too is one undoable edit.
+        QComboBox* family = panel->familyCombo();
+        family->setCurrentIndex(family->findData("normal"));
+        QCOMPARE(QString::fromStdString(document->project().parameters[0].prior->family), QString("normal"));
+        QVERIFY(panel->fieldEdit("std"));
+        document->undoStack()->undo();
+        QCOMPARE(document->project().parameters[0].prior->scalar("high"), 2.5);
+    }
+
+    void renameAddAndRemoveParameters() {
+        MainWindow window;
+        ProjectDocument* document = window.document();
+        ParametersPanel* panel = window.parametersPanel();
+        panel->selectParameter(1);
+        panel->nameEdit()->setText("angle");
+        QMetaObject::invokeMethod(panel->nameEdit(), "editingFinished");
+        QCOMPARE(QString::fromStdString(document->project().parameters[1].name), QString("angle"));
+        document->undoStack()->undo();
+        QCOMPARE(QString::fromStdString(document->project().parameters[1].name), QString("parameter_2"));
+    }
+
+    void generateAnObservationFromATrueTheta() {
+        MainWindow window;
+        ProjectDocument* document = window.document();
+        window.simulatorPanel()->thetaEdit()->setText("0.3, -0.4");
+        QCOMPARE(window.observationPanel()->generateFromTheta(), QString());
+        const Observation* o = document->project().findObservation(document->project().defaultObservation);
+        QVERIFY(o);
+        QCOMPARE(o->trueParameters, (std::vector<double>{0.3, -0.4}));
+        QCOMPARE(o->data.cols(), Eigen::Index(2));
+        // Outside the prior: refused with the reason.
+        window.simulatorPanel()->thetaEdit()->setText("3, 0");
+        QVERIFY(window.observationPanel()->generateFromTheta().contains("outside"));
+    }
+
+    void trainsWhileTheEventLoopTurnsAndListsTheRun() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.show();
+        QCOMPARE(window.openProject(smallGaussianLinearProject(dir)), QString());
+        widgets::CornerPlot* corner = window.posteriorView()->cornerPlot();
+        QCOMPARE(corner->parameterCount(), 10);
+        QVERIFY(corner->panel(9, 9) && corner->panel(9, 0) && corner->panel(0, 9));  // d x d cells
+        QCOMPARE(window.startTraining(), QString());
+        QVERIFY(!window.trainingPanel()->startButton()->isEnabled());
+        QVERIFY(window.trainingPanel()->cancelButton()->isEnabled());
+        int ticks = 0;
+        const RunJobResult result = waitForRun(window, &ticks);
+        QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
+        QVERIFY2(ticks >= int(result.seconds * 1000 / 50), qPrintable(QString("%1 ticks in %2 s").arg(ticks).arg(result.seconds)));
+        // Snapshots every 5 epochs and the final samples redrew the corner plot (densities are
+        // computed on a worker, so the last redraw may still be on its way).
+        QTRY_VERIFY_WITH_TIMEOUT(!window.posteriorView()->isRedrawing(), 10000);
+        QVERIFY(window.posteriorView()->refreshCount() >= 2);
+        QCOMPARE(corner->densities().marginals.size(), std::size_t(10));
+        QCOMPARE(window.posteriorView()->samples().rows(), Eigen::Index(2000));
+        QVERIFY(window.trainingPanel()->startButton()->isEnabled());
+        QVERIFY(window.trainingPanel()->statusLabel()->text().startsWith("Finished"));
+        // The history beside the project lists it.
+        QCOMPARE(window.historyPanel()->historyPath(), dir.filePath("linear.history.sqlite"));
+        QTRY_COMPARE(window.historyPanel()->runCount(), 1);
+        window.historyPanel()->selectRun(result.runId);
+        QCOMPARE(window.historyPanel()->selectedRuns(), std::vector<qint64>{result.runId});
+        QCOMPARE(window.historyPanel()->overlaySelected(), QString());
+        QCOMPARE(window.historyPanel()->exportSelected(dir.filePath("samples.csv")), QString());
+        QCOMPARE(test::readCsvMatrix(dir.filePath("samples.csv")).rows(), Eigen::Index(2000));
+        QCOMPARE(window.posteriorView()->exportPlot(dir.filePath("corner.svg")), QString());
+        QVERIFY(QFileInfo(dir.filePath("corner.svg")).size() > 1000);
+
+        // Diagnostics from the GUI, stored with the run.
+        DiagnosticsPanel* diagnostics = window.diagnosticsPanel();
+        diagnostics->simulationsSpin()->setValue(20);
+        QSignalSpy checked(diagnostics, &DiagnosticsPanel::finished);
+        QCOMPARE(diagnostics->start(result.runId), QString());
+        QVERIFY(checked.wait(120000));
+        QVERIFY2(checked.first().first().toBool(), qPrintable(diagnostics->summaryLabel()->text()));
+        QVERIFY(diagnostics->summaryLabel()->text().contains("SBC"));
+
+        // Re-applying the run's settings to a changed project brings its budget back.
+        Project changed = window.document()->project();
+        changed.inference.simulations = 777;
+        window.document()->edit("test", changed);
+        QCOMPARE(window.historyPanel()->reapplySelected(), QString());
+        QCOMPARE(window.document()->project().inference.simulations, std::int64_t(3000));
+    }
+
+    void saveAndReopenAProjectUnchanged() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("moons.sbiw");
+        MainWindow window;
+        ProjectDocument* document = window.document();
+        Project changed = document->project();
+        changed.inference.simulations = 1234;
+        changed.parameters[0].name = "alpha";
+        document->edit("test edits", changed);
+        QCOMPARE(document->save(path), QString());
+        QVERIFY(!document->isModified());
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray saved = file.readAll();
+
+        MainWindow reopened;
+        QCOMPARE(reopened.openProject(path), QString());
+        QVERIFY(reopened.document()->project() == changed);
+        QCOMPARE(reopened.document()->save(dir.filePath("again.sbiw")), QString());
+        QFile again(dir.filePath("again.sbiw"));
+        QVERIFY(again.open(QIODevice::ReadOnly));
+        QCOMPARE(again.readAll(), saved);
+    }
+
+    void demoModeSavesAPictureAtEveryRefresh() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.show();
+        DemoRunner demo(&window, {smallGaussianLinearProject(dir), dir.filePath("shots"), false});
+        QSignalSpy done(&demo, &DemoRunner::done);
+        QCOMPARE(demo.start(), QString());
+        QVERIFY(done.wait(300000));
+        QCOMPARE(done.first().first().toInt(), 0);
+        const QStringList pictures = QDir(dir.filePath("shots")).entryList({"*.png"});
+        QVERIFY(pictures.contains("final.png"));
+        QVERIFY(pictures.contains("history.png"));
+        QCOMPARE(int(pictures.size()), demo.framesSaved());
+        QVERIFY(demo.framesSaved() >= 2);
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "test_main_window.moc"
