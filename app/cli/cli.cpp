@@ -16,6 +16,8 @@
 #include "project/project.h"
 #include "qt/project_file.h"
 #include "qt/run_history.h"
+#include "qt/simulator_factory.h"
+#include "qt/trust_store.h"
 #include "simulators/batch_simulation.h"
 #include "simulators/catalogue.h"
 
@@ -66,6 +68,33 @@ std::optional<Project> loadOrReport(const QString& path, QTextStream& err) {
         return std::nullopt;
     }
     return std::move(loaded.project);
+}
+
+bool ensureTrusted(const Project& project, bool trustGiven, QTextStream& err) {
+    const ForeignCode code = foreignCode(project);
+    TrustStore store;
+    if (store.isTrusted(code)) return true;
+    if (!code.missingFile.isEmpty()) {
+        err << "error: this project " << code.summary() << ", but " << code.missingFile << " does not exist\n";
+        return false;
+    }
+    if (!trustGiven) {
+        err << "error: this project " << code.summary() << "\n"
+            << "  Code from a project file runs only once you trust it. If you trust it, rerun with --trust\n"
+            << "  (remembered in " << store.path() << " for exactly this code; changing it asks again).\n";
+        return false;
+    }
+    if (const QString problem = store.trust(code); !problem.isEmpty()) {
+        err << "error: cannot record trust: " << problem << "\n";
+        return false;
+    }
+    err << "trusted: " << code.description << "\n";
+    return true;
+}
+
+std::unique_ptr<Simulator> makeSimulator(const Project& project) {
+    return makeTrustedSimulator(project,
+                                [](const std::string& line) { std::fprintf(stderr, "simulator: %s\n", line.c_str()); });
 }
 
 LoopControl progressPrinter(QTextStream& err, const char* what) {
@@ -196,7 +225,7 @@ std::vector<std::string> dataColumnNames(int dimension) {
 
 int runSimulate(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
-        "sbiw-cli simulate PROJECT (--count N | --theta THETA.csv) [--seed S] [--threads T] --out FILE.csv";
+        "sbiw-cli simulate PROJECT (--count N | --theta THETA.csv) [--seed S] [--threads T] [--trust] --out FILE.csv";
     QCommandLineParser parser;
     parser.setApplicationDescription(
         "Simulate from the project's prior (--count), writing the parameter columns then data_1..data_D,\n"
@@ -208,6 +237,7 @@ int runSimulate(const QStringList& arguments, QTextStream& out, QTextStream& err
     parser.addOption({"seed", "Random seed (default: the project's inference seed).", "S"});
     parser.addOption({"threads", "Worker threads (default: all cores).", "T"});
     parser.addOption({"out", "Output CSV file.", "FILE.csv"});
+    parser.addOption({"trust", "Trust and run the project's program or plugin (remembered)."});
     if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
     if (parser.positionalArguments().size() != 1) return usageError(err, "name exactly one project", usage);
     if (parser.isSet("count") == parser.isSet("theta"))
@@ -222,13 +252,14 @@ int runSimulate(const QStringList& arguments, QTextStream& out, QTextStream& err
 
     const std::optional<Project> project = loadOrReport(parser.positionalArguments().first(), err);
     if (!project) return kExitFailure;
+    if (!ensureTrusted(*project, parser.isSet("trust"), err)) return kExitFailure;
     SimulationOptions options;
     options.seed = seed >= 0 ? std::uint64_t(seed) : project->inference.seed;
     options.threads = int(threads);
     const QString outPath = parser.value("out");
 
     try {
-        const std::unique_ptr<Simulator> simulator = project->makeSimulator();
+        const std::unique_ptr<Simulator> simulator = makeSimulator(*project);
         SimulationBatch batch;
         std::vector<std::string> header;
         if (parser.isSet("count")) {

@@ -27,6 +27,13 @@ int usageError(QTextStream& err, const QString& message, const QString& usage);
 bool readInteger(const QCommandLineParser& parser, const QString& name, qint64 minimum, qint64& value,
                  QTextStream& err);
 std::optional<Project> loadOrReport(const QString& path, QTextStream& err);
+// A project that runs a program or plugin needs the user's trust first. With `trustGiven`
+// (--trust) the trust is recorded; without it, prints exactly what would run and how to
+// trust it, and returns false. True at once for projects that run no foreign code.
+bool ensureTrusted(const Project& project, bool trustGiven, QTextStream& err);
+// The project's simulator, any kind (trusted code only); a program's stderr lines go to this
+// process's stderr, prefixed "simulator: ".
+std::unique_ptr<Simulator> makeSimulator(const Project& project);
 // Prints progress to `err` at most once per second; Ctrl-C cancels.
 LoopControl progressPrinter(QTextStream& err, const char* what);
 

@@ -10,6 +10,7 @@
 #include "cli/cli_common.h"
 #include "core/csv.h"
 #include "inference/nle.h"
+#include "qt/imported_simulations.h"
 #include "inference/npe.h"
 #include "inference/nre.h"
 #include "inference/snpe.h"
@@ -99,12 +100,28 @@ void printSamplesWritten(const TrainingJob& job, qint64 rows, const SamplingRepo
         << QString::number(100.0 * report.acceptanceRate(), 'f', 1) << "% inside the prior's support)\n";
 }
 
+// The training set of an imported project, with what was left out said on `err`.
+ImportedSimulations loadImported(const Project& project, QTextStream& out, QTextStream& err) {
+    ImportedSimulations imported = loadImportedSimulations(project);
+    for (const std::string& note : imported.notes) err << "note: " << QString::fromStdString(note) << "\n";
+    out << "training on " << imported.theta.rows() << " imported simulations from "
+        << QString::fromStdString(imported.path) << " (no simulator runs)\n";
+    return imported;
+}
+
 // --no-history: train and write files, nothing recorded.
 int trainWithoutHistory(const TrainingJob& job, QTextStream& out, QTextStream& err) {
     try {
         const JointPrior prior = job.project.makePrior();
-        const std::unique_ptr<Simulator> simulator = job.project.makeSimulator();
-        const NpeResult result = runNpe(prior, *simulator, job.run.observation, job.run.npe, printingHooks(job, out, err));
+        const NpeResult result = [&] {
+            if (job.project.simulator.kind == "imported") {
+                const ImportedSimulations imported = loadImported(job.project, out, err);
+                return trainNpe(prior, imported.theta, imported.x, job.run.observation, job.run.npe,
+                                printingHooks(job, out, err));
+            }
+            const std::unique_ptr<Simulator> simulator = makeSimulator(job.project);
+            return runNpe(prior, *simulator, job.run.observation, job.run.npe, printingHooks(job, out, err));
+        }();
         if (!result.nonFiniteSummary.empty()) err << "warning: " << QString::fromStdString(result.nonFiniteSummary) << "\n";
         if (result.training.status == RunStatus::Cancelled) {
             err << "interrupted: " << QString::fromStdString(result.training.stopReason) << "; nothing was written\n";
@@ -145,6 +162,11 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
         double simulationSeconds = 0.0;
         if (theta.rows() > 0) {
             out << "training on the run's " << theta.rows() << " stored simulations\n";
+        } else if (job.project.simulator.kind == "imported") {
+            ImportedSimulations imported = loadImported(job.project, out, err);
+            recorder.recordSimulations(sourceKey, imported.theta, imported.x);
+            theta = std::move(imported.theta);
+            x = std::move(imported.x);
         } else {
             std::optional<ReusableSimulations> source;
             if (job.run.reuseSimulations)
@@ -159,7 +181,7 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
                 if (job.run.reuseSimulations)
                     out << "no earlier run of this prior and simulator has " << settings.simulations
                         << " stored simulations; simulating\n";
-                const std::unique_ptr<Simulator> simulator = job.project.makeSimulator();
+                const std::unique_ptr<Simulator> simulator = makeSimulator(job.project);
                 NpeTrainingSet set = simulateTrainingSet(prior, *simulator, settings, hooks);
                 if (set.cancelled) {
                     recorder.finish({RunState::Cancelled, QString::fromStdString(set.stopReason), {}, {}});
@@ -354,7 +376,7 @@ int runAbc(const Project& project, const QString& projectPath, const AbcJob& job
     qint64 runId = 0;
     try {
         const JointPrior prior = project.makePrior();
-        const std::unique_ptr<Simulator> simulator = project.makeSimulator();
+        const std::unique_ptr<Simulator> simulator = makeSimulator(project);
         QJsonObject settingsJson{{"method", job.method},
                                  {"simulations", qint64(job.simulations)},
                                  {"seed", QString::number(job.seed)},
@@ -446,9 +468,9 @@ int runMcmcMethodCommand(const QString& method, const Project& project, const QS
             nre.threads = settings.threads;
             nre.device = settings.device;
             nre.mcmc = settings.mcmc;
-            result = runNre(project.makePrior(), *project.makeSimulator(), observation, nre, hooks);
+            result = runNre(project.makePrior(), *makeSimulator(project), observation, nre, hooks);
         } else {
-            result = runNle(project.makePrior(), *project.makeSimulator(), observation, settings, hooks);
+            result = runNle(project.makePrior(), *makeSimulator(project), observation, settings, hooks);
         }
         if (!result.nonFiniteSummary.empty()) err << "warning: " << QString::fromStdString(result.nonFiniteSummary) << "\n";
         if (result.training.status == RunStatus::Cancelled) {
@@ -528,6 +550,7 @@ int runSnpeCommand(const Project& project, const QString& projectPath, const Snp
     run.snapshotEvery = job.snapshotEvery;
     run.snpeAtoms = job.snpe.atoms;
     run.savePosteriorPath = job.posteriorPath;
+    run.simulatorLog = [](const std::string& line) { std::fprintf(stderr, "simulator: %s\n", line.c_str()); };
     run.onRunStarted = [&out, &run](qint64 runId) {
         out << "run " << runId << " in " << QDir::toNativeSeparators(run.historyPath) << "\n";
         out.flush();
@@ -564,7 +587,7 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         "       [--observation FILE.csv|NAME] [--samples M] [--out SAMPLES.csv] [--device auto|cpu|cuda]\n"
         "       [--threads T] [--max-epochs E] [--save-posterior FILE.pt] [--db FILE | --no-history]\n"
         "       [--reuse-simulations] [--checkpoint-every K] [--snapshot-every K] [--mcmc slice|mh] [--chains C]\n"
-        "       [--quiet]\n"
+        "       [--quiet] [--trust]\n"
         "   or: sbiw-cli train --resume RUN [PROJECT] [--db FILE] [--out SAMPLES.csv] [--save-posterior FILE.pt]";
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -610,6 +633,7 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     parser.addOption({"snapshot-every", "Epochs between posterior snapshots of 500 samples (default 5; 0: none).", "K"});
     parser.addOption({"resume", "Continue the interrupted or cancelled run RUN.", "RUN"});
     parser.addOption({"quiet", "Do not print a line per epoch."});
+    parser.addOption({"trust", "Trust and run the project's program or plugin (remembered)."});
     if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
     if (parser.isSet("resume")) return resumeTraining(parser, usage, out, err);
     if (parser.positionalArguments().size() != 1) return usageError(err, "name exactly one project", usage);
@@ -621,8 +645,14 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString projectPath = parser.positionalArguments().first();
     const std::optional<Project> project = loadOrReport(projectPath, err);
     if (!project) return kExitFailure;
+    if (!ensureTrusted(*project, parser.isSet("trust"), err)) return kExitFailure;
     const InferenceSettings& defaults = project->inference;
     const QString method = parser.isSet("method") ? parser.value("method") : QString::fromStdString(defaults.method);
+    if (project->simulator.kind == "imported" && method != "npe") {
+        err << "error: " << method << " needs a simulator; an imported project's simulations train NPE only "
+            << "(--method npe)\n";
+        return kExitFailure;
+    }
     if (method == "rej-abc" || method == "smc-abc") {
         AbcJob job;
         job.method = method;

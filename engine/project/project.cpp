@@ -54,20 +54,57 @@ const std::vector<std::string>& computeDevices() {
     return devices;
 }
 
+const std::vector<std::string>& simulatorKinds() {
+    static const std::vector<std::string> kinds = {"builtin", "program", "script", "plugin", "imported"};
+    return kinds;
+}
+
 Problems SimulatorBinding::validate() const {
     Problems problems;
-    if (kind != "builtin") {
-        problems.push_back({"kind", "'" + kind + "' is not a known simulator kind (known: builtin)"});
+    if (std::find(simulatorKinds().begin(), simulatorKinds().end(), kind) == simulatorKinds().end()) {
+        problems.push_back({"kind", "'" + kind + "' is not a known simulator kind (known: " + listOf(simulatorKinds()) + ")"});
         return problems;
     }
-    if (task.empty()) {
-        problems.push_back({"task", "missing: name a built-in task"});
-    } else if (!findTask(task)) {
-        std::vector<std::string> ids;
-        for (const TaskInfo& t : builtinTasks()) ids.push_back(t.id);
-        problems.push_back({"task", "unknown built-in task '" + task + "' (known: " + listOf(ids) + ")"});
+    // A field of another kind is a mistake (a half-edited file), not something to ignore.
+    auto onlyFor = [&](bool set, const char* field, const char* owner) {
+        if (set && kind != owner)
+            problems.push_back({field, std::string("only used by kind '") + owner + "'; remove it"});
+    };
+    onlyFor(!task.empty(), "task", "builtin");
+    onlyFor(!command.empty(), "command", "program");
+    onlyFor(!script.empty(), "script", "script");
+    onlyFor(!library.empty(), "library", "plugin");
+    onlyFor(!csv.empty(), "csv", "imported");
+    if (kind == "builtin") {
+        if (task.empty()) {
+            problems.push_back({"task", "missing: name a built-in task"});
+        } else if (!findTask(task)) {
+            std::vector<std::string> ids;
+            for (const TaskInfo& t : builtinTasks()) ids.push_back(t.id);
+            problems.push_back({"task", "unknown built-in task '" + task + "' (known: " + listOf(ids) + ")"});
+        }
+        if (dataDimension != 0)
+            problems.push_back({"data_dimension", "not used by built-in tasks (they know theirs); remove it"});
+        return problems;
     }
+    if (kind == "program") {
+        if (command.empty() || command.front().empty())
+            problems.push_back({"command", "missing: give the program and its arguments, e.g. [\"python3\", \"sim.py\"]"});
+        if (batchSize < 1) problems.push_back({"batch_size", "must be at least 1"});
+    }
+    if (kind == "script" && script.empty()) problems.push_back({"script", "missing: name a JavaScript file"});
+    if (kind == "plugin" && library.empty()) problems.push_back({"library", "missing: name a shared library"});
+    if (kind == "imported" && csv.empty()) problems.push_back({"csv", "missing: name a CSV file of simulations"});
+    if (dataDimension < 1) problems.push_back({"data_dimension", "missing or below 1: give the length of x"});
+    if (!(timeoutSeconds > 0.0) || !std::isfinite(timeoutSeconds))
+        problems.push_back({"timeout_seconds", "must be a positive number of seconds"});
     return problems;
+}
+
+bool SimulatorBinding::operator==(const SimulatorBinding& o) const {
+    return kind == o.kind && task == o.task && command == o.command && script == o.script &&
+           library == o.library && csv == o.csv && dataDimension == o.dataDimension &&
+           batchSize == o.batchSize && timeoutSeconds == o.timeoutSeconds;
 }
 
 Problems TrainingSettings::validate() const {
@@ -170,7 +207,10 @@ Problems Project::validate() const {
     const Problems simulatorProblems = simulator.validate();
     appendProblems(problems, simulatorProblems, "simulator");
     int dataDim = 0;
-    if (simulatorProblems.empty()) {
+    if (simulatorProblems.empty() && simulator.kind != "builtin") {
+        // The program, script or plugin declares its parameters when it runs (checked then).
+        dataDim = simulator.dataDimension;
+    } else if (simulatorProblems.empty()) {
         const TaskInfo* task = findTask(simulator.task);
         dataDim = task->dataDimension;
         if (task->parameterDimension() != int(parameters.size()))
@@ -234,6 +274,10 @@ JointPrior Project::makePrior() const {
 std::unique_ptr<Simulator> Project::makeSimulator() const {
     Problems problems;
     appendProblems(problems, simulator.validate(), "simulator");
+    if (problems.empty() && simulator.kind != "builtin")
+        problems.push_back({"simulator.kind", "'" + simulator.kind +
+                                                  "' simulators are made by the app (makeProjectSimulator), which "
+                                                  "knows the project's folder and asks for trust"});
     throwIfProblems(problems);
     return findTask(simulator.task)->create();
 }
@@ -245,7 +289,8 @@ const Observation* Project::findObservation(const std::string& observationName) 
 }
 
 int Project::dataDimension() const {
-    const TaskInfo* task = simulator.kind == "builtin" ? findTask(simulator.task) : nullptr;
+    if (simulator.kind != "builtin") return simulator.dataDimension;
+    const TaskInfo* task = findTask(simulator.task);
     return task ? task->dataDimension : 0;
 }
 

@@ -29,13 +29,26 @@ struct ParameterSpec {
     bool operator==(const ParameterSpec& o) const { return name == o.name && prior == o.prior; }
 };
 
+// Where the simulations come from. Paths are relative to the project file's folder
+// (Project::baseDirectory); only the fields of the chosen kind may be set.
 struct SimulatorBinding {
-    std::string kind = "builtin";  // the only kind so far; scripts and programs come later
-    std::string task;              // built-in task id (catalogue)
+    std::string kind = "builtin";      // one of simulatorKinds()
+    std::string task;                  // builtin: catalogue id
+    std::vector<std::string> command;  // program: the program and its arguments, run in the project's folder
+    std::string script;                // script: a JavaScript file defining simulate(theta, rng)
+    std::string library;               // plugin: a shared library with the C ABI of sbiw_simulator_plugin.h
+    std::string csv;                   // imported: a CSV of simulations, θ columns then x columns
+    int dataDimension = 0;             // all kinds but builtin: the length of x
+    int batchSize = 200;               // program: rows per request
+    double timeoutSeconds = 60.0;      // program: per request; script: per simulation
 
     Problems validate() const;
-    bool operator==(const SimulatorBinding& o) const { return kind == o.kind && task == o.task; }
+    // True for the kinds that run code from outside the workbench (the user must trust it).
+    bool runsForeignCode() const { return kind == "program" || kind == "plugin"; }
+    bool operator==(const SimulatorBinding& o) const;
 };
+
+const std::vector<std::string>& simulatorKinds();
 
 struct Observation {
     std::string name;
@@ -103,6 +116,9 @@ struct Project {
     std::string defaultObservation;  // name of one of `observations`
     InferenceSettings inference;
     ViewSettings view;
+    // Where the simulator binding's relative paths resolve: the project file's folder, set
+    // when loading (not saved, not compared). Empty: the current directory.
+    std::string baseDirectory;
 
     // Every problem, with paths such as "parameters[2].prior.high" or "observations[0].data".
     Problems validate() const;
@@ -111,7 +127,9 @@ struct Project {
     // The prior blocks in parameter order (valid projects only).
     std::vector<PriorSpec> priorBlocks() const;
     JointPrior makePrior() const;  // throws SettingsError
-    std::unique_ptr<Simulator> makeSimulator() const;  // throws SettingsError
+    // Built-in simulators only; the app makes the other kinds (engine/qt/simulator_factory.h),
+    // which need the project's folder and the user's trust. Throws SettingsError.
+    std::unique_ptr<Simulator> makeSimulator() const;
     const Observation* findObservation(const std::string& observationName) const;
     int dataDimension() const;  // from the simulator binding; 0 if unknown
 

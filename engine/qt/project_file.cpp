@@ -1,6 +1,7 @@
 #include "qt/project_file.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
@@ -238,6 +239,7 @@ std::string lineAndColumn(const QByteArray& json, int offset) {
 
 int keyRank(const QString& key) {
     static const char* order[] = {"format", "version", "name", "description", "family", "kind", "task",
+                                  "command", "script", "library", "csv", "data_dimension",
                                   "parameters", "prior", "simulator", "observations", "default_observation",
                                   "data", "true_parameters", "note", "inference", "view", "method",
                                   "estimator", "simulations", "rounds", "seed", "device", "threads",
@@ -411,9 +413,32 @@ ProjectLoadResult parseProject(const QByteArray& json) {
         reader.fail("simulator", "missing");
     } else if (reader.isObject(simulator, "simulator")) {
         const QJsonObject object = simulator.toObject();
-        reader.rejectUnknownKeys(object, "simulator", {"kind", "task"});
-        project.simulator.kind = reader.string(object, "kind", "simulator", true);
-        project.simulator.task = reader.string(object, "task", "simulator", false);
+        reader.rejectUnknownKeys(object, "simulator",
+                                 {"kind", "task", "command", "script", "library", "csv", "data_dimension",
+                                  "batch_size", "timeout_seconds"});
+        SimulatorBinding& binding = project.simulator;
+        binding.kind = reader.string(object, "kind", "simulator", true);
+        binding.task = reader.string(object, "task", "simulator", false);
+        binding.script = reader.string(object, "script", "simulator", false);
+        binding.library = reader.string(object, "library", "simulator", false);
+        binding.csv = reader.string(object, "csv", "simulator", false);
+        binding.dataDimension = reader.smallInteger(object, "data_dimension", "simulator", 0);
+        binding.batchSize = reader.smallInteger(object, "batch_size", "simulator", binding.batchSize);
+        binding.timeoutSeconds = reader.number(object, "timeout_seconds", "simulator", binding.timeoutSeconds);
+        const QJsonValue command = object.value("command");
+        if (!command.isUndefined()) {
+            if (!command.isArray()) {
+                reader.fail("simulator.command", "must be an array of strings: the program, then its arguments");
+            } else {
+                const QJsonArray parts = command.toArray();
+                for (int i = 0; i < parts.size(); ++i) {
+                    if (!parts[i].isString())
+                        reader.fail("simulator.command[" + std::to_string(i) + "]", "must be a string");
+                    else
+                        binding.command.push_back(parts[i].toString().toStdString());
+                }
+            }
+        }
     }
 
     const QJsonValue observations = root.value("observations");
@@ -460,8 +485,37 @@ ProjectLoadResult loadProject(const QString& path) {
         result.problems.push_back({"", "cannot open " + path.toStdString() + ": " + file.errorString().toStdString()});
         return result;
     }
-    return parseProject(file.readAll());
+    ProjectLoadResult result = parseProject(file.readAll());
+    if (result.project) result.project->baseDirectory = QFileInfo(path).absolutePath().toStdString();
+    return result;
 }
+
+namespace {
+
+// Only the fields of the binding's kind (validation rejects the others).
+QJsonObject bindingToJson(const SimulatorBinding& binding) {
+    QJsonObject object{{"kind", QString::fromStdString(binding.kind)}};
+    auto text = [](const std::string& s) { return QString::fromStdString(s); };
+    if (binding.kind == "builtin") {
+        object.insert("task", text(binding.task));
+        return object;
+    }
+    if (!binding.command.empty()) {
+        QJsonArray command;
+        for (const std::string& part : binding.command) command.append(text(part));
+        object.insert("command", command);
+    }
+    if (!binding.script.empty()) object.insert("script", text(binding.script));
+    if (!binding.library.empty()) object.insert("library", text(binding.library));
+    if (!binding.csv.empty()) object.insert("csv", text(binding.csv));
+    object.insert("data_dimension", binding.dataDimension);
+    if (binding.kind == "program") object.insert("batch_size", binding.batchSize);
+    if (binding.kind == "program" || binding.kind == "script")
+        object.insert("timeout_seconds", binding.timeoutSeconds);
+    return object;
+}
+
+}  // namespace
 
 QJsonObject projectToJson(const Project& project) {
     QJsonObject root;
@@ -477,8 +531,7 @@ QJsonObject projectToJson(const Project& project) {
         parameters.append(parameter);
     }
     root.insert("parameters", parameters);
-    root.insert("simulator", QJsonObject{{"kind", QString::fromStdString(project.simulator.kind)},
-                                         {"task", QString::fromStdString(project.simulator.task)}});
+    root.insert("simulator", bindingToJson(project.simulator));
 
     QJsonArray observations;
     for (const Observation& o : project.observations) {

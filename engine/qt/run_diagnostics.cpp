@@ -1,4 +1,5 @@
 #include "qt/run_diagnostics.h"
+#include "qt/simulator_factory.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -59,7 +60,7 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
     setComputeThreadCount(1);
     const PosteriorAccess access = posteriorAccess(posterior);
     const JointPrior prior = project.makePrior();
-    const std::unique_ptr<Simulator> simulator = project.makeSimulator();
+    const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(project);
     const auto start = std::chrono::steady_clock::now();
 
     DiagnosticsOutcome outcome;

@@ -1,4 +1,6 @@
 #include "qt/run_history.h"
+#include "qt/simulator_factory.h"
+#include "qt/trust_store.h"
 
 #include <QAtomicInteger>
 #include <QCoreApplication>
@@ -1280,8 +1282,18 @@ QString projectContentHash(const Project& project) {
 
 QString simulationSourceKey(const Project& project) {
     const QJsonObject json = projectToJson(project);
-    return sha256Hex(QJsonObject{{"parameters", json.value("parameters")},
-                                 {"simulator", json.value("simulator")}});
+    QJsonObject key{{"parameters", json.value("parameters")}, {"simulator", json.value("simulator")}};
+    // A program or plugin is its files' content, not its name: an edited simulator is another one.
+    if (project.simulator.runsForeignCode())
+        key.insert("code", QString::fromLatin1(foreignCode(project).fingerprint));
+    for (const std::string& file : {project.simulator.script, project.simulator.csv}) {
+        if (file.empty()) continue;
+        QFile content(resolveAgainstProject(project, file));
+        QCryptographicHash hash(QCryptographicHash::Sha256);
+        if (content.open(QIODevice::ReadOnly)) hash.addData(&content);
+        key.insert("content", QString::fromLatin1(hash.result().toHex()));
+    }
+    return sha256Hex(key);
 }
 
 }  // namespace sbiw

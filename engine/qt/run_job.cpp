@@ -1,4 +1,5 @@
 #include "qt/run_job.h"
+#include "qt/simulator_factory.h"
 
 #include <QFileInfo>
 #include <QJsonObject>
@@ -129,7 +130,7 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
     run.checkpointEvery = job.checkpointEvery;
     const std::string device = resolveDevice(run.npe.device);
     const JointPrior prior = job.project.makePrior();
-    const std::unique_ptr<Simulator> simulator = job.project.makeSimulator();
+    const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(job.project, job.simulatorLog);
 
     std::optional<RunRecorder> recorder;
     if (history) {
@@ -211,7 +212,7 @@ void runSnpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, Run
         hooks.snapshotEvery = job.snapshotEvery;
         hooks.snapshotSamples = job.snapshotSamples;
         const JointPrior prior = job.project.makePrior();
-        const SnpeResult snpe = runSnpe(prior, *job.project.makeSimulator(), job.observation, settings, hooks);
+        const SnpeResult snpe = runSnpe(prior, *makeTrustedSimulator(job.project, job.simulatorLog), job.observation, settings, hooks);
         if (history && snpe.theta.rows() > 0) {
             // Every round's training pairs, by round. Only round 1's are prior draws: later rounds
             // carry another source key, so that no run reuses this run's set as prior simulations.
@@ -289,7 +290,7 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
     }
     try {
         const JointPrior prior = job.project.makePrior();
-        const std::unique_ptr<Simulator> simulator = job.project.makeSimulator();
+        const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(job.project, job.simulatorLog);
         const NleResult run = method == "nre" ? runNre(prior, *simulator, job.observation, nre, hooks)
                                               : runNle(prior, *simulator, job.observation, nle, hooks);
         result.training = run.training;
@@ -333,7 +334,7 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
     }
     try {
         const JointPrior prior = job.project.makePrior();
-        const std::unique_ptr<Simulator> simulator = job.project.makeSimulator();
+        const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(job.project, job.simulatorLog);
         if (hooks.onStage) hooks.onStage("simulating");
         AbcResult abc;
         if (inference.method == "rej-abc") {

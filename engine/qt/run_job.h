@@ -29,6 +29,9 @@ struct RunJob {
     int checkpointEvery = 5;
     int snpeAtoms = 10;          // snpe: atoms of the atomic loss
     QString savePosteriorPath;   // npe, snpe: also save the trained posterior there
+    // The simulator's log (an external program's stderr, a script's console), one line per call,
+    // from simulation threads.
+    std::function<void(const std::string& line)> simulatorLog;
     // Called on the running thread once the run is recorded (its id), before any work.
     std::function<void(qint64 runId)> onRunStarted;
 

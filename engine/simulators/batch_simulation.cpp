@@ -1,6 +1,7 @@
 #include "simulators/batch_simulation.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -8,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/csv.h"
 #include "core/random.h"
 #include "core/memory.h"
 #include "priors/joint_prior.h"
@@ -32,6 +34,9 @@ std::string SimulationBatch::nonFiniteSummary() const {
         const std::size_t shown = std::min<std::size_t>(nonFiniteRows.size(), 10);
         for (std::size_t i = 0; i < shown; ++i) text << (i ? ", " : "") << nonFiniteRows[i];
         if (shown < nonFiniteRows.size()) text << ", ...";
+        const std::int64_t first = nonFiniteRows.front();
+        if (first < theta.rows())
+            text << "; θ of row " << first << ": " << formatTheta(theta.row(first).data(), int(theta.cols()));
     }
     if (!failures.empty()) text << "; first error: " << failures.front().message;
     return text.str();
@@ -51,29 +56,46 @@ void runBatch(SimulationBatch& batch, const Simulator& simulator, std::int64_t c
     adviseHugePages(batch.theta.data(), sizeof(double) * std::size_t(batch.theta.size()));
     std::vector<unsigned char> rowFailed(static_cast<std::size_t>(count), 0);
     std::mutex failureMutex;
+    // A simulator that stops inside a chunk on cancellation leaves rows undone there; the
+    // batch keeps only the prefix before the first of them.
+    std::int64_t firstUndoneRow = count;
+    const int thetaDim = int(batch.theta.cols());
 
     auto body = [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t row = begin; row < end; ++row) {
-            const auto index = static_cast<std::uint64_t>(options.firstIndex + row);
-            drawTheta(row, index);
+        for (std::int64_t row = begin; row < end; ++row)
+            drawTheta(row, static_cast<std::uint64_t>(options.firstIndex + row));
+        SimulationRows request;
+        request.theta = batch.theta.data() + begin * thetaDim;
+        request.x = batch.x.data() + begin * dataDim;
+        request.rows = end - begin;
+        request.seed = options.seed;
+        request.firstIndex = static_cast<std::uint64_t>(options.firstIndex + begin);
+        request.cancelFlag = control.cancelFlag;
+        const SimulationRowsResult result = simulator.simulateRows(request);
+        std::lock_guard<std::mutex> lock(failureMutex);
+        for (const RowFailure& failure : result.failures) {
+            const std::int64_t row = begin + failure.row;
             double* x = batch.x.row(row).data();
-            RandomStream rng(options.seed, StreamPurpose::Simulator, index);
-            try {
-                simulator.simulate(batch.theta.row(row).data(), x, rng);
-            } catch (const std::exception& error) {
-                std::fill(x, x + dataDim, std::numeric_limits<double>::quiet_NaN());
-                rowFailed[static_cast<std::size_t>(row)] = 1;
-                std::lock_guard<std::mutex> lock(failureMutex);
-                ++batch.failureCount;
-                if (batch.failures.size() < SimulationBatch::kMaxRecordedFailures)
-                    batch.failures.push_back({row, error.what()});
-            }
+            std::fill(x, x + dataDim, std::numeric_limits<double>::quiet_NaN());
+            rowFailed[static_cast<std::size_t>(row)] = 1;
+            ++batch.failureCount;
+            if (batch.failures.size() < SimulationBatch::kMaxRecordedFailures)
+                batch.failures.push_back({row, failure.message});
         }
+        if (result.completedRows < request.rows)
+            firstUndoneRow = std::min(firstUndoneRow, begin + result.completedRows);
     };
-    const LoopOutcome outcome = parallelChunks(count, options.threads, options.chunkSize, body, control);
+    std::int64_t chunkSize = options.chunkSize;
+    if (chunkSize == 0 && simulator.preferredChunkSize() > 0) {
+        // As large as the simulator likes, yet small enough to keep every thread busy.
+        const std::int64_t threads = resolveThreadCount(options.threads);
+        chunkSize = std::clamp<std::int64_t>((count + threads - 1) / std::max<std::int64_t>(threads, 1), 1,
+                                             simulator.preferredChunkSize());
+    }
+    const LoopOutcome outcome = parallelChunks(count, options.threads, chunkSize, body, control);
 
-    const std::int64_t kept = outcome.completedPrefix;
-    batch.cancelled = outcome.cancelled;
+    const std::int64_t kept = std::min(outcome.completedPrefix, firstUndoneRow);
+    batch.cancelled = outcome.cancelled || kept < count;
     batch.elapsedSeconds = outcome.elapsedSeconds;
     if (kept < count) {
         batch.theta.conservativeResize(kept, batch.theta.cols());
@@ -124,6 +146,37 @@ SimulationBatch simulateAt(const Matrix& theta, const Simulator& simulator,
     runBatch(batch, simulator, theta.rows(), options, control,
              [](std::int64_t, std::uint64_t) {});
     return batch;
+}
+
+SingleSimulation simulateOnce(const Simulator& simulator, const std::vector<double>& theta,
+                              std::uint64_t seed) {
+    SingleSimulation result;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        checkDimensions(simulator.parameterDimension(), int(theta.size()), "theta");
+        std::vector<double> x(std::size_t(simulator.dataDimension()), 0.0);
+        SimulationRows request;
+        request.theta = theta.data();
+        request.x = x.data();
+        request.rows = 1;
+        request.seed = seed;
+        const SimulationRowsResult outcome = simulator.simulateRows(request);
+        if (!outcome.failures.empty()) {
+            result.error = outcome.failures.front().message;
+        } else {
+            for (std::size_t i = 0; i < x.size(); ++i)
+                if (!std::isfinite(x[i])) {
+                    result.error = "x[" + std::to_string(i) + "] is " + formatNumber(x[i]) + " at θ = " +
+                                   formatTheta(theta.data(), int(theta.size()));
+                    break;
+                }
+            if (result.error.empty()) result.x = std::move(x);
+        }
+    } catch (const std::exception& error) {
+        result.error = error.what();
+    }
+    result.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
 }
 
 }  // namespace sbiw

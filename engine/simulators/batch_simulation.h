@@ -58,4 +58,15 @@ SimulationBatch simulateFromPrior(const JointPrior& prior, const Simulator& simu
 SimulationBatch simulateAt(const Matrix& theta, const Simulator& simulator,
                            const SimulationOptions& options, const LoopControl& control = {});
 
+// One simulation at θ, for a "test" button: x, or the error in words (a simulator that cannot
+// start, a failed or non-finite simulation). Never throws. Uses simulation index 0 of `seed`.
+struct SingleSimulation {
+    std::vector<double> x;  // empty on error
+    std::string error;
+    double elapsedSeconds = 0.0;
+    bool ok() const { return error.empty(); }
+};
+SingleSimulation simulateOnce(const Simulator& simulator, const std::vector<double>& theta,
+                              std::uint64_t seed = 0);
+
 }  // namespace sbiw
