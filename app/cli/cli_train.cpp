@@ -4,6 +4,7 @@
 #include <QFileInfo>
 
 #include <cmath>
+#include <cstdio>
 
 #include "abc/abc.h"
 #include "cli/cli.h"

@@ -9,6 +9,8 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenuBar>
+#include <QPlainTextEdit>
+#include <QTime>
 #include <QMessageBox>
 #include <QScrollArea>
 #include <QSettings>
@@ -25,6 +27,7 @@
 #include "gui/project_document.h"
 #include "gui/simulator_panel.h"
 #include "gui/training_panel.h"
+#include "gui/trust_prompt.h"
 #include "qt/training_controller.h"
 #include "simulators/catalogue.h"
 
@@ -68,12 +71,29 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     QDockWidget* simulatorDock = dock(this, tr("Simulator"), "simulatorDock", simulatorPanel_, Qt::LeftDockWidgetArea);
     QDockWidget* observationDock = dock(this, tr("Observation"), "observationDock", observationPanel_, Qt::LeftDockWidgetArea);
     QDockWidget* trainingDock = dock(this, tr("Training"), "trainingDock", trainingPanel_, Qt::RightDockWidgetArea);
+    // The run log: stages, the outcome, and what the simulator says (a program's stderr).
+    runLog_ = new QPlainTextEdit(this);
+    runLog_->setObjectName("runLog");
+    runLog_->setReadOnly(true);
+    runLog_->setMaximumBlockCount(10000);
+    QDockWidget* logDock = dock(this, tr("Run log"), "runLogDock", runLog_, Qt::BottomDockWidgetArea);
+    logDock->hide();
     tabifyDockWidget(simulatorDock, observationDock);
     simulatorDock->raise();
 
     createActions();
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    for (QDockWidget* d : {parametersDock, simulatorDock, observationDock, trainingDock}) view->addAction(d->toggleViewAction());
+    for (QDockWidget* d : {parametersDock, simulatorDock, observationDock, trainingDock, logDock})
+        view->addAction(d->toggleViewAction());
+    const auto log = [this](const QString& line) {
+        runLog_->appendPlainText(QTime::currentTime().toString("hh:mm:ss ") + line);
+    };
+    connect(controller_, &TrainingController::simulatorLog, this, [log](const QString& line) { log("simulator: " + line); });
+    connect(controller_, &TrainingController::stageChanged, this, log);
+    connect(controller_, &TrainingController::finished, this, [log](const RunJobResult& r) {
+        log(r.state == RunState::Finished ? r.summary : runStateName(r.state) + ": " + r.message);
+        for (const QString& line : r.details) log("  " + line);
+    });
 
     connect(document_, &ProjectDocument::modifiedChanged, this, &MainWindow::updateTitle);
     connect(document_, &ProjectDocument::pathChanged, this, &MainWindow::updateTitle);
@@ -171,6 +191,7 @@ QString MainWindow::startTraining() {
         for (const Problem& p : problems) lines << QString::fromStdString(p.toString());
         return lines.join("\n");
     }
+    if (QString why; !ensureTrusted(this, project, &why)) return why;
     controller_->start(job);
     tabs_->setCurrentWidget(posteriorView_);
     return {};

@@ -10,6 +10,7 @@
 
 class QAction;
 class QMenu;
+class QPlainTextEdit;
 class QTabWidget;
 
 namespace sbiw {
@@ -76,6 +77,7 @@ class MainWindow : public QMainWindow {
     DiagnosticsPanel* diagnosticsPanel_;
     HistoryPanel* historyPanel_;
     QTabWidget* tabs_;
+    QPlainTextEdit* runLog_;
     QMenu* recentMenu_;
     QMenu* examplesMenu_;
 };

@@ -13,6 +13,8 @@
 #include "core/random.h"
 #include "gui/project_document.h"
 #include "gui/simulator_panel.h"
+#include "gui/trust_prompt.h"
+#include "qt/simulator_factory.h"
 
 namespace sbiw::gui {
 
@@ -118,8 +120,9 @@ QString ObservationPanel::generateFromTheta() {
     const std::optional<std::vector<double>> theta = simulatorPanel_->chosenTheta(&why);
     if (!theta) return tr("Choose θ in the simulator panel first: %1").arg(why);
     Project changed = document_->project();
+    if (!ensureTrusted(this, changed, &why)) return tr("Not run: %1").arg(why);
     try {
-        const std::unique_ptr<Simulator> simulator = changed.makeSimulator();
+        const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(changed);
         Observation o;
         o.data = Matrix(1, simulator->dataDimension());
         const int seed = simulatorPanel_->chosenSeed();

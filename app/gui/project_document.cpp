@@ -1,5 +1,6 @@
 #include "gui/project_document.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <QUndoCommand>
 
@@ -54,10 +55,41 @@ QString ProjectDocument::open(const QString& path) {
     return {};
 }
 
+namespace {
+
+// A project saved into another folder keeps pointing at the same simulator files: its relative
+// paths are made relative to the new folder (absolute when the file lies outside it).
+Project rebased(Project project, const QString& newFolder) {
+    const QDir oldBase(project.baseDirectory.empty() ? QDir::currentPath() : QString::fromStdString(project.baseDirectory));
+    const QDir newBase(newFolder);
+    if (oldBase.absolutePath() == newBase.absolutePath()) return project;
+    const auto move = [&](std::string& path, bool onlyExistingFiles) {
+        const QString text = QString::fromStdString(path);
+        if (text.isEmpty() || QDir::isAbsolutePath(text)) return;
+        const QString absolute = oldBase.absoluteFilePath(text);
+        if (onlyExistingFiles && !QFileInfo(absolute).isFile()) return;
+        const QString relative = newBase.relativeFilePath(absolute);
+        path = (relative.startsWith("..") ? absolute : relative).toStdString();
+    };
+    SimulatorBinding& b = project.simulator;
+    move(b.script, false);
+    move(b.library, false);
+    move(b.csv, false);
+    for (std::size_t i = 0; i < b.command.size(); ++i)
+        // The program when given as a path (a bare name is looked up on PATH), files among the arguments.
+        if (i > 0 || b.command[i].find('/') != std::string::npos) move(b.command[i], i > 0);
+    project.baseDirectory = newBase.absolutePath().toStdString();
+    return project;
+}
+
+}  // namespace
+
 QString ProjectDocument::save(const QString& path) {
     const QString target = path.isEmpty() ? path_ : path;
     if (target.isEmpty()) return QStringLiteral("the project has no file name yet");
-    if (const QString error = saveProject(project_, target); !error.isEmpty()) return error;
+    const Project moved = rebased(project_, QFileInfo(target).absolutePath());
+    if (const QString error = saveProject(moved, target); !error.isEmpty()) return error;
+    project_ = moved;
     undoStack_.setClean();
     const QString absolute = QFileInfo(target).absoluteFilePath();
     if (absolute != path_) {

@@ -1,6 +1,8 @@
 #pragma once
-// The simulator of the project: a built-in task from the catalogue (description, dimensions),
-// and "simulate once" at a chosen θ with a preview of x (a line for time series).
+// The simulator of the project: a built-in task from the catalogue, an external program, a
+// JavaScript script (edited here, with line numbers and highlighting), a native plugin, or
+// simulations imported from CSV. "Simulate once" runs one simulation at a chosen θ and shows x
+// (a line for time series) or the error; foreign code asks for the user's trust first.
 
 #include <QWidget>
 
@@ -8,13 +10,20 @@
 #include <vector>
 
 class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSpinBox;
+class QStackedWidget;
+
+namespace sbiw {
+struct SimulatorBinding;
+}
 
 namespace sbiw::widgets {
 class DataPreviewPlot;
+class ScriptEditor;
 }
 
 namespace sbiw::gui {
@@ -31,6 +40,16 @@ class SimulatorPanel : public QWidget {
     int chosenSeed() const;
     QLineEdit* thetaEdit() const { return thetaEdit_; }
     QComboBox* taskCombo() const { return taskCombo_; }
+    QComboBox* kindCombo() const { return kindCombo_; }
+    QLabel* resultLabel() const { return resultLabel_; }
+    widgets::ScriptEditor* scriptEditor() const { return scriptEditor_; }
+
+    // The binding the fields describe (for the kind chosen), applied as one undoable edit.
+    // Returns the problems, or "".
+    QString applyBinding();
+    // Checks the script in the editor (syntax, a simulate function); marks the error line.
+    QString checkScript();
+    QString saveScript();
 
   public Q_SLOTS:
     void simulateOnce();
@@ -38,10 +57,21 @@ class SimulatorPanel : public QWidget {
   private:
     void refresh();
     void chooseTask(int index);
+    void loadScriptFile();
+    QString browse(const QString& title, const QString& filter);
+    QString pathForProject(const QString& absolute) const;
 
     ProjectDocument* document_;
+    QComboBox* kindCombo_;
+    QStackedWidget* pages_;
     QComboBox* taskCombo_;
     QLabel* descriptionLabel_;
+    QLineEdit *commandEdit_, *scriptPathEdit_, *libraryEdit_, *csvEdit_;
+    QSpinBox *dataDimensionSpin_, *batchSizeSpin_;
+    QDoubleSpinBox* timeoutSpin_;
+    widgets::ScriptEditor* scriptEditor_;
+    QPushButton *applyButton_, *checkScriptButton_, *saveScriptButton_;
+    QLabel* bindingLabel_;
     QLineEdit* thetaEdit_;
     QSpinBox* seedSpin_;
     QPushButton* simulateButton_;

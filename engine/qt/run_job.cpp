@@ -15,6 +15,7 @@
 #include "inference/npe.h"
 #include "inference/nre.h"
 #include "inference/snpe.h"
+#include "qt/imported_simulations.h"
 #include "qt/run_recorder.h"
 #include "simulators/catalogue.h"
 
@@ -130,7 +131,9 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
     run.checkpointEvery = job.checkpointEvery;
     const std::string device = resolveDevice(run.npe.device);
     const JointPrior prior = job.project.makePrior();
-    const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(job.project, job.simulatorLog);
+    // Imported simulations replace the simulator: their rows are the training set.
+    const bool imported = job.project.simulator.kind == "imported";
+    const std::unique_ptr<Simulator> simulator = imported ? nullptr : makeTrustedSimulator(job.project, job.simulatorLog);
 
     std::optional<RunRecorder> recorder;
     if (history) {
@@ -140,7 +143,16 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
         if (job.onRunStarted) job.onRunStarted(result.runId);
     }
     try {
-        NpeTrainingSet set = simulateTrainingSet(prior, *simulator, run.npe, hooks);
+        NpeTrainingSet set;
+        if (imported) {
+            ImportedSimulations rows = loadImportedSimulations(job.project);
+            set.theta = std::move(rows.theta);
+            set.x = std::move(rows.x);
+            set.simulationCount = rows.rowsRead;
+            for (const std::string& note : rows.notes) set.nonFiniteSummary += (set.nonFiniteSummary.empty() ? "" : "; ") + note;
+        } else {
+            set = simulateTrainingSet(prior, *simulator, run.npe, hooks);
+        }
         if (set.cancelled) {
             result.state = RunState::Cancelled;
             result.message = QString::fromStdString(set.stopReason);
@@ -384,6 +396,9 @@ Problems RunJob::validate() const {
         problems.push_back({"observation", "must have " + std::to_string(project.dataDimension()) + " columns and a row"});
     else if ((method == "npe" || method == "snpe") && observation.rows() != 1)
         problems.push_back({"observation", "NPE conditions on one row; several i.i.d. rows need nle, nre or abc"});
+    if (project.simulator.kind == "imported" && method != "npe")
+        problems.push_back({"inference.method", "imported simulations train NPE only: " + method +
+                                                     " simulates as it goes and needs a simulator"});
     if (snapshotEvery < 0) problems.push_back({"snapshotEvery", "must not be negative"});
     if (snapshotSamples < 1) problems.push_back({"snapshotSamples", "must be at least 1"});
     if (checkpointEvery < 0) problems.push_back({"checkpointEvery", "must not be negative"});

@@ -55,8 +55,14 @@ bool TrainingController::start(const RunJob& job) {
         }
         if (!deliveryQueued) QMetaObject::invokeMethod(this, [this] { deliverSnapshot(); }, Qt::QueuedConnection);
     };
-    thread_.reset(QThread::create([this, job, hooks] {
-        RunJobResult result = runJob(job, hooks);
+    RunJob logged = job;
+    if (!logged.simulatorLog)
+        logged.simulatorLog = [this](const std::string& line) {
+            QMetaObject::invokeMethod(
+                this, [this, l = QString::fromStdString(line)] { Q_EMIT simulatorLog(l); }, Qt::QueuedConnection);
+        };
+    thread_.reset(QThread::create([this, logged, hooks] {
+        RunJobResult result = runJob(logged, hooks);
         QMetaObject::invokeMethod(
             this,
             [this, result = std::move(result)] {

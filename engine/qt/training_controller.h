@@ -36,6 +36,8 @@ class TrainingController : public QObject {
     void epochReported(const sbiw::EpochReport& report);
     void snapshotReady(const sbiw::PosteriorSnapshot& snapshot);
     void finished(const sbiw::RunJobResult& result);
+    // A line of the simulator's log (an external program's stderr, a script's console.log).
+    void simulatorLog(const QString& line);
 
   private:
     void deliverSnapshot();

@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "qt/project_file.h"
 #include "qt/run_history.h"
 #include "qt/training_controller.h"
 #include "simulators/catalogue.h"
@@ -153,6 +154,30 @@ class TestTrainingController : public QObject {
         QCOMPARE(history.run(result.runId)->method, QString("snpe"));
         QCOMPARE(history.run(result.runId)->simulationCount, qint64(2000));
         QCOMPARE(history.simulationBatches(result.runId).size(), std::size_t(2));  // one per round
+    }
+
+    void trainsNpeOnImportedSimulations() {
+        ProjectLoadResult loaded = loadProject(test::sourcePath("projects/custom/two_moons_imported.sbiw"));
+        QVERIFY2(loaded.ok(), qPrintable(loaded.errorText()));
+        RunJob job;
+        job.project = *loaded.project;
+        InferenceSettings& s = job.project.inference;
+        s.method = "npe";
+        s.estimator = "maf";
+        s.threads = 1;
+        s.device = "cpu";
+        s.posteriorSamples = 300;
+        s.training.maxEpochs = 5;
+        job.observationName = QString::fromStdString(job.project.defaultObservation);
+        job.observation = job.project.findObservation(job.project.defaultObservation)->data;
+        const RunJobResult result = runJob(job, {});
+        QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
+        QCOMPARE(result.samples.rows(), Eigen::Index(300));
+        // Every other method simulates as it goes: refused with the reason.
+        job.project.inference.method = "nle";
+        const RunJobResult refused = runJob(job, {});
+        QCOMPARE(refused.state, RunState::Failed);
+        QVERIFY2(refused.message.contains("imported simulations train NPE only"), qPrintable(refused.message));
     }
 
     void runsRejectionAbcWithoutAHistory() {

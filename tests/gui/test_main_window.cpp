@@ -26,6 +26,7 @@
 #include "gui/posterior_view.h"
 #include "gui/project_document.h"
 #include "gui/simulator_panel.h"
+#include "widgets/script_editor.h"
 #include "gui/training_panel.h"
 #include "qt/project_file.h"
 #include "qt/training_controller.h"
@@ -212,6 +213,37 @@ class TestMainWindow : public QObject {
         window.document()->edit("test", changed);
         QCOMPARE(window.historyPanel()->reapplySelected(), QString());
         QCOMPARE(window.document()->project().inference.simulations, std::int64_t(3000));
+    }
+
+    void attachAScriptSimulatorInThePanel() {
+        // The example JS two_moons, copied beside a saved project: check a broken version (the
+        // error line is marked), fix it, apply, simulate once, train a few epochs on it.
+        QTemporaryDir dir;
+        QFile::copy(test::sourcePath("projects/custom/two_moons.js"), dir.filePath("moons.js"));
+        MainWindow window;
+        ProjectDocument* document = window.document();
+        QCOMPARE(document->save(dir.filePath("scripted.sbiw")), QString());
+        SimulatorPanel* panel = window.simulatorPanel();
+        panel->kindCombo()->setCurrentIndex(panel->kindCombo()->findData("script"));
+        QLineEdit* path = panel->findChild<QLineEdit*>("scriptPath");
+        path->setText("moons.js");
+        QMetaObject::invokeMethod(path, "editingFinished");
+        const QString good = panel->scriptEditor()->toPlainText();
+        QVERIFY(good.contains("function simulate"));
+        panel->scriptEditor()->setPlainText("function simulate(theta, rng) {\n  return [theta[0] +];\n}\n");
+        QVERIFY(panel->checkScript().contains("moons.js:2"));
+        QCOMPARE(panel->scriptEditor()->errorLine(), 2);
+        panel->scriptEditor()->setPlainText(good);
+        panel->findChild<QSpinBox*>("dataDimension")->setValue(2);
+        QCOMPARE(panel->applyBinding(), QString());
+        QCOMPARE(document->project().simulator.kind, std::string("script"));
+        QCOMPARE(document->project().simulator.script, std::string("moons.js"));
+        panel->thetaEdit()->setText("0.2, 0.1");
+        panel->simulateOnce();
+        QVERIFY2(panel->resultLabel()->text().startsWith("x: 2 values"), qPrintable(panel->resultLabel()->text()));
+        // Undo returns to the built-in simulator.
+        document->undoStack()->undo();
+        QCOMPARE(document->project().simulator.kind, std::string("builtin"));
     }
 
     void saveAndReopenAProjectUnchanged() {
