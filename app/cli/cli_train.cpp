@@ -513,7 +513,6 @@ int runMcmcMethodCommand(const QString& method, const Project& project, const QS
     }
 }
 
-
 // --method snpe: sequential NPE (APT / SNPE-C atomic loss). Recorded like NPE (settings with the
 // rounds, per-epoch losses and snapshots carrying their round, every round's simulations, the
 // model and the samples), but without checkpoints: an SNPE run cannot be resumed.
