@@ -6,24 +6,15 @@
 #include "core/csv.h"
 #include "core/random.h"
 #include "inference/settings.h"
+#include "support/cli_runner.h"
 #include "support/test_support.h"
 
 using namespace sbiw;
 
 namespace {
 
-struct CliRun {
-    int code = -1;
-    QString out, err;
-};
-
-CliRun cli(QStringList arguments) {
-    CliRun run;
-    QTextStream out(&run.out), err(&run.err);
-    arguments.prepend("sbiw-cli");
-    run.code = runCli(arguments, out, err);
-    return run;
-}
+using test::CliRun;
+using test::cli;
 
 QString project(const char* task) { return test::sourcePath(QString("projects/%1.sbiw").arg(task)); }
 

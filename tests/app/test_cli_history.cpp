@@ -20,25 +20,15 @@
 #include "core/csv.h"
 #include "inference/posterior.h"
 #include "qt/run_history.h"
+#include "support/cli_runner.h"
 #include "support/test_support.h"
 
 using namespace sbiw;
 
 namespace {
 
-struct CliRun {
-    int code = -1;
-    QString out, err;
-};
-
-// In this process (fast, and the library is what is tested).
-CliRun cli(QStringList arguments) {
-    CliRun run;
-    QTextStream out(&run.out), err(&run.err);
-    arguments.prepend("sbiw-cli");
-    run.code = runCli(arguments, out, err);
-    return run;
-}
+using test::CliRun;
+using test::cli;
 
 // The built program, for what needs a process of its own.
 CliRun program(const QStringList& arguments) {

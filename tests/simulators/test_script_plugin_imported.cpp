@@ -17,11 +17,15 @@
 #include "simulators/batch_simulation.h"
 #include "simulators/catalogue.h"
 #include "simulators/external_program.h"
+#include "support/cli_runner.h"
 #include "support/test_support.h"
 
 using namespace sbiw;
 
 namespace {
+
+using test::CliRun;
+using test::cli;
 
 ScriptSimulatorSettings script(const std::string& source, double timeout = 10.0) {
     ScriptSimulatorSettings s;
@@ -63,19 +67,6 @@ void writeFile(const QString& path, const QByteArray& content) {
     QFile file(path);
     QVERIFY(file.open(QIODevice::WriteOnly));
     file.write(content);
-}
-
-struct CliRun {
-    int code = -1;
-    QString out, err;
-};
-
-CliRun cli(QStringList arguments) {
-    CliRun run;
-    QTextStream out(&run.out), err(&run.err);
-    arguments.prepend("sbiw-cli");
-    run.code = runCli(arguments, out, err);
-    return run;
 }
 
 }  // namespace
