@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -94,6 +95,9 @@ int main(int argc, char** argv) {
     std::string device = "auto";
     std::string embedding = "auto";
     std::string csvPath = "npe_benchmark.csv";
+    // NPE is amortised: --amortized trains once (seed 1) and samples that posterior at every
+    // observation, instead of sbibm's one training run per observation (seed = observation).
+    bool amortized = false;
     std::vector<std::string> tasks;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -107,12 +111,13 @@ int main(int argc, char** argv) {
         else if (arg == "--embedding") embedding = next();
         else if (arg == "--c2st-threads") c2stThreads = std::atoi(next().c_str());
         else if (arg == "--csv") csvPath = next();
+        else if (arg == "--amortized") amortized = true;
         else if (arg == "--observations") {
             observations.clear();
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
             std::puts("usage: bench_npe [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] "
-                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--c2st-threads T] [--csv FILE] [TASK ...]");
+                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--c2st-threads T] [--csv FILE] [--amortized] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
         else {
@@ -135,6 +140,7 @@ int main(int argc, char** argv) {
         const auto simulator = task.create();
         double sum = 0.0, seconds = 0.0;
         std::string perObservation;
+        std::optional<NpeResult> trainedOnce;  // --amortized
         for (int number : observations) {
             const std::string dir = dataDir + (id == "gw_chirp" ? "/gw_chirp" : "/sbibm/" + id) + "/obs" + std::to_string(number);
             const Matrix xo = readCsv(dir + "/observation.csv").values;
@@ -169,6 +175,12 @@ int main(int argc, char** argv) {
                 result.training = sequential.training;
                 result.simulationSeconds = sequential.simulationSeconds;
                 if (sequential.training.status != RunStatus::Finished) result.posterior.reset();
+            } else if (amortized) {
+                if (!trainedOnce) {
+                    settings.seed = 1;
+                    trainedOnce = runNpe(prior, *simulator, xo, settings);
+                }
+                result = *trainedOnce;
             } else {
                 result = runNpe(prior, *simulator, xo, settings);
             }
