@@ -13,12 +13,12 @@
 #include <algorithm>
 #include <vector>
 
+#include <qcustomplot.h>
 #include "gui/main_window.h"
 #include "gui/posterior_view.h"
 #include "gui/project_document.h"
-#include "widgets/corner_plot.h"
-#include <qcustomplot.h>
 #include "qt/training_controller.h"
+#include "widgets/corner_plot.h"
 
 int main(int argc, char** argv) {
     if (!qEnvironmentVariableIsSet("DISPLAY") && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
@@ -29,8 +29,10 @@ int main(int argc, char** argv) {
     qint64 simulations = 0;
     const QStringList args = app.arguments();
     for (int i = 1; i < args.size(); ++i) {
-        if (args[i] == "--simulations" && i + 1 < args.size()) simulations = args[++i].toLongLong();
-        else project = args[i];
+        if (args[i] == "--simulations" && i + 1 < args.size())
+            simulations = args[++i].toLongLong();
+        else
+            project = args[i];
     }
     QTextStream out(stdout);
     sbiw::gui::MainWindow window;
@@ -50,45 +52,53 @@ int main(int argc, char** argv) {
     QTimer ticker;
     ticker.setTimerType(Qt::PreciseTimer);
     QObject::connect(&ticker, &QTimer::timeout, [&] {
-        if (clock.isValid()) gapsMs.push_back(double(clock.nsecsElapsed()) / 1e6);
+        if (clock.isValid())
+            gapsMs.push_back(double(clock.nsecsElapsed()) / 1e6);
         clock.restart();
     });
     int epochs = 0;
-    QObject::connect(window.controller(), &sbiw::TrainingController::epochReported, [&epochs] { ++epochs; });
-    QObject::connect(window.controller(), &sbiw::TrainingController::finished, &app, [&](const sbiw::RunJobResult& result) {
-        ticker.stop();
-        std::vector<double> sorted = gapsMs;
-        std::sort(sorted.begin(), sorted.end());
-        const auto quantile = [&sorted](double q) {
-            return sorted.empty() ? 0.0 : sorted[std::size_t(q * double(sorted.size() - 1))];
-        };
-        out << "project " << project << ": " << sbiw::runStateName(result.state) << " in "
-            << QString::number(result.seconds, 'f', 1) << " s, " << epochs << " epochs, "
-            << window.posteriorView()->refreshCount() << " corner-plot redraws\n";
-        out << "event-loop gaps (5 ms timer), " << sorted.size() << " ticks: median "
-            << QString::number(quantile(0.5), 'f', 1) << " ms, p99 " << QString::number(quantile(0.99), 'f', 1)
-            << " ms, max " << QString::number(sorted.empty() ? 0.0 : sorted.back(), 'f', 1) << " ms\n";
-        // Where a redraw's time goes: the densities (setSamples, on the GUI thread) and the replot.
-        if (result.samples.rows() > 0) {
-            sbiw::widgets::CornerPlot* corner = window.posteriorView()->cornerPlot();
-            for (const Eigen::Index rows : {Eigen::Index(500), result.samples.rows()}) {
-                const sbiw::Matrix samples = result.samples.topRows(std::min(rows, result.samples.rows()));
-                QElapsedTimer timer;
-                double computeMs = 0, replotMs = 0;
-                for (int repeat = 0; repeat < 5; ++repeat) {
-                    timer.restart();
-                    corner->setSamples(samples);
-                    computeMs += double(timer.nsecsElapsed()) / 5e6;
-                    timer.restart();
-                    corner->plot()->replot(QCustomPlot::rpImmediateRefresh);
-                    replotMs += double(timer.nsecsElapsed()) / 5e6;
+    QObject::connect(window.controller(), &sbiw::TrainingController::epochReported,
+                     [&epochs] { ++epochs; });
+    QObject::connect(
+        window.controller(), &sbiw::TrainingController::finished, &app,
+        [&](const sbiw::RunJobResult& result) {
+            ticker.stop();
+            std::vector<double> sorted = gapsMs;
+            std::sort(sorted.begin(), sorted.end());
+            const auto quantile = [&sorted](double q) {
+                return sorted.empty() ? 0.0 : sorted[std::size_t(q * double(sorted.size() - 1))];
+            };
+            out << "project " << project << ": " << sbiw::runStateName(result.state) << " in "
+                << QString::number(result.seconds, 'f', 1) << " s, " << epochs << " epochs, "
+                << window.posteriorView()->refreshCount() << " corner-plot redraws\n";
+            out << "event-loop gaps (5 ms timer), " << sorted.size() << " ticks: median "
+                << QString::number(quantile(0.5), 'f', 1) << " ms, p99 "
+                << QString::number(quantile(0.99), 'f', 1) << " ms, max "
+                << QString::number(sorted.empty() ? 0.0 : sorted.back(), 'f', 1) << " ms\n";
+            // Where a redraw's time goes: the densities (setSamples, on the GUI thread) and the
+            // replot.
+            if (result.samples.rows() > 0) {
+                sbiw::widgets::CornerPlot* corner = window.posteriorView()->cornerPlot();
+                for (const Eigen::Index rows : {Eigen::Index(500), result.samples.rows()}) {
+                    const sbiw::Matrix samples =
+                        result.samples.topRows(std::min(rows, result.samples.rows()));
+                    QElapsedTimer timer;
+                    double computeMs = 0, replotMs = 0;
+                    for (int repeat = 0; repeat < 5; ++repeat) {
+                        timer.restart();
+                        corner->setSamples(samples);
+                        computeMs += double(timer.nsecsElapsed()) / 5e6;
+                        timer.restart();
+                        corner->plot()->replot(QCustomPlot::rpImmediateRefresh);
+                        replotMs += double(timer.nsecsElapsed()) / 5e6;
+                    }
+                    out << "corner plot, " << samples.rows() << " samples: densities "
+                        << QString::number(computeMs, 'f', 1) << " ms, replot "
+                        << QString::number(replotMs, 'f', 1) << " ms\n";
                 }
-                out << "corner plot, " << samples.rows() << " samples: densities " << QString::number(computeMs, 'f', 1)
-                    << " ms, replot " << QString::number(replotMs, 'f', 1) << " ms\n";
             }
-        }
-        app.exit(result.state == sbiw::RunState::Finished ? 0 : 1);
-    });
+            app.exit(result.state == sbiw::RunState::Finished ? 0 : 1);
+        });
     ticker.start(5);
     if (const QString error = window.startTraining(); !error.isEmpty()) {
         out << "cannot start: " << error << "\n";

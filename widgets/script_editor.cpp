@@ -30,13 +30,16 @@ class JavaScriptHighlighter : public QSyntaxHighlighter {
         QTextCharFormat keyword;
         keyword.setForeground(QColor(0, 70, 160));
         keyword.setFontWeight(QFont::Bold);
-        const QStringList words = {"break", "case", "const", "continue", "default", "do", "else", "false", "for",
-                                   "function", "if", "in", "let", "new", "null", "of", "return", "switch", "this",
-                                   "true", "typeof", "undefined", "var", "while", "Math"};
+        const QStringList words = {"break",  "case",      "const",  "continue", "default",
+                                   "do",     "else",      "false",  "for",      "function",
+                                   "if",     "in",        "let",    "new",      "null",
+                                   "of",     "return",    "switch", "this",     "true",
+                                   "typeof", "undefined", "var",    "while",    "Math"};
         rules_.push_back({QRegularExpression("\\b(" + words.join('|') + ")\\b"), keyword});
         QTextCharFormat number;
         number.setForeground(QColor(150, 60, 0));
-        rules_.push_back({QRegularExpression(R"(\b[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\b)"), number});
+        rules_.push_back(
+            {QRegularExpression(R"(\b[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\b)"), number});
         QTextCharFormat string;
         string.setForeground(QColor(0, 120, 40));
         rules_.push_back({QRegularExpression(R"("([^"\\]|\\.)*"|'([^'\\]|\\.)*')"), string});
@@ -58,7 +61,8 @@ class JavaScriptHighlighter : public QSyntaxHighlighter {
         setCurrentBlockState(0);
         int start = previousBlockState() == 1 ? 0 : int(text.indexOf("/*"));
         while (start >= 0) {
-            const int end = int(text.indexOf("*/", start + (previousBlockState() == 1 && start == 0 ? 0 : 2)));
+            const int end =
+                int(text.indexOf("*/", start + (previousBlockState() == 1 && start == 0 ? 0 : 2)));
             if (end < 0) {
                 setCurrentBlockState(1);
                 setFormat(start, int(text.length()) - start, comment_);
@@ -88,12 +92,14 @@ ScriptEditor::ScriptEditor(QWidget* parent) : QPlainTextEdit(parent) {
     setLineWrapMode(QPlainTextEdit::NoWrap);
     setTabStopDistance(4 * fontMetrics().horizontalAdvance(' '));
     new JavaScriptHighlighter(document());
-    connect(this, &QPlainTextEdit::blockCountChanged, this, [this] { setViewportMargins(lineNumberAreaWidth(), 0, 0, 0); });
+    connect(this, &QPlainTextEdit::blockCountChanged, this,
+            [this] { setViewportMargins(lineNumberAreaWidth(), 0, 0, 0); });
     connect(this, &QPlainTextEdit::updateRequest, this, &ScriptEditor::updateLineNumberArea);
     connect(this, &QPlainTextEdit::cursorPositionChanged, this, &ScriptEditor::updateSelections);
     // Editing the marked line makes the old error stale.
     connect(this, &QPlainTextEdit::textChanged, this, [this] {
-        if (errorLine_ > 0) markErrorLine(0);
+        if (errorLine_ > 0)
+            markErrorLine(0);
     });
     setViewportMargins(lineNumberAreaWidth(), 0, 0, 0);
     updateSelections();
@@ -101,7 +107,8 @@ ScriptEditor::ScriptEditor(QWidget* parent) : QPlainTextEdit(parent) {
 
 int ScriptEditor::lineNumberAreaWidth() const {
     int digits = 1;
-    for (int max = std::max(1, blockCount()); max >= 10; max /= 10) ++digits;
+    for (int max = std::max(1, blockCount()); max >= 10; max /= 10)
+        ++digits;
     return 8 + fontMetrics().horizontalAdvance(QLatin1Char('9')) * std::max(2, digits);
 }
 
@@ -124,7 +131,8 @@ void ScriptEditor::markErrorLine(int line, const QString& message) {
 void ScriptEditor::resizeEvent(QResizeEvent* event) {
     QPlainTextEdit::resizeEvent(event);
     const QRect area = contentsRect();
-    lineNumberArea_->setGeometry(QRect(area.left(), area.top(), lineNumberAreaWidth(), area.height()));
+    lineNumberArea_->setGeometry(
+        QRect(area.left(), area.top(), lineNumberAreaWidth(), area.height()));
 }
 
 void ScriptEditor::updateLineNumberArea(const QRect& rect, int dy) {
@@ -169,7 +177,8 @@ void ScriptEditor::paintLineNumbers(QPaintEvent* event) {
             QFont font = this->font();
             font.setBold(error);
             painter.setFont(font);
-            painter.drawText(0, top, lineNumberArea_->width() - 4, height, Qt::AlignRight, QString::number(number));
+            painter.drawText(0, top, lineNumberArea_->width() - 4, height, Qt::AlignRight,
+                             QString::number(number));
         }
         block = block.next();
         top += height;

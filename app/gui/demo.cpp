@@ -1,10 +1,10 @@
 #include "gui/demo.h"
 
+#include <qcustomplot.h>
 #include <QCoreApplication>
 #include <QDir>
 #include <QTabWidget>
 #include <QTextStream>
-#include <qcustomplot.h>
 
 #include <memory>
 
@@ -18,11 +18,14 @@ DemoRunner::DemoRunner(MainWindow* window, DemoOptions options, QObject* parent)
     : QObject(parent), window_(window), options_(std::move(options)) {}
 
 QString DemoRunner::saveFrame(const QString& name) {
-    if (options_.screenshotFolder.isEmpty()) return {};
+    if (options_.screenshotFolder.isEmpty())
+        return {};
     const QString path = QDir(options_.screenshotFolder).filePath(name);
     // Plots redraw on a queued replot; draw them now so that the picture shows this refresh.
-    for (QCustomPlot* plot : window_->findChildren<QCustomPlot*>()) plot->replot(QCustomPlot::rpImmediateRefresh);
-    if (!window_->grab().save(path)) return tr("cannot write %1").arg(path);
+    for (QCustomPlot* plot : window_->findChildren<QCustomPlot*>())
+        plot->replot(QCustomPlot::rpImmediateRefresh);
+    if (!window_->grab().save(path))
+        return tr("cannot write %1").arg(path);
     ++frames_;
     return {};
 }
@@ -31,11 +34,13 @@ QString DemoRunner::saveFrame(const QString& name) {
 void DemoRunner::finishAfterRedraw(const RunJobResult& result) {
     if (window_->posteriorView()->isRedrawing()) {
         auto connection = std::make_shared<QMetaObject::Connection>();
-        *connection = connect(window_->posteriorView(), &PosteriorView::refreshed, this, [this, result, connection] {
-            if (window_->posteriorView()->isRedrawing()) return;
-            disconnect(*connection);
-            finishAfterRedraw(result);
-        });
+        *connection = connect(window_->posteriorView(), &PosteriorView::refreshed, this,
+                              [this, result, connection] {
+                                  if (window_->posteriorView()->isRedrawing())
+                                      return;
+                                  disconnect(*connection);
+                                  finishAfterRedraw(result);
+                              });
         return;
     }
     QTextStream out(stdout);
@@ -45,7 +50,8 @@ void DemoRunner::finishAfterRedraw(const RunJobResult& result) {
     QWidget* posterior = tabs->currentWidget();
     tabs->setCurrentIndex(tabs->count() - 1);
     QCoreApplication::processEvents();
-    if (error.isEmpty()) error = saveFrame(QStringLiteral("history.png"));
+    if (error.isEmpty())
+        error = saveFrame(QStringLiteral("history.png"));
     tabs->setCurrentWidget(posterior);
     if (result.state == RunState::Finished) {
         out << "demo: " << result.summary << "\n";
@@ -58,10 +64,12 @@ void DemoRunner::finishAfterRedraw(const RunJobResult& result) {
         exitCode_ = 1;
     }
     if (!options_.screenshotFolder.isEmpty())
-        out << "demo: " << frames_ << " screenshots in " << QDir(options_.screenshotFolder).absolutePath() << "\n";
+        out << "demo: " << frames_ << " screenshots in "
+            << QDir(options_.screenshotFolder).absolutePath() << "\n";
     out.flush();
     Q_EMIT done(exitCode_);
-    if (options_.quitWhenDone) QCoreApplication::exit(exitCode_);
+    if (options_.quitWhenDone)
+        QCoreApplication::exit(exitCode_);
 }
 
 QString DemoRunner::start() {

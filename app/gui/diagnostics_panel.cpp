@@ -21,7 +21,8 @@
 
 namespace sbiw::gui {
 
-DiagnosticsPanel::DiagnosticsPanel(ProjectDocument* document, HistoryPanel* historyPanel, QWidget* parent)
+DiagnosticsPanel::DiagnosticsPanel(ProjectDocument* document, HistoryPanel* historyPanel,
+                                   QWidget* parent)
     : QWidget(parent), document_(document), historyPanel_(historyPanel) {
     simulationsSpin_ = new QSpinBox(this);
     simulationsSpin_->setRange(2, 100'000);
@@ -35,7 +36,8 @@ DiagnosticsPanel::DiagnosticsPanel(ProjectDocument* document, HistoryPanel* hist
     coverageCheck_ = new QCheckBox(tr("Expected coverage"), this);
     tarpCheck_ = new QCheckBox(tr("TARP"), this);
     ppcCheck_ = new QCheckBox(tr("Posterior predictive"), this);
-    for (QCheckBox* c : {sbcCheck_, coverageCheck_, tarpCheck_, ppcCheck_}) c->setChecked(true);
+    for (QCheckBox* c : {sbcCheck_, coverageCheck_, tarpCheck_, ppcCheck_})
+        c->setChecked(true);
     referenceEdit_ = new QLineEdit(this);
     referenceEdit_->setPlaceholderText(tr("reference posterior samples (CSV) for C2ST — optional"));
     browseButton_ = new QPushButton(tr("…"), this);
@@ -46,7 +48,8 @@ DiagnosticsPanel::DiagnosticsPanel(ProjectDocument* document, HistoryPanel* hist
     progress_ = new QProgressBar(this);
     progress_->setRange(0, 1000);
     progress_->setTextVisible(false);
-    summaryLabel_ = new QLabel(tr("Checks run on the run selected in the history (or the newest NPE run)."), this);
+    summaryLabel_ = new QLabel(
+        tr("Checks run on the run selected in the history (or the newest NPE run)."), this);
     summaryLabel_->setWordWrap(true);
     summaryLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     sbcPlot_ = new widgets::SbcRankPlot(this);
@@ -54,11 +57,13 @@ DiagnosticsPanel::DiagnosticsPanel(ProjectDocument* document, HistoryPanel* hist
     tarpPlot_ = new widgets::TarpPlot(this);
     predictivePlot_ = new widgets::PredictivePlot(this);
     // QCustomPlot cannot paint at zero size: keep the grid from squeezing a plot away.
-    for (QWidget* plot : std::initializer_list<QWidget*>{sbcPlot_, coveragePlot_, tarpPlot_, predictivePlot_})
+    for (QWidget* plot :
+         std::initializer_list<QWidget*>{sbcPlot_, coveragePlot_, tarpPlot_, predictivePlot_})
         plot->setMinimumSize(240, 160);
 
     auto* checks = new QHBoxLayout;
-    for (QCheckBox* c : {sbcCheck_, coverageCheck_, tarpCheck_, ppcCheck_}) checks->addWidget(c);
+    for (QCheckBox* c : {sbcCheck_, coverageCheck_, tarpCheck_, ppcCheck_})
+        checks->addWidget(c);
     checks->addStretch();
     auto* reference = new QHBoxLayout;
     reference->addWidget(referenceEdit_, 1);
@@ -84,30 +89,40 @@ DiagnosticsPanel::DiagnosticsPanel(ProjectDocument* document, HistoryPanel* hist
     layout->addLayout(plots, 1);
 
     connect(browseButton_, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Reference samples"), {}, tr("CSV files (*.csv)"));
-        if (!path.isEmpty()) referenceEdit_->setText(path);
+        const QString path = QFileDialog::getOpenFileName(this, tr("Reference samples"), {},
+                                                          tr("CSV files (*.csv)"));
+        if (!path.isEmpty())
+            referenceEdit_->setText(path);
     });
     connect(runButton_, &QPushButton::clicked, this, [this] {
-        if (const QString why = start(); !why.isEmpty()) summaryLabel_->setText(why);
+        if (const QString why = start(); !why.isEmpty())
+            summaryLabel_->setText(why);
     });
     connect(cancelButton_, &QPushButton::clicked, this, &DiagnosticsPanel::cancel);
 }
 
 DiagnosticsPanel::~DiagnosticsPanel() {
     cancel();
-    if (thread_) thread_->wait();
+    if (thread_)
+        thread_->wait();
 }
 
-bool DiagnosticsPanel::isRunning() const { return thread_ && thread_->isRunning(); }
+bool DiagnosticsPanel::isRunning() const {
+    return thread_ && thread_->isRunning();
+}
 
-void DiagnosticsPanel::cancel() { cancel_ = true; }
+void DiagnosticsPanel::cancel() {
+    cancel_ = true;
+}
 
 QString DiagnosticsPanel::start(qint64 runId) {
-    if (isRunning()) return tr("checks are running already");
+    if (isRunning())
+        return tr("checks are running already");
     const QString historyPath = historyPanel_->historyPath();
     if (runId == 0) {
         const std::vector<qint64> selected = historyPanel_->selectedRuns();
-        if (selected.size() == 1) runId = selected.front();
+        if (selected.size() == 1)
+            runId = selected.front();
     }
     if (runId == 0) {
         try {
@@ -124,7 +139,8 @@ QString DiagnosticsPanel::start(qint64 runId) {
             return QString::fromUtf8(error.what());
         }
     }
-    if (runId == 0) return tr("no finished NPE run of this project to check: train one first");
+    if (runId == 0)
+        return tr("no finished NPE run of this project to check: train one first");
     DiagnosticsRequest request;
     request.sbc = sbcCheck_->isChecked();
     request.coverage = coverageCheck_->isChecked();
@@ -148,7 +164,8 @@ QString DiagnosticsPanel::start(qint64 runId) {
         control.progressIntervalSeconds = 0.2;
         control.onProgress = [this](const LoopProgress& p) {
             const int value = p.total > 0 ? int(1000 * p.completed / p.total) : 0;
-            QMetaObject::invokeMethod(progress_, [this, value] { progress_->setValue(value); }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                progress_, [this, value] { progress_->setValue(value); }, Qt::QueuedConnection);
         };
         DiagnosticsOutcome outcome;
         QString error;
@@ -182,12 +199,17 @@ QString DiagnosticsPanel::start(qint64 runId) {
 
 void DiagnosticsPanel::show(const DiagnosticsOutcome& outcome) {
     QStringList names;
-    for (const std::string& n : outcome.parameterNames) names << QString::fromStdString(n);
+    for (const std::string& n : outcome.parameterNames)
+        names << QString::fromStdString(n);
     summaryLabel_->setText(outcome.summary.join("\n"));
-    if (outcome.sbc) sbcPlot_->setResult(*outcome.sbc, names);
-    if (outcome.coverage) coveragePlot_->setResult(*outcome.coverage);
-    if (outcome.tarp) tarpPlot_->setResult(*outcome.tarp);
-    if (outcome.ppc) predictivePlot_->setResult(*outcome.ppc);
+    if (outcome.sbc)
+        sbcPlot_->setResult(*outcome.sbc, names);
+    if (outcome.coverage)
+        coveragePlot_->setResult(*outcome.coverage);
+    if (outcome.tarp)
+        tarpPlot_->setResult(*outcome.tarp);
+    if (outcome.ppc)
+        predictivePlot_->setResult(*outcome.ppc);
 }
 
 }  // namespace sbiw::gui

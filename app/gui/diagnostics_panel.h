@@ -23,7 +23,7 @@ class SbcRankPlot;
 class CoveragePlot;
 class TarpPlot;
 class PredictivePlot;
-}
+}  // namespace sbiw::widgets
 
 namespace sbiw::gui {
 
@@ -33,7 +33,8 @@ class HistoryPanel;
 class DiagnosticsPanel : public QWidget {
     Q_OBJECT
   public:
-    DiagnosticsPanel(ProjectDocument* document, HistoryPanel* historyPanel, QWidget* parent = nullptr);
+    DiagnosticsPanel(ProjectDocument* document, HistoryPanel* historyPanel,
+                     QWidget* parent = nullptr);
     ~DiagnosticsPanel() override;
 
     // Starts the checks on `runId` (0: the run selected in the history, else the newest run with a

@@ -21,7 +21,20 @@ namespace sbiw::gui {
 
 namespace {
 
-enum Column { Id, Method, Estimator, Observation, Budget, Status, Started, Duration, Epochs, Loss, Diagnostics, Columns };
+enum Column {
+    Id,
+    Method,
+    Estimator,
+    Observation,
+    Budget,
+    Status,
+    Started,
+    Duration,
+    Epochs,
+    Loss,
+    Diagnostics,
+    Columns
+};
 
 QStandardItem* cell(const QString& text, const QVariant& sortKey = {}) {
     auto* item = new QStandardItem(text);
@@ -31,7 +44,8 @@ QStandardItem* cell(const QString& text, const QVariant& sortKey = {}) {
 }
 
 QString durationText(const RunSummary& run) {
-    if (!run.endedAt.isValid()) return QStringLiteral("…");
+    if (!run.endedAt.isValid())
+        return QStringLiteral("…");
     const double seconds = double(run.startedAt.msecsTo(run.endedAt)) / 1000.0;
     return seconds < 60 ? QStringLiteral("%1 s").arg(seconds, 0, 'f', 1)
                         : QStringLiteral("%1 min").arg(seconds / 60.0, 0, 'f', 1);
@@ -39,9 +53,11 @@ QString durationText(const RunSummary& run) {
 
 // The stored settings' value at `key`, also inside the nested objects NPE runs store.
 QJsonValue setting(const QJsonObject& json, const QString& key) {
-    if (json.contains(key)) return json.value(key);
+    if (json.contains(key))
+        return json.value(key);
     for (const QString& group : {QStringLiteral("training"), QStringLiteral("estimator")})
-        if (json.value(group).toObject().contains(key)) return json.value(group).toObject().value(key);
+        if (json.value(group).toObject().contains(key))
+            return json.value(group).toObject().value(key);
     return {};
 }
 
@@ -50,8 +66,9 @@ QJsonValue setting(const QJsonObject& json, const QString& key) {
 HistoryPanel::HistoryPanel(ProjectDocument* document, PosteriorView* posteriorView, QWidget* parent)
     : QWidget(parent), document_(document), posteriorView_(posteriorView) {
     model_ = new QStandardItemModel(0, Columns, this);
-    model_->setHorizontalHeaderLabels({tr("Run"), tr("Method"), tr("Estimator"), tr("Observation"), tr("Simulations"),
-                                       tr("Status"), tr("Started"), tr("Duration"), tr("Epochs"), tr("Val. loss"),
+    model_->setHorizontalHeaderLabels({tr("Run"), tr("Method"), tr("Estimator"), tr("Observation"),
+                                       tr("Simulations"), tr("Status"), tr("Started"),
+                                       tr("Duration"), tr("Epochs"), tr("Val. loss"),
                                        tr("Diagnostics")});
     proxy_ = new QSortFilterProxyModel(this);
     proxy_->setSourceModel(model_);
@@ -77,7 +94,9 @@ HistoryPanel::HistoryPanel(ProjectDocument* document, PosteriorView* posteriorVi
     deleteButton_ = new QPushButton(tr("Delete"), this);
     refreshButton_ = new QPushButton(tr("Refresh"), this);
     auto* buttons = new QHBoxLayout;
-    for (QPushButton* b : {overlayButton_, replayButton_, reapplyButton_, exportButton_, deleteButton_}) buttons->addWidget(b);
+    for (QPushButton* b :
+         {overlayButton_, replayButton_, reapplyButton_, exportButton_, deleteButton_})
+        buttons->addWidget(b);
     buttons->addStretch();
     buttons->addWidget(refreshButton_);
     auto* layout = new QVBoxLayout(this);
@@ -86,26 +105,34 @@ HistoryPanel::HistoryPanel(ProjectDocument* document, PosteriorView* posteriorVi
     layout->addWidget(detailsLabel_);
 
     const auto report = [this](const QString& title, const QString& error) {
-        if (!error.isEmpty()) QMessageBox::warning(this, title, error);
+        if (!error.isEmpty())
+            QMessageBox::warning(this, title, error);
     };
-    connect(overlayButton_, &QPushButton::clicked, this, [=] { report(tr("Overlay"), overlaySelected()); });
-    connect(replayButton_, &QPushButton::clicked, this, [=] { report(tr("Replay"), replaySelected()); });
-    connect(reapplyButton_, &QPushButton::clicked, this, [=] { report(tr("Re-apply settings"), reapplySelected()); });
+    connect(overlayButton_, &QPushButton::clicked, this,
+            [=] { report(tr("Overlay"), overlaySelected()); });
+    connect(replayButton_, &QPushButton::clicked, this,
+            [=] { report(tr("Replay"), replaySelected()); });
+    connect(reapplyButton_, &QPushButton::clicked, this,
+            [=] { report(tr("Re-apply settings"), reapplySelected()); });
     connect(deleteButton_, &QPushButton::clicked, this, [=] {
         const std::vector<qint64> runs = selectedRuns();
-        if (runs.empty()) return;
+        if (runs.empty())
+            return;
         if (QMessageBox::question(this, tr("Delete runs"),
-                                  tr("Delete %n run(s) with their models, samples and diagnostics?", "", int(runs.size()))) !=
-            QMessageBox::Yes)
+                                  tr("Delete %n run(s) with their models, samples and diagnostics?",
+                                     "", int(runs.size()))) != QMessageBox::Yes)
             return;
         report(tr("Delete"), deleteSelected());
     });
     connect(exportButton_, &QPushButton::clicked, this, [=] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export samples"), "samples.csv", tr("CSV files (*.csv)"));
-        if (!path.isEmpty()) report(tr("Export samples"), exportSelected(path));
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export samples"), "samples.csv",
+                                                          tr("CSV files (*.csv)"));
+        if (!path.isEmpty())
+            report(tr("Export samples"), exportSelected(path));
     });
     connect(refreshButton_, &QPushButton::clicked, this, &HistoryPanel::refresh);
-    connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &HistoryPanel::showDetails);
+    connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &HistoryPanel::showDetails);
     connect(document_, &ProjectDocument::pathChanged, this, [this] {
         history_.reset();  // another project, another history file
         refresh();
@@ -116,10 +143,12 @@ HistoryPanel::HistoryPanel(ProjectDocument* document, PosteriorView* posteriorVi
             return;
         }
         const SnapshotRecord& frame = replayFrames_[replayIndex_++];
-        posteriorView_->showSamples(frame.samples, tr("Run %1 replay: epoch %2%3")
-                                                       .arg(replayRun_)
-                                                       .arg(frame.epoch)
-                                                       .arg(frame.round > 0 ? tr(", round %1").arg(frame.round) : QString()));  // rounds count from 1 (snpe)
+        posteriorView_->showSamples(
+            frame.samples, tr("Run %1 replay: epoch %2%3")
+                               .arg(replayRun_)
+                               .arg(frame.epoch)
+                               .arg(frame.round > 0 ? tr(", round %1").arg(frame.round)
+                                                    : QString()));  // rounds count from 1 (snpe)
     });
     refresh();
 }
@@ -133,43 +162,55 @@ RunHistory* HistoryPanel::history() {
         try {
             history_ = std::make_unique<RunHistory>(historyPath());
         } catch (const std::exception& error) {
-            detailsLabel_->setText(tr("The run history cannot be opened: %1").arg(QString::fromUtf8(error.what())));
+            detailsLabel_->setText(
+                tr("The run history cannot be opened: %1").arg(QString::fromUtf8(error.what())));
             return nullptr;
         }
     }
     return history_.get();
 }
 
-int HistoryPanel::runCount() const { return model_->rowCount(); }
+int HistoryPanel::runCount() const {
+    return model_->rowCount();
+}
 
 void HistoryPanel::refresh() {
     const std::vector<qint64> selected = selectedRuns();
     model_->removeRows(0, model_->rowCount());
     RunHistory* store = history();
-    if (!store) return;
+    if (!store)
+        return;
     try {
         RunQuery query;
         // A saved project has a history of its own, listed whole (also runs of earlier versions
         // of its priors); unsaved projects share one, so only this problem's runs are shown.
-        if (document_->path().isEmpty()) query.projectHash = projectContentHash(document_->project());
+        if (document_->path().isEmpty())
+            query.projectHash = projectContentHash(document_->project());
         for (const RunSummary& run : store->listRuns(query)) {
             QStringList verdicts;
-            for (const DiagnosticRecord& d : store->diagnostics(run.id)) verdicts << d.kind;
-            const double seconds = run.endedAt.isValid() ? double(run.startedAt.msecsTo(run.endedAt)) / 1000.0 : -1.0;
-            model_->appendRow({cell(QString::number(run.id), run.id), cell(run.method.toUpper()), cell(run.estimator),
-                               cell(run.observation), cell(QString::number(run.simulationCount), run.simulationCount),
-                               cell(runStateName(run.state)),
-                               cell(run.startedAt.toLocalTime().toString("yyyy-MM-dd hh:mm"), run.startedAt),
-                               cell(durationText(run), seconds), cell(QString::number(run.epochs), run.epochs),
-                               cell(run.finalValidationLoss ? QString::number(*run.finalValidationLoss, 'f', 4) : QString(),
-                                    run.finalValidationLoss ? QVariant(*run.finalValidationLoss) : QVariant(1e300)),
-                               cell(verdicts.join(", "))});
+            for (const DiagnosticRecord& d : store->diagnostics(run.id))
+                verdicts << d.kind;
+            const double seconds =
+                run.endedAt.isValid() ? double(run.startedAt.msecsTo(run.endedAt)) / 1000.0 : -1.0;
+            model_->appendRow(
+                {cell(QString::number(run.id), run.id), cell(run.method.toUpper()),
+                 cell(run.estimator), cell(run.observation),
+                 cell(QString::number(run.simulationCount), run.simulationCount),
+                 cell(runStateName(run.state)),
+                 cell(run.startedAt.toLocalTime().toString("yyyy-MM-dd hh:mm"), run.startedAt),
+                 cell(durationText(run), seconds), cell(QString::number(run.epochs), run.epochs),
+                 cell(run.finalValidationLoss ? QString::number(*run.finalValidationLoss, 'f', 4)
+                                              : QString(),
+                      run.finalValidationLoss ? QVariant(*run.finalValidationLoss)
+                                              : QVariant(1e300)),
+                 cell(verdicts.join(", "))});
         }
     } catch (const std::exception& error) {
         detailsLabel_->setText(QString::fromUtf8(error.what()));
     }
     table_->resizeColumnsToContents();
-    for (qint64 id : selected) selectRun(id, true);
+    for (qint64 id : selected)
+        selectRun(id, true);
 }
 
 std::vector<qint64> HistoryPanel::selectedRuns() const {
@@ -180,11 +221,12 @@ std::vector<qint64> HistoryPanel::selectedRuns() const {
 }
 
 void HistoryPanel::selectRun(qint64 runId, bool addToSelection) {
-    if (!addToSelection) table_->clearSelection();
+    if (!addToSelection)
+        table_->clearSelection();
     for (int row = 0; row < proxy_->rowCount(); ++row)
         if (proxy_->index(row, Id).data(Qt::UserRole).toLongLong() == runId)
-            table_->selectionModel()->select(proxy_->index(row, Id),
-                                             QItemSelectionModel::Select | QItemSelectionModel::Rows);
+            table_->selectionModel()->select(
+                proxy_->index(row, Id), QItemSelectionModel::Select | QItemSelectionModel::Rows);
 }
 
 void HistoryPanel::showDetails() {
@@ -196,10 +238,17 @@ void HistoryPanel::showDetails() {
     }
     try {
         const std::optional<RunSummary> run = store->run(runs.front());
-        if (!run) return;
-        QStringList lines{tr("Run %1 · %2 · seed %3 · %4").arg(run->id).arg(run->method.toUpper()).arg(run->seed).arg(run->device)};
-        if (!run->errorMessage.isEmpty()) lines << run->errorMessage;
-        for (const DiagnosticRecord& d : store->diagnostics(run->id)) lines << d.result.value("summary").toString();
+        if (!run)
+            return;
+        QStringList lines{tr("Run %1 · %2 · seed %3 · %4")
+                              .arg(run->id)
+                              .arg(run->method.toUpper())
+                              .arg(run->seed)
+                              .arg(run->device)};
+        if (!run->errorMessage.isEmpty())
+            lines << run->errorMessage;
+        for (const DiagnosticRecord& d : store->diagnostics(run->id))
+            lines << d.result.value("summary").toString();
         detailsLabel_->setText(lines.join("\n"));
     } catch (const std::exception& error) {
         detailsLabel_->setText(QString::fromUtf8(error.what()));
@@ -208,13 +257,16 @@ void HistoryPanel::showDetails() {
 
 QString HistoryPanel::overlaySelected() {
     RunHistory* store = history();
-    if (!store) return tr("no run history");
+    if (!store)
+        return tr("no run history");
     std::vector<std::pair<QString, Matrix>> overlays;
     for (qint64 id : selectedRuns()) {
         const std::optional<StoredSamples> samples = store->samples(id);
-        if (samples) overlays.emplace_back(tr("run %1").arg(id), samples->samples);
+        if (samples)
+            overlays.emplace_back(tr("run %1").arg(id), samples->samples);
     }
-    if (overlays.empty() && !selectedRuns().empty()) return tr("the selected runs have no posterior samples");
+    if (overlays.empty() && !selectedRuns().empty())
+        return tr("the selected runs have no posterior samples");
     posteriorView_->setRunOverlays(overlays);
     return {};
 }
@@ -222,12 +274,15 @@ QString HistoryPanel::overlaySelected() {
 QString HistoryPanel::replaySelected(int millisecondsPerFrame) {
     const std::vector<qint64> runs = selectedRuns();
     RunHistory* store = history();
-    if (runs.size() != 1 || !store) return tr("select one run to replay");
+    if (runs.size() != 1 || !store)
+        return tr("select one run to replay");
     replayFrames_ = store->snapshots(runs.front());
     if (const std::optional<StoredSamples> final = store->samples(runs.front()))
         replayFrames_.push_back({replayFrames_.empty() ? 0 : replayFrames_.back().round,
-                                 replayFrames_.empty() ? 0 : replayFrames_.back().epoch, 0.0, final->samples});
-    if (replayFrames_.empty()) return tr("run %1 has no snapshots to replay").arg(runs.front());
+                                 replayFrames_.empty() ? 0 : replayFrames_.back().epoch, 0.0,
+                                 final->samples});
+    if (replayFrames_.empty())
+        return tr("run %1 has no snapshots to replay").arg(runs.front());
     replayRun_ = runs.front();
     replayIndex_ = 0;
     replayTimer_.start(millisecondsPerFrame);
@@ -237,37 +292,52 @@ QString HistoryPanel::replaySelected(int millisecondsPerFrame) {
 QString HistoryPanel::reapplySelected() {
     const std::vector<qint64> runs = selectedRuns();
     RunHistory* store = history();
-    if (runs.size() != 1 || !store) return tr("select one run whose settings to re-apply");
+    if (runs.size() != 1 || !store)
+        return tr("select one run whose settings to re-apply");
     const QJsonObject json = store->settings(runs.front());
     Project changed = document_->project();
     InferenceSettings& s = changed.inference;
     s.method = json.value("method").toString(QString::fromStdString(s.method)).toStdString();
     const QJsonValue estimator = json.value("estimator");
-    if (estimator.isObject()) s.estimator = estimator.toObject().value("kind").toString().toStdString();
-    else if (estimator.isString() && estimator.toString() != "resnet" && estimator.toString() != "-")
+    if (estimator.isObject())
+        s.estimator = estimator.toObject().value("kind").toString().toStdString();
+    else if (estimator.isString() && estimator.toString() != "resnet" &&
+             estimator.toString() != "-")
         s.estimator = estimator.toString().toStdString();
-    if (const QJsonValue v = setting(json, "simulations"); v.isDouble()) s.simulations = v.toInteger();
+    if (const QJsonValue v = setting(json, "simulations"); v.isDouble())
+        s.simulations = v.toInteger();
     if (const QJsonValue v = setting(json, "seed"); !v.isUndefined())
         s.seed = v.isString() ? v.toString().toULongLong() : std::uint64_t(v.toInteger());
-    if (const QJsonValue v = setting(json, "posterior_samples"); v.isDouble()) s.posteriorSamples = v.toInteger();
-    if (const QJsonValue v = setting(json, "device"); v.isString()) s.device = v.toString().toStdString();
-    if (const QJsonValue v = setting(json, "batch_size"); v.isDouble()) s.training.batchSize = v.toInt();
-    if (const QJsonValue v = setting(json, "learning_rate"); v.isDouble()) s.training.learningRate = v.toDouble();
-    if (const QJsonValue v = setting(json, "patience"); v.isDouble()) s.training.patience = v.toInt();
-    if (const QJsonValue v = setting(json, "max_epochs"); v.isDouble()) s.training.maxEpochs = v.toInt();
+    if (const QJsonValue v = setting(json, "posterior_samples"); v.isDouble())
+        s.posteriorSamples = v.toInteger();
+    if (const QJsonValue v = setting(json, "device"); v.isString())
+        s.device = v.toString().toStdString();
+    if (const QJsonValue v = setting(json, "batch_size"); v.isDouble())
+        s.training.batchSize = v.toInt();
+    if (const QJsonValue v = setting(json, "learning_rate"); v.isDouble())
+        s.training.learningRate = v.toDouble();
+    if (const QJsonValue v = setting(json, "patience"); v.isDouble())
+        s.training.patience = v.toInt();
+    if (const QJsonValue v = setting(json, "max_epochs"); v.isDouble())
+        s.training.maxEpochs = v.toInt();
     const std::string observation = json.value("observation").toString().toStdString();
-    if (changed.findObservation(observation)) changed.defaultObservation = observation;
+    if (changed.findObservation(observation))
+        changed.defaultObservation = observation;
     if (const Problems problems = changed.validate(); !problems.empty())
-        return tr("run %1's settings do not fit this project: %2").arg(runs.front()).arg(QString::fromStdString(problems.front().toString()));
+        return tr("run %1's settings do not fit this project: %2")
+            .arg(runs.front())
+            .arg(QString::fromStdString(problems.front().toString()));
     document_->edit(tr("Re-apply settings of run %1").arg(runs.front()), changed);
     return {};
 }
 
 QString HistoryPanel::deleteSelected() {
     RunHistory* store = history();
-    if (!store) return tr("no run history");
+    if (!store)
+        return tr("no run history");
     try {
-        for (qint64 id : selectedRuns()) store->deleteRun(id);
+        for (qint64 id : selectedRuns())
+            store->deleteRun(id);
     } catch (const std::exception& error) {
         refresh();
         return QString::fromUtf8(error.what());
@@ -279,14 +349,17 @@ QString HistoryPanel::deleteSelected() {
 QString HistoryPanel::exportSelected(const QString& csvPath) {
     const std::vector<qint64> runs = selectedRuns();
     RunHistory* store = history();
-    if (runs.size() != 1 || !store) return tr("select one run to export");
+    if (runs.size() != 1 || !store)
+        return tr("select one run to export");
     try {
         const std::optional<StoredSamples> samples = store->samples(runs.front());
-        if (!samples) return tr("run %1 has no posterior samples").arg(runs.front());
+        if (!samples)
+            return tr("run %1 has no posterior samples").arg(runs.front());
         std::vector<std::string> names = document_->project().parameterNames();
         if (int(names.size()) != samples->samples.cols()) {
             names.clear();
-            for (Eigen::Index c = 0; c < samples->samples.cols(); ++c) names.push_back("parameter_" + std::to_string(c + 1));
+            for (Eigen::Index c = 0; c < samples->samples.cols(); ++c)
+                names.push_back("parameter_" + std::to_string(c + 1));
         }
         writeCsv(csvPath.toStdString(), names, samples->samples);
         return {};

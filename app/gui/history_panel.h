@@ -26,7 +26,8 @@ class PosteriorView;
 class HistoryPanel : public QWidget {
     Q_OBJECT
   public:
-    HistoryPanel(ProjectDocument* document, PosteriorView* posteriorView, QWidget* parent = nullptr);
+    HistoryPanel(ProjectDocument* document, PosteriorView* posteriorView,
+                 QWidget* parent = nullptr);
 
     // The history file the project's runs go to: beside the project file, or the per-user one
     // for unsaved projects (the same files sbiw-cli uses).
@@ -56,7 +57,8 @@ class HistoryPanel : public QWidget {
     QSortFilterProxyModel* proxy_;
     QTableView* table_;
     QLabel* detailsLabel_;
-    QPushButton *overlayButton_, *replayButton_, *reapplyButton_, *exportButton_, *deleteButton_, *refreshButton_;
+    QPushButton *overlayButton_, *replayButton_, *reapplyButton_, *exportButton_, *deleteButton_,
+        *refreshButton_;
     QTimer replayTimer_;
     std::vector<SnapshotRecord> replayFrames_;
     std::size_t replayIndex_ = 0;

@@ -6,4 +6,6 @@
 
 #include "gui/app_main.h"
 
-int main(int argc, char** argv) { return sbiw::gui::runApplication(argc, argv); }
+int main(int argc, char** argv) {
+    return sbiw::gui::runApplication(argc, argv);
+}

@@ -9,13 +9,13 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenuBar>
-#include <QPlainTextEdit>
-#include <QTime>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTime>
 #include <QTimer>
 #include <QUndoStack>
 
@@ -37,7 +37,8 @@ namespace {
 
 constexpr int kMaxRecent = 8;
 
-QDockWidget* dock(QMainWindow* window, const QString& title, const char* name, QWidget* content, Qt::DockWidgetArea area) {
+QDockWidget* dock(QMainWindow* window, const QString& title, const char* name, QWidget* content,
+                  Qt::DockWidgetArea area) {
     auto* scroll = new QScrollArea(window);
     scroll->setWidget(content);
     scroll->setWidgetResizable(true);
@@ -67,16 +68,21 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     simulatorPanel_ = new SimulatorPanel(document_, this);
     observationPanel_ = new ObservationPanel(document_, simulatorPanel_, this);
     trainingPanel_ = new TrainingPanel(document_, controller_, this);
-    QDockWidget* parametersDock = dock(this, tr("Parameters and priors"), "parametersDock", parametersPanel_, Qt::LeftDockWidgetArea);
-    QDockWidget* simulatorDock = dock(this, tr("Simulator"), "simulatorDock", simulatorPanel_, Qt::LeftDockWidgetArea);
-    QDockWidget* observationDock = dock(this, tr("Observation"), "observationDock", observationPanel_, Qt::LeftDockWidgetArea);
-    QDockWidget* trainingDock = dock(this, tr("Training"), "trainingDock", trainingPanel_, Qt::RightDockWidgetArea);
+    QDockWidget* parametersDock = dock(this, tr("Parameters and priors"), "parametersDock",
+                                       parametersPanel_, Qt::LeftDockWidgetArea);
+    QDockWidget* simulatorDock =
+        dock(this, tr("Simulator"), "simulatorDock", simulatorPanel_, Qt::LeftDockWidgetArea);
+    QDockWidget* observationDock =
+        dock(this, tr("Observation"), "observationDock", observationPanel_, Qt::LeftDockWidgetArea);
+    QDockWidget* trainingDock =
+        dock(this, tr("Training"), "trainingDock", trainingPanel_, Qt::RightDockWidgetArea);
     // The run log: stages, the outcome, and what the simulator says (a program's stderr).
     runLog_ = new QPlainTextEdit(this);
     runLog_->setObjectName("runLog");
     runLog_->setReadOnly(true);
     runLog_->setMaximumBlockCount(10000);
-    QDockWidget* logDock = dock(this, tr("Run log"), "runLogDock", runLog_, Qt::BottomDockWidgetArea);
+    QDockWidget* logDock =
+        dock(this, tr("Run log"), "runLogDock", runLog_, Qt::BottomDockWidgetArea);
     logDock->hide();
     tabifyDockWidget(simulatorDock, observationDock);
     simulatorDock->raise();
@@ -88,28 +94,34 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     const auto log = [this](const QString& line) {
         runLog_->appendPlainText(QTime::currentTime().toString("hh:mm:ss ") + line);
     };
-    connect(controller_, &TrainingController::simulatorLog, this, [log](const QString& line) { log("simulator: " + line); });
+    connect(controller_, &TrainingController::simulatorLog, this,
+            [log](const QString& line) { log("simulator: " + line); });
     connect(controller_, &TrainingController::stageChanged, this, log);
     connect(controller_, &TrainingController::finished, this, [log](const RunJobResult& r) {
         log(r.state == RunState::Finished ? r.summary : runStateName(r.state) + ": " + r.message);
-        for (const QString& line : r.details) log("  " + line);
+        for (const QString& line : r.details)
+            log("  " + line);
     });
 
     connect(document_, &ProjectDocument::modifiedChanged, this, &MainWindow::updateTitle);
     connect(document_, &ProjectDocument::pathChanged, this, &MainWindow::updateTitle);
     connect(trainingPanel_, &TrainingPanel::startRequested, this, [this] {
-        if (const QString why = startTraining(); !why.isEmpty()) QMessageBox::warning(this, tr("Cannot start training"), why);
+        if (const QString why = startTraining(); !why.isEmpty())
+            QMessageBox::warning(this, tr("Cannot start training"), why);
     });
-    connect(controller_, &TrainingController::snapshotReady, posteriorView_, &PosteriorView::showSnapshot);
+    connect(controller_, &TrainingController::snapshotReady, posteriorView_,
+            &PosteriorView::showSnapshot);
     connect(controller_, &TrainingController::finished, this, &MainWindow::onFinished);
 
     resize(1400, 900);
     QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());
     restoreState(settings.value("window/state").toByteArray());
-    if (const TaskInfo* task = findTask("two_moons")) document_->reset(projectFromTask(*task), {});
+    if (const TaskInfo* task = findTask("two_moons"))
+        document_->reset(projectFromTask(*task), {});
     updateTitle();
-    statusBar()->showMessage(cudaAvailable() ? tr("CUDA GPU available") : tr("Training on the CPU"));
+    statusBar()->showMessage(cudaAvailable() ? tr("CUDA GPU available")
+                                             : tr("Training on the CPU"));
 }
 
 MainWindow::~MainWindow() {
@@ -119,18 +131,22 @@ MainWindow::~MainWindow() {
 
 QString MainWindow::examplesFolder() {
     const QString app = QCoreApplication::applicationDirPath();
-    for (const QString& candidate : {app + "/../share/sbiw/projects", app + "/../../projects", QStringLiteral(SBIW_SOURCE_PROJECTS)})
-        if (QFileInfo(candidate).isDir()) return QDir(candidate).canonicalPath();
+    for (const QString& candidate : {app + "/../share/sbiw/projects", app + "/../../projects",
+                                     QStringLiteral(SBIW_SOURCE_PROJECTS)})
+        if (QFileInfo(candidate).isDir())
+            return QDir(candidate).canonicalPath();
     return {};
 }
 
 void MainWindow::createActions() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&New"), QKeySequence::New, this, [this] {
-        if (maybeSave()) newProject();
+        if (maybeSave())
+            newProject();
     });
     file->addAction(tr("&Open…"), QKeySequence::Open, this, [this] {
-        if (maybeSave()) openWithDialog();
+        if (maybeSave())
+            openWithDialog();
     });
     recentMenu_ = file->addMenu(tr("Open &recent"));
     examplesMenu_ = file->addMenu(tr("&Examples"));
@@ -138,8 +154,10 @@ void MainWindow::createActions() {
     for (const QString& name : examples.entryList({"*.sbiw"}, QDir::Files, QDir::Name)) {
         const QString path = examples.absoluteFilePath(name);
         examplesMenu_->addAction(QFileInfo(name).completeBaseName(), this, [this, path] {
-            if (!maybeSave()) return;
-            if (const QString error = openProject(path); !error.isEmpty()) QMessageBox::warning(this, tr("Open example"), error);
+            if (!maybeSave())
+                return;
+            if (const QString error = openProject(path); !error.isEmpty())
+                QMessageBox::warning(this, tr("Open example"), error);
         });
     }
     file->addSeparator();
@@ -158,28 +176,34 @@ void MainWindow::createActions() {
 
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     run->addAction(tr("&Start training"), QKeySequence(Qt::CTRL | Qt::Key_R), this, [this] {
-        if (const QString why = startTraining(); !why.isEmpty()) QMessageBox::warning(this, tr("Cannot start training"), why);
+        if (const QString why = startTraining(); !why.isEmpty())
+            QMessageBox::warning(this, tr("Cannot start training"), why);
     });
-    run->addAction(tr("&Cancel training"), QKeySequence(Qt::Key_Escape), controller_, &TrainingController::cancel);
+    run->addAction(tr("&Cancel training"), QKeySequence(Qt::Key_Escape), controller_,
+                   &TrainingController::cancel);
     rebuildRecentMenu();
 }
 
 void MainWindow::updateTitle() {
-    setWindowTitle(QStringLiteral("%1%2 — SBI Workbench").arg(document_->displayName(), document_->isModified() ? "*" : ""));
+    setWindowTitle(QStringLiteral("%1%2 — SBI Workbench")
+                       .arg(document_->displayName(), document_->isModified() ? "*" : ""));
     setWindowModified(document_->isModified());
 }
 
 QString MainWindow::openProject(const QString& path) {
     const QString error = document_->open(path);
-    if (error.isEmpty()) addRecent(document_->path());
+    if (error.isEmpty())
+        addRecent(document_->path());
     return error;
 }
 
 QString MainWindow::startTraining() {
-    if (controller_->isRunning()) return tr("a training run is going on; cancel it first");
+    if (controller_->isRunning())
+        return tr("a training run is going on; cancel it first");
     const Project& project = document_->project();
     const Observation* observation = project.findObservation(project.defaultObservation);
-    if (!observation) return tr("the project has no observation to condition on");
+    if (!observation)
+        return tr("the project has no observation to condition on");
     RunJob job;
     job.project = project;
     job.projectPath = document_->path();
@@ -188,10 +212,12 @@ QString MainWindow::startTraining() {
     job.observation = observation->data;
     if (const Problems problems = job.validate(); !problems.empty()) {
         QStringList lines;
-        for (const Problem& p : problems) lines << QString::fromStdString(p.toString());
+        for (const Problem& p : problems)
+            lines << QString::fromStdString(p.toString());
         return lines.join("\n");
     }
-    if (QString why; !ensureTrusted(this, project, &why)) return why;
+    if (QString why; !ensureTrusted(this, project, &why))
+        return why;
     controller_->start(job);
     tabs_->setCurrentWidget(posteriorView_);
     return {};
@@ -199,25 +225,31 @@ QString MainWindow::startTraining() {
 
 void MainWindow::onFinished(const RunJobResult& result) {
     if (result.state == RunState::Finished)
-        posteriorView_->showSamples(result.samples, tr("Posterior: %1 samples%2")
-                                                        .arg(result.samples.rows())
-                                                        .arg(result.runId > 0 ? tr(" (run %1)").arg(result.runId) : QString()));
+        posteriorView_->showSamples(
+            result.samples,
+            tr("Posterior: %1 samples%2")
+                .arg(result.samples.rows())
+                .arg(result.runId > 0 ? tr(" (run %1)").arg(result.runId) : QString()));
     // A separate event, so that the GUI thread never does both at once.
     QTimer::singleShot(0, historyPanel_, &HistoryPanel::refresh);
     statusBar()->showMessage(result.state == RunState::Finished ? result.summary : result.message);
 }
 
 bool MainWindow::maybeSave() {
-    if (!document_->isModified()) return true;
-    const auto answer = QMessageBox::warning(this, tr("Unsaved changes"),
-                                             tr("%1 has unsaved changes. Save them?").arg(document_->displayName()),
-                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
-    if (answer == QMessageBox::Save) return save();
+    if (!document_->isModified())
+        return true;
+    const auto answer =
+        QMessageBox::warning(this, tr("Unsaved changes"),
+                             tr("%1 has unsaved changes. Save them?").arg(document_->displayName()),
+                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Save)
+        return save();
     return answer == QMessageBox::Discard;
 }
 
 bool MainWindow::save() {
-    if (document_->path().isEmpty()) return saveAs();
+    if (document_->path().isEmpty())
+        return saveAs();
     if (const QString error = document_->save(); !error.isEmpty()) {
         QMessageBox::warning(this, tr("Save"), error);
         return false;
@@ -227,10 +259,15 @@ bool MainWindow::save() {
 }
 
 bool MainWindow::saveAs() {
-    const QString suggested = document_->path().isEmpty() ? QString::fromStdString(document_->project().name) + ".sbiw" : document_->path();
-    QString path = QFileDialog::getSaveFileName(this, tr("Save project"), suggested, tr("SBI Workbench projects (*.sbiw)"));
-    if (path.isEmpty()) return false;
-    if (!path.endsWith(".sbiw")) path += ".sbiw";
+    const QString suggested = document_->path().isEmpty()
+                                  ? QString::fromStdString(document_->project().name) + ".sbiw"
+                                  : document_->path();
+    QString path = QFileDialog::getSaveFileName(this, tr("Save project"), suggested,
+                                                tr("SBI Workbench projects (*.sbiw)"));
+    if (path.isEmpty())
+        return false;
+    if (!path.endsWith(".sbiw"))
+        path += ".sbiw";
     if (const QString error = document_->save(path); !error.isEmpty()) {
         QMessageBox::warning(this, tr("Save"), error);
         return false;
@@ -248,10 +285,13 @@ void MainWindow::newProject() {
 }
 
 void MainWindow::openWithDialog() {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open project"), examplesFolder(), tr("SBI Workbench projects (*.sbiw)"));
-    if (path.isEmpty()) return;
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open project"), examplesFolder(),
+                                                      tr("SBI Workbench projects (*.sbiw)"));
+    if (path.isEmpty())
+        return;
     if (const QString error = openProject(path); !error.isEmpty())
-        QMessageBox::warning(this, tr("Open project"), tr("%1 cannot be opened:\n%2").arg(path, error));
+        QMessageBox::warning(this, tr("Open project"),
+                             tr("%1 cannot be opened:\n%2").arg(path, error));
 }
 
 void MainWindow::addRecent(const QString& path) {
@@ -259,7 +299,8 @@ void MainWindow::addRecent(const QString& path) {
     QStringList recent = settings.value("recentProjects").toStringList();
     recent.removeAll(path);
     recent.prepend(path);
-    while (recent.size() > kMaxRecent) recent.removeLast();
+    while (recent.size() > kMaxRecent)
+        recent.removeLast();
     settings.setValue("recentProjects", recent);
     rebuildRecentMenu();
 }
@@ -269,10 +310,14 @@ void MainWindow::rebuildRecentMenu() {
     const QStringList recent = QSettings().value("recentProjects").toStringList();
     for (int i = 0; i < recent.size(); ++i) {
         const QString path = recent.at(i);
-        QAction* action = recentMenu_->addAction(QStringLiteral("&%1 %2").arg(i + 1).arg(QFileInfo(path).fileName()), this, [this, path] {
-            if (!maybeSave()) return;
-            if (const QString error = openProject(path); !error.isEmpty()) QMessageBox::warning(this, tr("Open project"), error);
-        });
+        QAction* action = recentMenu_->addAction(
+            QStringLiteral("&%1 %2").arg(i + 1).arg(QFileInfo(path).fileName()), this,
+            [this, path] {
+                if (!maybeSave())
+                    return;
+                if (const QString error = openProject(path); !error.isEmpty())
+                    QMessageBox::warning(this, tr("Open project"), error);
+            });
         action->setToolTip(path);
     }
     recentMenu_->setEnabled(!recent.isEmpty());

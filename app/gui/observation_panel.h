@@ -17,7 +17,8 @@ class SimulatorPanel;
 class ObservationPanel : public QWidget {
     Q_OBJECT
   public:
-    ObservationPanel(ProjectDocument* document, SimulatorPanel* simulatorPanel, QWidget* parent = nullptr);
+    ObservationPanel(ProjectDocument* document, SimulatorPanel* simulatorPanel,
+                     QWidget* parent = nullptr);
 
     QComboBox* observationCombo() const { return combo_; }
     // Imports `path` (a header line, then one row per i.i.d. observation). Returns an error or "".

@@ -23,7 +23,8 @@ namespace {
 
 QString formatValues(const std::vector<double>& values) {
     QStringList parts;
-    for (double v : values) parts << QString::number(v, 'g', 6);
+    for (double v : values)
+        parts << QString::number(v, 'g', 6);
     return parts.join(", ");
 }
 
@@ -51,19 +52,22 @@ QString priorSummary(const PriorSpec& spec) {
     QStringList fields;
     // In the family's own order (low before high), not the map's alphabetical one.
     const auto add = [&fields](const std::string& name, const std::vector<double>& values) {
-        fields << QStringLiteral("%1=%2").arg(QString::fromStdString(name),
-                                              values.size() <= 3 ? formatValues(values)
-                                                                 : QStringLiteral("[%1 values]").arg(values.size()));
+        fields << QStringLiteral("%1=%2").arg(
+            QString::fromStdString(name), values.size() <= 3
+                                              ? formatValues(values)
+                                              : QStringLiteral("[%1 values]").arg(values.size()));
     };
     if (family) {
         for (const PriorFieldInfo& field : family->fields)
-            if (const auto it = spec.values.find(field.name); it != spec.values.end()) add(it->first, it->second);
+            if (const auto it = spec.values.find(field.name); it != spec.values.end())
+                add(it->first, it->second);
     } else {
-        for (const auto& [name, values] : spec.values) add(name, values);
+        for (const auto& [name, values] : spec.values)
+            add(name, values);
     }
-    return QStringLiteral("%1(%2)").arg(family ? QString::fromStdString(family->displayName)
-                                               : QString::fromStdString(spec.family),
-                                        fields.join(", "));
+    return QStringLiteral("%1(%2)").arg(
+        family ? QString::fromStdString(family->displayName) : QString::fromStdString(spec.family),
+        fields.join(", "));
 }
 
 // Problems of `project` that concern parameter `index` (paths "parameters[i]...").
@@ -71,13 +75,15 @@ QStringList problemsOf(const Project& project, int index) {
     QStringList lines;
     const std::string prefix = "parameters[" + std::to_string(index) + "]";
     for (const Problem& p : project.validate())
-        if (p.path.rfind(prefix, 0) == 0 || p.path == "parameters") lines << QString::fromStdString(p.toString());
+        if (p.path.rfind(prefix, 0) == 0 || p.path == "parameters")
+            lines << QString::fromStdString(p.toString());
     return lines;
 }
 
 }  // namespace
 
-ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : QWidget(parent), document_(document) {
+ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent)
+    : QWidget(parent), document_(document) {
     projectNameEdit_ = new QLineEdit(this);
     projectNameEdit_->setObjectName("projectName");
     projectDescriptionEdit_ = new QLineEdit(this);
@@ -100,7 +106,8 @@ ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : Q
     addButton_->setObjectName("addParameter");
     removeButton_->setObjectName("removeParameter");
     auto* buttons = new QHBoxLayout;
-    for (QPushButton* b : {addButton_, removeButton_, upButton_, downButton_}) buttons->addWidget(b);
+    for (QPushButton* b : {addButton_, removeButton_, upButton_, downButton_})
+        buttons->addWidget(b);
     buttons->addStretch();
 
     nameEdit_ = new QLineEdit(this);
@@ -108,7 +115,8 @@ ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : Q
     familyCombo_ = new QComboBox(this);
     familyCombo_->setObjectName("priorFamily");
     for (const PriorFamilyInfo& family : priorFamilies())
-        familyCombo_->addItem(QString::fromStdString(family.displayName), QString::fromStdString(family.id));
+        familyCombo_->addItem(QString::fromStdString(family.displayName),
+                              QString::fromStdString(family.id));
     fieldsLayout_ = new QFormLayout;
     problemLabel_ = new QLabel(this);
     problemLabel_->setObjectName("priorProblems");
@@ -150,7 +158,8 @@ ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : Q
         Project changed = document_->project();
         changed.name = projectNameEdit_->text().trimmed().toStdString();
         if (changed.name.empty()) {
-            projectNameEdit_->setText(QString::fromStdString(document_->project().name));  // a project needs a name
+            projectNameEdit_->setText(
+                QString::fromStdString(document_->project().name));  // a project needs a name
             return;
         }
         document_->edit(tr("Rename project"), changed);
@@ -161,7 +170,8 @@ ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : Q
         document_->edit(tr("Change project description"), changed);
     });
     connect(familyCombo_, &QComboBox::currentIndexChanged, this, [this] {
-        if (updating_) return;
+        if (updating_)
+            return;
         rebuildFieldEditors(familyCombo_->currentData().toString().toStdString());
         commitPrior(-1);
     });
@@ -169,19 +179,25 @@ ParametersPanel::ParametersPanel(ProjectDocument* document, QWidget* parent) : Q
     refreshEditor();
 }
 
-int ParametersPanel::currentParameter() const { return table_->currentRow(); }
+int ParametersPanel::currentParameter() const {
+    return table_->currentRow();
+}
 
-void ParametersPanel::selectParameter(int index) { table_->setCurrentCell(index, 0); }
+void ParametersPanel::selectParameter(int index) {
+    table_->setCurrentCell(index, 0);
+}
 
 QLineEdit* ParametersPanel::fieldEdit(const QString& field) const {
     for (const auto& [name, edit] : fieldEdits_)
-        if (QString::fromStdString(name) == field) return edit;
+        if (QString::fromStdString(name) == field)
+            return edit;
     return nullptr;
 }
 
 void ParametersPanel::refreshTable() {
     const Project& project = document_->project();
-    if (!projectNameEdit_->hasFocus()) projectNameEdit_->setText(QString::fromStdString(project.name));
+    if (!projectNameEdit_->hasFocus())
+        projectNameEdit_->setText(QString::fromStdString(project.name));
     if (!projectDescriptionEdit_->hasFocus()) {
         projectDescriptionEdit_->setText(QString::fromStdString(project.description));
         projectDescriptionEdit_->setCursorPosition(0);
@@ -193,28 +209,36 @@ void ParametersPanel::refreshTable() {
     std::string blockOwner;
     for (int i = 0; i < int(project.parameters.size()); ++i) {
         const ParameterSpec& p = project.parameters[std::size_t(i)];
-        if (p.prior) blockOwner = p.name;
+        if (p.prior)
+            blockOwner = p.name;
         table_->setItem(i, 0, new QTableWidgetItem(QString::fromStdString(p.name)));
-        table_->setItem(i, 1, new QTableWidgetItem(p.prior ? priorSummary(*p.prior)
-                                                           : tr("(in the joint prior of %1)")
-                                                                 .arg(QString::fromStdString(blockOwner))));
+        table_->setItem(
+            i, 1,
+            new QTableWidgetItem(
+                p.prior
+                    ? priorSummary(*p.prior)
+                    : tr("(in the joint prior of %1)").arg(QString::fromStdString(blockOwner))));
     }
     if (!project.parameters.empty())
         table_->setCurrentCell(std::min(current, int(project.parameters.size()) - 1), 0);
 }
 
 void ParametersPanel::rebuildFieldEditors(const std::string& familyId) {
-    while (fieldsLayout_->rowCount() > 0) fieldsLayout_->removeRow(0);
+    while (fieldsLayout_->rowCount() > 0)
+        fieldsLayout_->removeRow(0);
     fieldEdits_.clear();
     const PriorFamilyInfo* family = findPriorFamily(familyId);
-    if (!family) return;
+    if (!family)
+        return;
     for (std::size_t f = 0; f < family->fields.size(); ++f) {
         const PriorFieldInfo& info = family->fields[f];
         auto* edit = new QLineEdit(this);
         edit->setObjectName(QString::fromStdString("field_" + info.name));
         edit->setToolTip(QString::fromStdString(info.description));
-        edit->setPlaceholderText(info.optional ? tr("optional") : QString::number(info.defaultValue));
-        if (info.shape != FieldShape::Scalar) edit->setToolTip(edit->toolTip() + tr(" (comma-separated values)"));
+        edit->setPlaceholderText(info.optional ? tr("optional")
+                                               : QString::number(info.defaultValue));
+        if (info.shape != FieldShape::Scalar)
+            edit->setToolTip(edit->toolTip() + tr(" (comma-separated values)"));
         const int mergeKey = 1000 + int(f);
         connect(edit, &QLineEdit::textEdited, this, [this, mergeKey] { commitPrior(mergeKey); });
         fieldsLayout_->addRow(QString::fromStdString(info.name), edit);
@@ -231,7 +255,8 @@ void ParametersPanel::refreshEditor() {
     const bool reorderable = project.simulator.kind != "builtin";
     upButton_->setEnabled(reorderable && valid && row > 0);
     downButton_->setEnabled(reorderable && valid && row + 1 < int(project.parameters.size()));
-    const QString why = reorderable ? QString() : tr("Built-in simulators take their parameters in a fixed order");
+    const QString why =
+        reorderable ? QString() : tr("Built-in simulators take their parameters in a fixed order");
     upButton_->setToolTip(why);
     downButton_->setToolTip(why);
     nameEdit_->setEnabled(valid);
@@ -245,12 +270,14 @@ void ParametersPanel::refreshEditor() {
         return;
     }
     const ParameterSpec& parameter = project.parameters[std::size_t(row)];
-    if (!nameEdit_->hasFocus()) nameEdit_->setText(QString::fromStdString(parameter.name));
+    if (!nameEdit_->hasFocus())
+        nameEdit_->setText(QString::fromStdString(parameter.name));
     familyCombo_->setEnabled(parameter.prior.has_value());
     blockLabel_->setVisible(!parameter.prior);
     if (!parameter.prior) {
-        blockLabel_->setText(tr("This parameter belongs to the joint (multivariate) prior declared by an earlier "
-                                "parameter; edit it there."));
+        blockLabel_->setText(
+            tr("This parameter belongs to the joint (multivariate) prior declared by an earlier "
+               "parameter; edit it there."));
         rebuildFieldEditors({});
         densityPlot_->clear();
         updating_ = false;
@@ -263,7 +290,8 @@ void ParametersPanel::refreshEditor() {
         rebuildFieldEditors(spec.family);
     }
     for (const auto& [name, edit] : fieldEdits_) {
-        if (edit->hasFocus()) continue;  // the user is typing there
+        if (edit->hasFocus())
+            continue;  // the user is typing there
         const auto it = spec.values.find(name);
         edit->setText(it == spec.values.end() ? QString() : formatValues(it->second));
     }
@@ -273,10 +301,13 @@ void ParametersPanel::refreshEditor() {
 }
 
 void ParametersPanel::commitPrior(int mergeKey) {
-    if (updating_) return;
+    if (updating_)
+        return;
     const int row = table_->currentRow();
     Project changed = document_->project();
-    if (row < 0 || row >= int(changed.parameters.size()) || !changed.parameters[std::size_t(row)].prior) return;
+    if (row < 0 || row >= int(changed.parameters.size()) ||
+        !changed.parameters[std::size_t(row)].prior)
+        return;
     const std::string familyId = familyCombo_->currentData().toString().toStdString();
     const PriorFamilyInfo* family = findPriorFamily(familyId);
     PriorSpec spec;
@@ -285,9 +316,11 @@ void ParametersPanel::commitPrior(int mergeKey) {
     for (const auto& [name, edit] : fieldEdits_) {
         const PriorFieldInfo* info = nullptr;
         for (const PriorFieldInfo& candidate : family->fields)
-            if (candidate.name == name) info = &candidate;
+            if (candidate.name == name)
+                info = &candidate;
         if (edit->text().trimmed().isEmpty()) {
-            if (info && info->optional) continue;
+            if (info && info->optional)
+                continue;
             // A new family starts from its defaults; typing replaces them.
             if (mergeKey < 0 && info) {
                 spec.values[name] = {info->defaultValue};
@@ -309,15 +342,18 @@ void ParametersPanel::commitPrior(int mergeKey) {
         }
     }
     if (problems.isEmpty()) {
-        for (const Problem& p : spec.validate()) problems << QString::fromStdString(p.toString());
+        for (const Problem& p : spec.validate())
+            problems << QString::fromStdString(p.toString());
     }
     if (problems.isEmpty()) {
         changed.parameters[std::size_t(row)].prior = spec;
         const QStringList projectProblems = problemsOf(changed, row);
         if (projectProblems.isEmpty()) {
             problemLabel_->clear();
-            document_->edit(tr("Change prior of %1").arg(QString::fromStdString(changed.parameters[std::size_t(row)].name)),
-                            changed, mergeKey < 0 ? -1 : mergeKey + 100 * row);
+            document_->edit(
+                tr("Change prior of %1")
+                    .arg(QString::fromStdString(changed.parameters[std::size_t(row)].name)),
+                changed, mergeKey < 0 ? -1 : mergeKey + 100 * row);
             return;
         }
         problems = projectProblems;
@@ -329,9 +365,11 @@ void ParametersPanel::commitPrior(int mergeKey) {
 void ParametersPanel::commitName() {
     const int row = table_->currentRow();
     Project changed = document_->project();
-    if (row < 0 || row >= int(changed.parameters.size())) return;
+    if (row < 0 || row >= int(changed.parameters.size()))
+        return;
     const std::string name = nameEdit_->text().trimmed().toStdString();
-    if (name == changed.parameters[std::size_t(row)].name) return;
+    if (name == changed.parameters[std::size_t(row)].name)
+        return;
     const std::string old = changed.parameters[std::size_t(row)].name;
     changed.parameters[std::size_t(row)].name = name;
     if (const QStringList problems = problemsOf(changed, row); !problems.isEmpty()) {
@@ -339,7 +377,9 @@ void ParametersPanel::commitName() {
         nameEdit_->setText(QString::fromStdString(old));
         return;
     }
-    document_->edit(tr("Rename %1 to %2").arg(QString::fromStdString(old), QString::fromStdString(name)), changed);
+    document_->edit(
+        tr("Rename %1 to %2").arg(QString::fromStdString(old), QString::fromStdString(name)),
+        changed);
 }
 
 void ParametersPanel::addParameter() {
@@ -348,10 +388,13 @@ void ParametersPanel::addParameter() {
     for (int n = int(changed.parameters.size()) + 1;; ++n) {
         name = "theta_" + std::to_string(n);
         bool taken = false;
-        for (const ParameterSpec& p : changed.parameters) taken = taken || p.name == name;
-        if (!taken) break;
+        for (const ParameterSpec& p : changed.parameters)
+            taken = taken || p.name == name;
+        if (!taken)
+            break;
     }
-    changed.parameters.push_back({name, PriorSpec::scalar("uniform", {{"low", 0.0}, {"high", 1.0}})});
+    changed.parameters.push_back(
+        {name, PriorSpec::scalar("uniform", {{"low", 0.0}, {"high", 1.0}})});
     document_->edit(tr("Add parameter %1").arg(QString::fromStdString(name)), changed);
     selectParameter(int(changed.parameters.size()) - 1);
 }
@@ -359,23 +402,28 @@ void ParametersPanel::addParameter() {
 void ParametersPanel::removeParameter() {
     const int row = table_->currentRow();
     Project changed = document_->project();
-    if (row < 0 || row >= int(changed.parameters.size())) return;
+    if (row < 0 || row >= int(changed.parameters.size()))
+        return;
     const std::string name = changed.parameters[std::size_t(row)].name;
     changed.parameters.erase(changed.parameters.begin() + row);
     for (Observation& o : changed.observations)
-        if (int(o.trueParameters.size()) > row) o.trueParameters.erase(o.trueParameters.begin() + row);
+        if (int(o.trueParameters.size()) > row)
+            o.trueParameters.erase(o.trueParameters.begin() + row);
     document_->edit(tr("Remove parameter %1").arg(QString::fromStdString(name)), changed);
 }
 
 void ParametersPanel::moveParameter(int delta) {
     const int row = table_->currentRow(), target = row + delta;
     Project changed = document_->project();
-    if (row < 0 || target < 0 || target >= int(changed.parameters.size())) return;
+    if (row < 0 || target < 0 || target >= int(changed.parameters.size()))
+        return;
     std::swap(changed.parameters[std::size_t(row)], changed.parameters[std::size_t(target)]);
     for (Observation& o : changed.observations)
         if (int(o.trueParameters.size()) > std::max(row, target))
             std::swap(o.trueParameters[std::size_t(row)], o.trueParameters[std::size_t(target)]);
-    document_->edit(tr("Move %1").arg(QString::fromStdString(changed.parameters[std::size_t(target)].name)), changed);
+    document_->edit(
+        tr("Move %1").arg(QString::fromStdString(changed.parameters[std::size_t(target)].name)),
+        changed);
     selectParameter(target);
 }
 

@@ -1,14 +1,14 @@
 #include "gui/posterior_view.h"
 
 #include <QCheckBox>
-#include <QFutureWatcher>
-#include <QtConcurrent/QtConcurrentRun>
 #include <QFileDialog>
+#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <cmath>
 
@@ -30,7 +30,8 @@ std::vector<std::pair<double, double>> priorRanges(const JointPrior& prior) {
         const double sd = std::sqrt(variance[std::size_t(i)]);
         double low = std::isfinite(support.lower) ? support.lower : mean[std::size_t(i)] - 4 * sd;
         double high = std::isfinite(support.upper) ? support.upper : mean[std::size_t(i)] + 4 * sd;
-        if (!(high > low)) high = low + 1;
+        if (!(high > low))
+            high = low + 1;
         ranges.emplace_back(low, high);
     }
     return ranges;
@@ -38,12 +39,14 @@ std::vector<std::pair<double, double>> priorRanges(const JointPrior& prior) {
 
 }  // namespace
 
-PosteriorView::PosteriorView(ProjectDocument* document, QWidget* parent) : QWidget(parent), document_(document) {
+PosteriorView::PosteriorView(ProjectDocument* document, QWidget* parent)
+    : QWidget(parent), document_(document) {
     corner_ = new widgets::CornerPlot(this);
     referenceCheck_ = new QCheckBox(tr("Reference samples"), this);
     referenceCheck_->setEnabled(false);
     loadReferenceButton_ = new QPushButton(tr("Load reference…"), this);
-    loadReferenceButton_->setToolTip(tr("Samples of the true posterior (CSV, one column per parameter) to compare with"));
+    loadReferenceButton_->setToolTip(
+        tr("Samples of the true posterior (CSV, one column per parameter) to compare with"));
     exportPlotButton_ = new QPushButton(tr("Export plot…"), this);
     exportSamplesButton_ = new QPushButton(tr("Export samples…"), this);
     auto* bar = new QHBoxLayout;
@@ -59,16 +62,19 @@ PosteriorView::PosteriorView(ProjectDocument* document, QWidget* parent) : QWidg
     connect(document_, &ProjectDocument::projectChanged, this, &PosteriorView::refreshAxes);
     connect(referenceCheck_, &QCheckBox::toggled, this, &PosteriorView::updateOverlays);
     connect(loadReferenceButton_, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Reference samples"), {}, tr("CSV files (*.csv)"));
-        if (path.isEmpty()) return;
+        const QString path = QFileDialog::getOpenFileName(this, tr("Reference samples"), {},
+                                                          tr("CSV files (*.csv)"));
+        if (path.isEmpty())
+            return;
         try {
             const CsvTable table = readCsv(path.toStdString());
             if (table.values.cols() != int(document_->project().parameters.size()))
-                throw std::runtime_error(QStringLiteral("%1 has %2 columns, the project %3 parameters")
-                                             .arg(path)
-                                             .arg(table.values.cols())
-                                             .arg(document_->project().parameters.size())
-                                             .toStdString());
+                throw std::runtime_error(
+                    QStringLiteral("%1 has %2 columns, the project %3 parameters")
+                        .arg(path)
+                        .arg(table.values.cols())
+                        .arg(document_->project().parameters.size())
+                        .toStdString());
             reference_ = table.values;
             referenceName_ = tr("reference");
             referenceCheck_->setEnabled(true);
@@ -79,14 +85,18 @@ PosteriorView::PosteriorView(ProjectDocument* document, QWidget* parent) : QWidg
         }
     });
     connect(exportPlotButton_, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), "posterior.png", widgets::plotFileFilter());
-        if (path.isEmpty()) return;
-        if (const QString error = exportPlot(path); !error.isEmpty()) QMessageBox::warning(this, tr("Export plot"), error);
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), "posterior.png",
+                                                          widgets::plotFileFilter());
+        if (path.isEmpty())
+            return;
+        if (const QString error = exportPlot(path); !error.isEmpty())
+            QMessageBox::warning(this, tr("Export plot"), error);
     });
     connect(exportSamplesButton_, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export samples"), "posterior_samples.csv",
-                                                          tr("CSV files (*.csv)"));
-        if (path.isEmpty()) return;
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Export samples"), "posterior_samples.csv", tr("CSV files (*.csv)"));
+        if (path.isEmpty())
+            return;
         if (const QString error = exportSamples(path); !error.isEmpty())
             QMessageBox::warning(this, tr("Export samples"), error);
     });
@@ -97,13 +107,15 @@ PosteriorView::PosteriorView(ProjectDocument* document, QWidget* parent) : QWidg
 void PosteriorView::refreshAxes() {
     const Project& project = document_->project();
     QStringList names;
-    for (const ParameterSpec& p : project.parameters) names << QString::fromStdString(p.name);
+    for (const ParameterSpec& p : project.parameters)
+        names << QString::fromStdString(p.name);
     try {
         const JointPrior prior = project.makePrior();
         const auto ranges = priorRanges(prior);
         corner_->setParameters(names, ranges);
         std::vector<std::pair<double, double>> bounds;
-        for (int i = 0; i < prior.dimension(); ++i) bounds.emplace_back(prior.support(i).lower, prior.support(i).upper);
+        for (int i = 0; i < prior.dimension(); ++i)
+            bounds.emplace_back(prior.support(i).lower, prior.support(i).upper);
         corner_->setPriorBounds(bounds);
     } catch (const std::exception&) {
         return;  // an invalid prior: the parameters panel says why
@@ -112,9 +124,11 @@ void PosteriorView::refreshAxes() {
     corner_->setBins(project.view.histogramBins);
     corner_->setCredibleLevels(project.view.credibleLevels);
     const Observation* observation = project.findObservation(project.defaultObservation);
-    corner_->setTrueParameters(observation && project.view.showTrueParameters ? observation->trueParameters
-                                                                              : std::vector<double>{});
-    if (samples_.cols() != int(project.parameters.size())) samples_ = Matrix();
+    corner_->setTrueParameters(observation && project.view.showTrueParameters
+                                   ? observation->trueParameters
+                                   : std::vector<double>{});
+    if (samples_.cols() != int(project.parameters.size()))
+        samples_ = Matrix();
     if (reference_.cols() != int(project.parameters.size())) {
         reference_ = Matrix();
         referenceCheck_->setEnabled(false);
@@ -124,9 +138,13 @@ void PosteriorView::refreshAxes() {
 }
 
 void PosteriorView::showSnapshot(const PosteriorSnapshot& snapshot) {
-    showSamples(snapshot.samples, snapshot.round > 0
-                                      ? tr("Round %1, epoch %2 (%3 samples)").arg(snapshot.round).arg(snapshot.epoch).arg(snapshot.samples.rows())
-                                      : tr("Epoch %1 (%2 samples)").arg(snapshot.epoch).arg(snapshot.samples.rows()));
+    showSamples(snapshot.samples,
+                snapshot.round > 0
+                    ? tr("Round %1, epoch %2 (%3 samples)")
+                          .arg(snapshot.round)
+                          .arg(snapshot.epoch)
+                          .arg(snapshot.samples.rows())
+                    : tr("Epoch %1 (%2 samples)").arg(snapshot.epoch).arg(snapshot.samples.rows()));
 }
 
 void PosteriorView::showSamples(const Matrix& samples, const QString& title) {
@@ -145,26 +163,29 @@ void PosteriorView::startRedraw(const Matrix& samples, const QString& title) {
     const std::vector<std::pair<double, double>> ranges = corner_->ranges();
     const CornerDensitySettings settings = corner_->densitySettings();
     auto* watcher = new QFutureWatcher<CornerDensities>(this);
-    connect(watcher, &QFutureWatcher<CornerDensities>::finished, this, [this, watcher, samples, title, ranges] {
-        watcher->deleteLater();
-        // Axes changed meanwhile (another project, edited priors): the plot recomputes itself.
-        if (corner_->ranges() == ranges && samples.cols() == corner_->parameterCount())
-            corner_->setSamples(samples, watcher->result());
-        else
-            corner_->setSamples(samples);
-        corner_->setTitle(title);
-        ++refreshCount_;
-        computing_ = false;
-        Q_EMIT refreshed();
-        if (waiting_) {
-            const auto [next, nextTitle] = std::move(*waiting_);
-            waiting_.reset();
-            startRedraw(next, nextTitle);
-        }
-    });
+    connect(watcher, &QFutureWatcher<CornerDensities>::finished, this,
+            [this, watcher, samples, title, ranges] {
+                watcher->deleteLater();
+                // Axes changed meanwhile (another project, edited priors): the plot recomputes
+                // itself.
+                if (corner_->ranges() == ranges && samples.cols() == corner_->parameterCount())
+                    corner_->setSamples(samples, watcher->result());
+                else
+                    corner_->setSamples(samples);
+                corner_->setTitle(title);
+                ++refreshCount_;
+                computing_ = false;
+                Q_EMIT refreshed();
+                if (waiting_) {
+                    const auto [next, nextTitle] = std::move(*waiting_);
+                    waiting_.reset();
+                    startRedraw(next, nextTitle);
+                }
+            });
     watcher->setFuture(QtConcurrent::run([samples, ranges, settings] {
-        return samples.cols() == Eigen::Index(ranges.size()) ? computeCornerDensities(samples, ranges, settings)
-                                                              : CornerDensities{};
+        return samples.cols() == Eigen::Index(ranges.size())
+                   ? computeCornerDensities(samples, ranges, settings)
+                   : CornerDensities{};
     }));
 }
 
@@ -186,10 +207,13 @@ void PosteriorView::updateOverlays() {
     corner_->setOverlays(overlays);
 }
 
-QString PosteriorView::exportPlot(const QString& path) { return widgets::savePlot(*corner_->plot(), path); }
+QString PosteriorView::exportPlot(const QString& path) {
+    return widgets::savePlot(*corner_->plot(), path);
+}
 
 QString PosteriorView::exportSamples(const QString& path) const {
-    if (samples_.rows() == 0) return tr("there are no posterior samples yet");
+    if (samples_.rows() == 0)
+        return tr("there are no posterior samples yet");
     try {
         writeCsv(path.toStdString(), document_->project().parameterNames(), samples_);
         return {};

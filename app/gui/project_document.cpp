@@ -10,8 +10,12 @@ namespace sbiw::gui {
 
 class ProjectEditCommand : public QUndoCommand {
   public:
-    ProjectEditCommand(ProjectDocument* document, const QString& text, Project before, Project after, int mergeKey)
-        : QUndoCommand(text), document_(document), before_(std::move(before)), after_(std::move(after)),
+    ProjectEditCommand(ProjectDocument* document, const QString& text, Project before,
+                       Project after, int mergeKey)
+        : QUndoCommand(text),
+          document_(document),
+          before_(std::move(before)),
+          after_(std::move(after)),
           mergeKey_(mergeKey) {}
 
     void undo() override { document_->setProject(before_); }
@@ -19,7 +23,8 @@ class ProjectEditCommand : public QUndoCommand {
     int id() const override { return mergeKey_; }
     bool mergeWith(const QUndoCommand* other) override {
         const auto* next = static_cast<const ProjectEditCommand*>(other);
-        if (next->mergeKey_ != mergeKey_ || mergeKey_ < 0) return false;
+        if (next->mergeKey_ != mergeKey_ || mergeKey_ < 0)
+            return false;
         after_ = next->after_;
         return true;
     }
@@ -31,7 +36,8 @@ class ProjectEditCommand : public QUndoCommand {
 };
 
 ProjectDocument::ProjectDocument(QObject* parent) : QObject(parent) {
-    connect(&undoStack_, &QUndoStack::cleanChanged, this, [this](bool clean) { Q_EMIT modifiedChanged(!clean); });
+    connect(&undoStack_, &QUndoStack::cleanChanged, this,
+            [this](bool clean) { Q_EMIT modifiedChanged(!clean); });
 }
 
 QString ProjectDocument::displayName() const {
@@ -50,7 +56,8 @@ void ProjectDocument::reset(const Project& project, const QString& path) {
 
 QString ProjectDocument::open(const QString& path) {
     const ProjectLoadResult loaded = loadProject(path);
-    if (!loaded.ok()) return loaded.errorText();
+    if (!loaded.ok())
+        return loaded.errorText();
     reset(*loaded.project, QFileInfo(path).absoluteFilePath());
     return {};
 }
@@ -60,14 +67,19 @@ namespace {
 // A project saved into another folder keeps pointing at the same simulator files: its relative
 // paths are made relative to the new folder (absolute when the file lies outside it).
 Project rebased(Project project, const QString& newFolder) {
-    const QDir oldBase(project.baseDirectory.empty() ? QDir::currentPath() : QString::fromStdString(project.baseDirectory));
+    const QDir oldBase(project.baseDirectory.empty()
+                           ? QDir::currentPath()
+                           : QString::fromStdString(project.baseDirectory));
     const QDir newBase(newFolder);
-    if (oldBase.absolutePath() == newBase.absolutePath()) return project;
+    if (oldBase.absolutePath() == newBase.absolutePath())
+        return project;
     const auto move = [&](std::string& path, bool onlyExistingFiles) {
         const QString text = QString::fromStdString(path);
-        if (text.isEmpty() || QDir::isAbsolutePath(text)) return;
+        if (text.isEmpty() || QDir::isAbsolutePath(text))
+            return;
         const QString absolute = oldBase.absoluteFilePath(text);
-        if (onlyExistingFiles && !QFileInfo(absolute).isFile()) return;
+        if (onlyExistingFiles && !QFileInfo(absolute).isFile())
+            return;
         const QString relative = newBase.relativeFilePath(absolute);
         path = (relative.startsWith("..") ? absolute : relative).toStdString();
     };
@@ -76,8 +88,10 @@ Project rebased(Project project, const QString& newFolder) {
     move(b.library, false);
     move(b.csv, false);
     for (std::size_t i = 0; i < b.command.size(); ++i)
-        // The program when given as a path (a bare name is looked up on PATH), files among the arguments.
-        if (i > 0 || b.command[i].find('/') != std::string::npos) move(b.command[i], i > 0);
+        // The program when given as a path (a bare name is looked up on PATH), files among the
+        // arguments.
+        if (i > 0 || b.command[i].find('/') != std::string::npos)
+            move(b.command[i], i > 0);
     project.baseDirectory = newBase.absolutePath().toStdString();
     return project;
 }
@@ -86,9 +100,11 @@ Project rebased(Project project, const QString& newFolder) {
 
 QString ProjectDocument::save(const QString& path) {
     const QString target = path.isEmpty() ? path_ : path;
-    if (target.isEmpty()) return QStringLiteral("the project has no file name yet");
+    if (target.isEmpty())
+        return QStringLiteral("the project has no file name yet");
     const Project moved = rebased(project_, QFileInfo(target).absolutePath());
-    if (const QString error = saveProject(moved, target); !error.isEmpty()) return error;
+    if (const QString error = saveProject(moved, target); !error.isEmpty())
+        return error;
     project_ = moved;
     undoStack_.setClean();
     const QString absolute = QFileInfo(target).absoluteFilePath();
@@ -100,7 +116,8 @@ QString ProjectDocument::save(const QString& path) {
 }
 
 void ProjectDocument::edit(const QString& text, const Project& changed, int mergeKey) {
-    if (changed == project_) return;
+    if (changed == project_)
+        return;
     undoStack_.push(new ProjectEditCommand(this, text, project_, changed, mergeKey));
 }
 

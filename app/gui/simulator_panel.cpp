@@ -6,17 +6,17 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QProcess>
-#include <QRegularExpression>
-#include <QSaveFile>
-#include <QStackedWidget>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QProcess>
 #include <QPushButton>
+#include <QRegularExpression>
+#include <QSaveFile>
 #include <QSpinBox>
+#include <QStackedWidget>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -64,10 +64,12 @@ QWidget* page(QWidget* parent, QLayout* layout) {
 
 }  // namespace
 
-SimulatorPanel::SimulatorPanel(ProjectDocument* document, QWidget* parent) : QWidget(parent), document_(document) {
+SimulatorPanel::SimulatorPanel(ProjectDocument* document, QWidget* parent)
+    : QWidget(parent), document_(document) {
     kindCombo_ = new QComboBox(this);
     kindCombo_->setObjectName("simulatorKind");
-    for (const auto& [id, label] : kKindLabels) kindCombo_->addItem(tr(label), QString(id));
+    for (const auto& [id, label] : kKindLabels)
+        kindCombo_->addItem(tr(label), QString(id));
     pages_ = new QStackedWidget(this);
 
     // Built-in tasks.
@@ -87,8 +89,9 @@ SimulatorPanel::SimulatorPanel(ProjectDocument* document, QWidget* parent) : QWi
     commandEdit_ = new QLineEdit(this);
     commandEdit_->setObjectName("simulatorCommand");
     commandEdit_->setPlaceholderText(tr("python3 my_simulator.py --fast"));
-    commandEdit_->setToolTip(tr("The program and its arguments; it runs in the project's folder and speaks the "
-                                "protocol of docs/simulator-protocol.md"));
+    commandEdit_->setToolTip(
+        tr("The program and its arguments; it runs in the project's folder and speaks the "
+           "protocol of docs/simulator-protocol.md"));
     auto* browseProgram = new QPushButton(tr("…"), this);
     auto* commandRow = new QHBoxLayout;
     commandRow->addWidget(commandEdit_, 1);
@@ -199,35 +202,45 @@ SimulatorPanel::SimulatorPanel(ProjectDocument* document, QWidget* parent) : QWi
         const bool isBuiltin = index == 0;
         custom->setVisible(!isBuiltin);
         batchSizeSpin_->setEnabled(kindCombo_->currentData() == "program");
-        timeoutSpin_->setEnabled(kindCombo_->currentData() == "program" || kindCombo_->currentData() == "script");
-        if (!updating_ && isBuiltin) chooseTask(taskCombo_->currentIndex());
+        timeoutSpin_->setEnabled(kindCombo_->currentData() == "program" ||
+                                 kindCombo_->currentData() == "script");
+        if (!updating_ && isBuiltin)
+            chooseTask(taskCombo_->currentIndex());
     });
     connect(taskCombo_, &QComboBox::currentIndexChanged, this, &SimulatorPanel::chooseTask);
-    connect(applyButton_, &QPushButton::clicked, this, [this] { bindingLabel_->setText(applyBinding()); });
+    connect(applyButton_, &QPushButton::clicked, this,
+            [this] { bindingLabel_->setText(applyBinding()); });
     connect(checkScriptButton_, &QPushButton::clicked, this, [this] {
         const QString problem = checkScript();
         bindingLabel_->setText(problem);
-        if (problem.isEmpty()) resultLabel_->setText(tr("The script defines simulate(theta, rng)."));
+        if (problem.isEmpty())
+            resultLabel_->setText(tr("The script defines simulate(theta, rng)."));
     });
-    connect(saveScriptButton_, &QPushButton::clicked, this, [this] { bindingLabel_->setText(saveScript()); });
+    connect(saveScriptButton_, &QPushButton::clicked, this,
+            [this] { bindingLabel_->setText(saveScript()); });
     connect(scriptPathEdit_, &QLineEdit::editingFinished, this, &SimulatorPanel::loadScriptFile);
     connect(browseProgram, &QPushButton::clicked, this, [this] {
         const QString path = browse(tr("Simulator program"), tr("All files (*)"));
-        if (!path.isEmpty()) commandEdit_->setText(joinCommand({path}));
+        if (!path.isEmpty())
+            commandEdit_->setText(joinCommand({path}));
     });
     connect(browseScript, &QPushButton::clicked, this, [this] {
         const QString path = browse(tr("Simulator script"), tr("JavaScript (*.js)"));
-        if (path.isEmpty()) return;
+        if (path.isEmpty())
+            return;
         scriptPathEdit_->setText(path);
         loadScriptFile();
     });
     connect(browseLibrary, &QPushButton::clicked, this, [this] {
-        const QString path = browse(tr("Simulator plugin"), tr("Shared libraries (*.so *.dylib *.dll)"));
-        if (!path.isEmpty()) libraryEdit_->setText(path);
+        const QString path =
+            browse(tr("Simulator plugin"), tr("Shared libraries (*.so *.dylib *.dll)"));
+        if (!path.isEmpty())
+            libraryEdit_->setText(path);
     });
     connect(browseCsv, &QPushButton::clicked, this, [this] {
         const QString path = browse(tr("Imported simulations"), tr("CSV files (*.csv)"));
-        if (!path.isEmpty()) csvEdit_->setText(path);
+        if (!path.isEmpty())
+            csvEdit_->setText(path);
     });
     connect(simulateButton_, &QPushButton::clicked, this, &SimulatorPanel::simulateOnce);
     connect(thetaEdit_, &QLineEdit::returnPressed, this, &SimulatorPanel::simulateOnce);
@@ -235,31 +248,37 @@ SimulatorPanel::SimulatorPanel(ProjectDocument* document, QWidget* parent) : QWi
 }
 
 QString SimulatorPanel::browse(const QString& title, const QString& filter) {
-    const QString folder = document_->path().isEmpty() ? QDir::currentPath() : QFileInfo(document_->path()).absolutePath();
+    const QString folder = document_->path().isEmpty()
+                               ? QDir::currentPath()
+                               : QFileInfo(document_->path()).absolutePath();
     const QString path = QFileDialog::getOpenFileName(this, title, folder, filter);
     return path.isEmpty() ? QString() : pathForProject(path);
 }
 
 // Inside the project's folder a path is stored relative to it, so that the folder can move.
 QString SimulatorPanel::pathForProject(const QString& absolute) const {
-    if (document_->path().isEmpty()) return absolute;
+    if (document_->path().isEmpty())
+        return absolute;
     const QDir folder = QFileInfo(document_->path()).absoluteDir();
     const QString relative = folder.relativeFilePath(absolute);
     return relative.startsWith("..") ? absolute : relative;
 }
 
 void SimulatorPanel::loadScriptFile() {
-    const QString path = resolveAgainstProject(document_->project(), scriptPathEdit_->text().trimmed().toStdString());
+    const QString path = resolveAgainstProject(document_->project(),
+                                               scriptPathEdit_->text().trimmed().toStdString());
     QFile file(path);
-    if (scriptPathEdit_->text().trimmed().isEmpty() || !file.open(QIODevice::ReadOnly)) return;
+    if (scriptPathEdit_->text().trimmed().isEmpty() || !file.open(QIODevice::ReadOnly))
+        return;
     scriptEditor_->setPlainText(QString::fromUtf8(file.readAll()));
 }
 
 QString SimulatorPanel::checkScript() {
-    const QString name = QFileInfo(scriptPathEdit_->text()).fileName().isEmpty() ? QStringLiteral("script")
-                                                                                 : QFileInfo(scriptPathEdit_->text()).fileName();
-    const QString problem =
-        QString::fromStdString(ScriptSimulator::check(scriptEditor_->toPlainText().toStdString(), name.toStdString()));
+    const QString name = QFileInfo(scriptPathEdit_->text()).fileName().isEmpty()
+                             ? QStringLiteral("script")
+                             : QFileInfo(scriptPathEdit_->text()).fileName();
+    const QString problem = QString::fromStdString(
+        ScriptSimulator::check(scriptEditor_->toPlainText().toStdString(), name.toStdString()));
     // "name.js:LINE: message": mark the line in the editor.
     const QStringList parts = problem.split(':');
     bool hasLine = false;
@@ -270,9 +289,11 @@ QString SimulatorPanel::checkScript() {
 
 QString SimulatorPanel::saveScript() {
     const QString relative = scriptPathEdit_->text().trimmed();
-    if (relative.isEmpty()) return tr("name the script file first");
+    if (relative.isEmpty())
+        return tr("name the script file first");
     QSaveFile file(resolveAgainstProject(document_->project(), relative.toStdString()));
-    if (!file.open(QIODevice::WriteOnly) || file.write(scriptEditor_->toPlainText().toUtf8()) < 0 || !file.commit())
+    if (!file.open(QIODevice::WriteOnly) || file.write(scriptEditor_->toPlainText().toUtf8()) < 0 ||
+        !file.commit())
         return tr("cannot write %1: %2").arg(file.fileName(), file.errorString());
     return checkScript();
 }
@@ -281,12 +302,14 @@ QString SimulatorPanel::applyBinding() {
     Project changed = document_->project();
     SimulatorBinding binding;
     binding.kind = kindCombo_->currentData().toString().toStdString();
-    if (binding.kind == "builtin") return {};
+    if (binding.kind == "builtin")
+        return {};
     binding.dataDimension = dataDimensionSpin_->value();
     binding.batchSize = batchSizeSpin_->value();
     binding.timeoutSeconds = timeoutSpin_->value();
     if (binding.kind == "program")
-        for (const QString& word : QProcess::splitCommand(commandEdit_->text())) binding.command.push_back(word.toStdString());
+        for (const QString& word : QProcess::splitCommand(commandEdit_->text()))
+            binding.command.push_back(word.toStdString());
     else if (binding.kind == "script")
         binding.script = scriptPathEdit_->text().trimmed().toStdString();
     else if (binding.kind == "plugin")
@@ -295,18 +318,24 @@ QString SimulatorPanel::applyBinding() {
         binding.csv = csvEdit_->text().trimmed().toStdString();
     if (const Problems problems = binding.validate(); !problems.empty()) {
         QStringList lines;
-        for (const Problem& p : problems) lines << QString::fromStdString(joinPath("simulator", p.path) + ": " + p.message);
+        for (const Problem& p : problems)
+            lines << QString::fromStdString(joinPath("simulator", p.path) + ": " + p.message);
         return lines.join("\n");
     }
     if (binding.kind == "script" && !scriptEditor_->toPlainText().isEmpty())
-        if (const QString problem = saveScript(); !problem.isEmpty()) return problem;
+        if (const QString problem = saveScript(); !problem.isEmpty())
+            return problem;
     changed.simulator = binding;
     // Observations of another data dimension no longer fit this simulator.
-    const auto misfit = [&](const Observation& o) { return o.data.cols() != binding.dataDimension; };
-    changed.observations.erase(std::remove_if(changed.observations.begin(), changed.observations.end(), misfit),
-                               changed.observations.end());
+    const auto misfit = [&](const Observation& o) {
+        return o.data.cols() != binding.dataDimension;
+    };
+    changed.observations.erase(
+        std::remove_if(changed.observations.begin(), changed.observations.end(), misfit),
+        changed.observations.end());
     if (!changed.findObservation(changed.defaultObservation))
-        changed.defaultObservation = changed.observations.empty() ? std::string() : changed.observations.front().name;
+        changed.defaultObservation =
+            changed.observations.empty() ? std::string() : changed.observations.front().name;
     document_->edit(tr("Use %1 simulator").arg(kindCombo_->currentText().toLower()), changed);
     return {};
 }
@@ -318,27 +347,35 @@ std::optional<std::vector<double>> SimulatorPanel::chosenTheta(QString* why) con
         bool ok = false;
         theta.push_back(part.trimmed().toDouble(&ok));
         if (!ok) {
-            if (why) *why = tr("'%1' is not a number").arg(part.trimmed());
+            if (why)
+                *why = tr("'%1' is not a number").arg(part.trimmed());
             return std::nullopt;
         }
     }
     if (theta.size() != project.parameters.size()) {
-        if (why) *why = tr("θ needs %1 values (one per parameter), not %2").arg(project.parameters.size()).arg(theta.size());
+        if (why)
+            *why = tr("θ needs %1 values (one per parameter), not %2")
+                       .arg(project.parameters.size())
+                       .arg(theta.size());
         return std::nullopt;
     }
     try {
         if (!project.makePrior().inSupport(theta.data())) {
-            if (why) *why = tr("θ lies outside the prior's support");
+            if (why)
+                *why = tr("θ lies outside the prior's support");
             return std::nullopt;
         }
     } catch (const std::exception& error) {
-        if (why) *why = QString::fromUtf8(error.what());
+        if (why)
+            *why = QString::fromUtf8(error.what());
         return std::nullopt;
     }
     return theta;
 }
 
-int SimulatorPanel::chosenSeed() const { return seedSpin_->value(); }
+int SimulatorPanel::chosenSeed() const {
+    return seedSpin_->value();
+}
 
 void SimulatorPanel::refresh() {
     updating_ = true;
@@ -347,7 +384,8 @@ void SimulatorPanel::refresh() {
     kindCombo_->setCurrentIndex(kindCombo_->findData(QString::fromStdString(binding.kind)));
     if (binding.kind != "builtin") {
         QStringList words;
-        for (const std::string& w : binding.command) words << QString::fromStdString(w);
+        for (const std::string& w : binding.command)
+            words << QString::fromStdString(w);
         commandEdit_->setText(joinCommand(words));
         if (scriptPathEdit_->text() != QString::fromStdString(binding.script)) {
             scriptPathEdit_->setText(QString::fromStdString(binding.script));
@@ -359,21 +397,25 @@ void SimulatorPanel::refresh() {
         batchSizeSpin_->setValue(binding.batchSize);
         timeoutSpin_->setValue(binding.timeoutSeconds);
     }
-    taskCombo_->setCurrentIndex(taskCombo_->findData(QString::fromStdString(project.simulator.task)));
+    taskCombo_->setCurrentIndex(
+        taskCombo_->findData(QString::fromStdString(project.simulator.task)));
     const TaskInfo* task = binding.kind == "builtin" ? findTask(project.simulator.task) : nullptr;
     if (task) {
         QStringList names;
-        for (const std::string& n : task->parameterNames) names << QString::fromStdString(n);
-        descriptionLabel_->setText(QStringLiteral("%1\n\nParameters: %2 · data dimension %3%4")
-                                       .arg(QString::fromStdString(task->description), names.join(", "))
-                                       .arg(task->dataDimension)
-                                       .arg(task->dataKind == DataKind::TimeSeries ? tr(" (time series)") : QString()));
+        for (const std::string& n : task->parameterNames)
+            names << QString::fromStdString(n);
+        descriptionLabel_->setText(
+            QStringLiteral("%1\n\nParameters: %2 · data dimension %3%4")
+                .arg(QString::fromStdString(task->description), names.join(", "))
+                .arg(task->dataDimension)
+                .arg(task->dataKind == DataKind::TimeSeries ? tr(" (time series)") : QString()));
     }
     // A sensible θ to try: the default observation's true θ, else the prior mean.
     QString why;
     if (!chosenTheta(&why)) {
         std::vector<double> theta;
-        if (const Observation* o = project.findObservation(project.defaultObservation); o && !o->trueParameters.empty())
+        if (const Observation* o = project.findObservation(project.defaultObservation);
+            o && !o->trueParameters.empty())
             theta = o->trueParameters;
         else
             try {
@@ -381,17 +423,20 @@ void SimulatorPanel::refresh() {
             } catch (const std::exception&) {
             }
         QStringList parts;
-        for (double v : theta) parts << QString::number(v, 'g', 6);
+        for (double v : theta)
+            parts << QString::number(v, 'g', 6);
         thetaEdit_->setText(parts.join(", "));
     }
     updating_ = false;
 }
 
 void SimulatorPanel::chooseTask(int index) {
-    if (updating_ || index < 0) return;
+    if (updating_ || index < 0)
+        return;
     const TaskInfo* task = findTask(taskCombo_->itemData(index).toString().toStdString());
     const Project& current = document_->project();
-    if (!task || (current.simulator.kind == "builtin" && task->id == current.simulator.task)) return;
+    if (!task || (current.simulator.kind == "builtin" && task->id == current.simulator.task))
+        return;
     // A new simulator brings its parameters, prior and reference observations; the project's
     // name, description and inference settings stay.
     Project changed = projectFromTask(*task);
@@ -417,18 +462,25 @@ void SimulatorPanel::simulateOnce() {
         return;
     }
     TrustStore trust;
-    const SingleSimulation result = testProjectSimulator(project, *theta, {&trust, {}}, std::uint64_t(seedSpin_->value()));
+    const SingleSimulation result =
+        testProjectSimulator(project, *theta, {&trust, {}}, std::uint64_t(seedSpin_->value()));
     if (!result.ok()) {
-        resultLabel_->setText(tr("The simulator failed: %1").arg(QString::fromStdString(result.error)));
+        resultLabel_->setText(
+            tr("The simulator failed: %1").arg(QString::fromStdString(result.error)));
         preview_->clear();
         return;
     }
     int nonFinite = 0;
-    for (double v : result.x) nonFinite += std::isfinite(v) ? 0 : 1;
-    resultLabel_->setText(nonFinite ? tr("x has %1 non-finite values of %2").arg(nonFinite).arg(result.x.size())
-                                    : tr("x: %1 values in %2 ms").arg(result.x.size()).arg(1000 * result.elapsedSeconds, 0, 'f', 1));
+    for (double v : result.x)
+        nonFinite += std::isfinite(v) ? 0 : 1;
+    resultLabel_->setText(
+        nonFinite ? tr("x has %1 non-finite values of %2").arg(nonFinite).arg(result.x.size())
+                  : tr("x: %1 values in %2 ms")
+                        .arg(result.x.size())
+                        .arg(1000 * result.elapsedSeconds, 0, 'f', 1));
     std::vector<double> observed;
-    if (const Observation* o = project.findObservation(project.defaultObservation); o && o->data.rows() > 0)
+    if (const Observation* o = project.findObservation(project.defaultObservation);
+        o && o->data.rows() > 0)
         observed.assign(o->data.row(0).data(), o->data.row(0).data() + o->data.cols());
     preview_->setData(result.x, tr("simulated x"));
     preview_->setObservation(observed);

@@ -24,7 +24,7 @@ struct SimulatorBinding;
 namespace sbiw::widgets {
 class DataPreviewPlot;
 class ScriptEditor;
-}
+}  // namespace sbiw::widgets
 
 namespace sbiw::gui {
 

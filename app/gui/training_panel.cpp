@@ -22,8 +22,10 @@ namespace sbiw::gui {
 namespace {
 
 QString formatDuration(double seconds) {
-    if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("?");
-    if (seconds < 60) return QStringLiteral("%1 s").arg(int(std::ceil(seconds)));
+    if (!std::isfinite(seconds) || seconds < 0)
+        return QStringLiteral("?");
+    if (seconds < 60)
+        return QStringLiteral("%1 s").arg(int(std::ceil(seconds)));
     return QStringLiteral("%1 min %2 s").arg(int(seconds) / 60).arg(int(seconds) % 60);
 }
 
@@ -37,7 +39,8 @@ QSpinBox* spin(QWidget* parent, int low, int high, const char* name) {
 
 }  // namespace
 
-TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* controller, QWidget* parent)
+TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* controller,
+                             QWidget* parent)
     : QWidget(parent), document_(document), controller_(controller) {
     methodCombo_ = new QComboBox(this);
     methodCombo_->setObjectName("method");
@@ -50,12 +53,14 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
         {"smc-abc", tr("SMC-ABC")}};
     for (const std::string& method : runnableMethods()) {
         const auto label = methodLabels.find(method);
-        methodCombo_->addItem(label != methodLabels.end() ? label->second : QString::fromStdString(method),
-                              QString::fromStdString(method));
+        methodCombo_->addItem(
+            label != methodLabels.end() ? label->second : QString::fromStdString(method),
+            QString::fromStdString(method));
     }
     estimatorCombo_ = new QComboBox(this);
     estimatorCombo_->setObjectName("estimator");
-    for (const std::string& e : densityEstimators()) estimatorCombo_->addItem(QString::fromStdString(e).toUpper(), QString::fromStdString(e));
+    for (const std::string& e : densityEstimators())
+        estimatorCombo_->addItem(QString::fromStdString(e).toUpper(), QString::fromStdString(e));
     simulationsSpin_ = spin(this, 2, 100'000'000, "simulations");
     simulationsSpin_->setSingleStep(1000);
     roundsSpin_ = spin(this, 1, 100, "rounds");
@@ -71,8 +76,11 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     learningRateSpin_->setKeyboardTracking(false);
     deviceCombo_ = new QComboBox(this);
     deviceCombo_->setObjectName("device");
-    for (const std::string& d : computeDevices()) deviceCombo_->addItem(QString::fromStdString(d), QString::fromStdString(d));
-    cudaLabel_ = new QLabel(cudaAvailable() ? tr("CUDA GPU available") : tr("no CUDA GPU: training runs on the CPU"), this);
+    for (const std::string& d : computeDevices())
+        deviceCombo_->addItem(QString::fromStdString(d), QString::fromStdString(d));
+    cudaLabel_ = new QLabel(
+        cudaAvailable() ? tr("CUDA GPU available") : tr("no CUDA GPU: training runs on the CPU"),
+        this);
     cudaLabel_->setObjectName("cudaStatus");
 
     startButton_ = new QPushButton(tr("Start training"), this);
@@ -119,7 +127,8 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     connect(estimatorCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     connect(deviceCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     int key = 2000;
-    for (QSpinBox* box : {simulationsSpin_, roundsSpin_, batchSpin_, maxEpochsSpin_, patienceSpin_, seedSpin_})
+    for (QSpinBox* box :
+         {simulationsSpin_, roundsSpin_, batchSpin_, maxEpochsSpin_, patienceSpin_, seedSpin_})
         connect(box, &QSpinBox::valueChanged, this, [this, k = key++] { commit(k); });
     connect(learningRateSpin_, &QDoubleSpinBox::valueChanged, this, [this] { commit(2100); });
     connect(startButton_, &QPushButton::clicked, this, &TrainingPanel::startRequested);
@@ -130,7 +139,8 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     });
     connect(controller_, &TrainingController::started, this, &TrainingPanel::onStarted);
     connect(controller_, &TrainingController::stageChanged, this, &TrainingPanel::onStage);
-    connect(controller_, &TrainingController::simulationProgress, this, &TrainingPanel::onSimulationProgress);
+    connect(controller_, &TrainingController::simulationProgress, this,
+            &TrainingPanel::onSimulationProgress);
     connect(controller_, &TrainingController::epochReported, this, &TrainingPanel::onEpoch);
     connect(controller_, &TrainingController::finished, this, &TrainingPanel::onFinished);
     refresh();
@@ -140,18 +150,22 @@ void TrainingPanel::refresh() {
     updating_ = true;
     const InferenceSettings& s = document_->project().inference;
     methodCombo_->setCurrentIndex(methodCombo_->findData(QString::fromStdString(s.method)));
-    estimatorCombo_->setCurrentIndex(estimatorCombo_->findData(QString::fromStdString(s.estimator)));
+    estimatorCombo_->setCurrentIndex(
+        estimatorCombo_->findData(QString::fromStdString(s.estimator)));
     deviceCombo_->setCurrentIndex(deviceCombo_->findData(QString::fromStdString(s.device)));
-    simulationsSpin_->setValue(int(std::min<std::int64_t>(s.simulations, simulationsSpin_->maximum())));
+    simulationsSpin_->setValue(
+        int(std::min<std::int64_t>(s.simulations, simulationsSpin_->maximum())));
     roundsSpin_->setValue(s.rounds);
     batchSpin_->setValue(s.training.batchSize);
     maxEpochsSpin_->setValue(s.training.maxEpochs);
     patienceSpin_->setValue(s.training.patience);
     seedSpin_->setValue(int(std::min<std::uint64_t>(s.seed, std::uint64_t(seedSpin_->maximum()))));
     learningRateSpin_->setValue(s.training.learningRate);
-    const bool neural = s.method == "npe" || s.method == "snpe" || s.method == "nle" || s.method == "nre";
+    const bool neural =
+        s.method == "npe" || s.method == "snpe" || s.method == "nle" || s.method == "nre";
     const bool sequential = s.method.size() > 1 && s.method[0] == 's' && s.method != "smc-abc";
-    for (QWidget* w : std::initializer_list<QWidget*>{batchSpin_, learningRateSpin_, maxEpochsSpin_, patienceSpin_, deviceCombo_})
+    for (QWidget* w : std::initializer_list<QWidget*>{batchSpin_, learningRateSpin_, maxEpochsSpin_,
+                                                      patienceSpin_, deviceCombo_})
         w->setEnabled(neural);
     estimatorCombo_->setEnabled(s.method == "npe" || s.method == "snpe" || s.method == "nle");
     roundsSpin_->setEnabled(sequential);
@@ -160,7 +174,8 @@ void TrainingPanel::refresh() {
 }
 
 void TrainingPanel::commit(int mergeKey) {
-    if (updating_) return;
+    if (updating_)
+        return;
     Project changed = document_->project();
     InferenceSettings& s = changed.inference;
     s.method = methodCombo_->currentData().toString().toStdString();
@@ -190,23 +205,29 @@ void TrainingPanel::onStarted() {
 void TrainingPanel::onStage(const QString& stage) {
     stage_ = stage;
     stageClock_.start();
-    if (stage == "training") progress_->setValue(0);
+    if (stage == "training")
+        progress_->setValue(0);
     statusLabel_->setText(stage.left(1).toUpper() + stage.mid(1) + QStringLiteral("…"));
 }
 
 void TrainingPanel::onSimulationProgress(qint64 completed, qint64 total) {
-    if (total <= 0) return;
+    if (total <= 0)
+        return;
     const double fraction = double(completed) / double(total);
     progress_->setValue(int(1000 * fraction));
     const double elapsed = stageClock_.isValid() ? stageClock_.elapsed() / 1000.0 : 0.0;
     const double left = fraction > 0 ? elapsed * (1 - fraction) / fraction : NAN;
-    statusLabel_->setText(tr("Simulating: %1 of %2 (about %3 left)").arg(completed).arg(total).arg(formatDuration(left)));
+    statusLabel_->setText(tr("Simulating: %1 of %2 (about %3 left)")
+                              .arg(completed)
+                              .arg(total)
+                              .arg(formatDuration(left)));
 }
 
 void TrainingPanel::onEpoch(const EpochReport& report) {
     ++epochs_;
     if (report.round != lastRound_) {
-        if (lastRound_ >= 0) lossPlot_->markRound(epochs_, report.round);
+        if (lastRound_ >= 0)
+            lossPlot_->markRound(epochs_, report.round);
         lastRound_ = report.round;
         sinceBest_ = 0;  // each round trains to its own early stop
     }
@@ -218,19 +239,23 @@ void TrainingPanel::onEpoch(const EpochReport& report) {
     const int sinceBest = sinceBest_;
     const int leftToStop = std::min(t.patience - sinceBest, t.maxEpochs - report.epoch);
     const double secondsPerEpoch = report.epoch > 0 ? report.elapsedSeconds / report.epoch : NAN;
-    const double fraction = std::max(double(report.epoch) / t.maxEpochs, double(sinceBest) / std::max(1, t.patience));
+    const double fraction =
+        std::max(double(report.epoch) / t.maxEpochs, double(sinceBest) / std::max(1, t.patience));
     // Sequential methods count rounds from 1: the bar covers all of them.
     const int rounds = std::max(1, document_->project().inference.rounds);
-    const double overall = report.round > 0 ? (report.round - 1 + std::min(1.0, fraction)) / rounds : std::min(1.0, fraction);
+    const double overall = report.round > 0 ? (report.round - 1 + std::min(1.0, fraction)) / rounds
+                                            : std::min(1.0, fraction);
     progress_->setValue(int(1000 * std::min(1.0, overall)));
-    statusLabel_->setText(tr("Epoch %1%2: train %3, validation %4 (best %5); stops in %6 epochs (%7) unless it improves")
-                              .arg(report.epoch)
-                              .arg(report.round > 0 ? tr(" of round %1").arg(report.round) : QString())
-                              .arg(report.trainLoss, 0, 'f', 4)
-                              .arg(report.validationLoss, 0, 'f', 4)
-                              .arg(report.bestValidationLoss, 0, 'f', 4)
-                              .arg(leftToStop)
-                              .arg(formatDuration(leftToStop * secondsPerEpoch)));
+    statusLabel_->setText(
+        tr("Epoch %1%2: train %3, validation %4 (best %5); stops in %6 epochs (%7) unless it "
+           "improves")
+            .arg(report.epoch)
+            .arg(report.round > 0 ? tr(" of round %1").arg(report.round) : QString())
+            .arg(report.trainLoss, 0, 'f', 4)
+            .arg(report.validationLoss, 0, 'f', 4)
+            .arg(report.bestValidationLoss, 0, 'f', 4)
+            .arg(leftToStop)
+            .arg(formatDuration(leftToStop * secondsPerEpoch)));
 }
 
 void TrainingPanel::onFinished(const RunJobResult& result) {
@@ -239,15 +264,16 @@ void TrainingPanel::onFinished(const RunJobResult& result) {
     progress_->setValue(result.state == RunState::Finished ? 1000 : progress_->value());
     const QString run = result.runId > 0 ? tr(" (run %1)").arg(result.runId) : QString();
     switch (result.state) {
-    case RunState::Finished:
-        statusLabel_->setText(tr("Finished in %1%2. %3").arg(formatDuration(result.seconds), run, result.summary));
-        break;
-    case RunState::Cancelled:
-        statusLabel_->setText(tr("Cancelled%1: %2").arg(run, result.message));
-        break;
-    default:
-        statusLabel_->setText(tr("Failed%1: %2").arg(run, result.message));
-        break;
+        case RunState::Finished:
+            statusLabel_->setText(tr("Finished in %1%2. %3")
+                                      .arg(formatDuration(result.seconds), run, result.summary));
+            break;
+        case RunState::Cancelled:
+            statusLabel_->setText(tr("Cancelled%1: %2").arg(run, result.message));
+            break;
+        default:
+            statusLabel_->setText(tr("Failed%1: %2").arg(run, result.message));
+            break;
     }
 }
 

@@ -31,7 +31,8 @@ class ProjectDocument;
 class TrainingPanel : public QWidget {
     Q_OBJECT
   public:
-    TrainingPanel(ProjectDocument* document, TrainingController* controller, QWidget* parent = nullptr);
+    TrainingPanel(ProjectDocument* document, TrainingController* controller,
+                  QWidget* parent = nullptr);
 
     QPushButton* startButton() const { return startButton_; }
     QPushButton* cancelButton() const { return cancelButton_; }
@@ -56,7 +57,8 @@ class TrainingPanel : public QWidget {
     ProjectDocument* document_;
     TrainingController* controller_;
     QComboBox *methodCombo_, *estimatorCombo_, *deviceCombo_;
-    QSpinBox *simulationsSpin_, *roundsSpin_, *batchSpin_, *maxEpochsSpin_, *patienceSpin_, *seedSpin_;
+    QSpinBox *simulationsSpin_, *roundsSpin_, *batchSpin_, *maxEpochsSpin_, *patienceSpin_,
+        *seedSpin_;
     QDoubleSpinBox* learningRateSpin_;
     QLabel *cudaLabel_, *statusLabel_;
     QPushButton *startButton_, *cancelButton_;

@@ -22,8 +22,10 @@ Problems DiagnosticsRequest::validate() const {
         problems.push_back({"", "choose at least one check: SBC, coverage, TARP, PPC or C2ST"});
     if ((sbc || coverage || tarp) && simulations < 2)
         problems.push_back({"simulations", "SBC, coverage and TARP need at least 2 simulations"});
-    if (posteriorSamples == 0 || posteriorSamples < -1) problems.push_back({"posteriorSamples", "must be at least 1"});
-    if (threads < 0) problems.push_back({"threads", "must not be negative"});
+    if (posteriorSamples == 0 || posteriorSamples < -1)
+        problems.push_back({"posteriorSamples", "must be at least 1"});
+    if (threads < 0)
+        problems.push_back({"threads", "must not be negative"});
     return problems;
 }
 
@@ -31,14 +33,19 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
                                const DiagnosticsRequest& request, const LoopControl& control) {
     if (const Problems problems = request.validate(); !problems.empty())
         throw std::runtime_error(problems.front().toString());
-    const QString runName = QStringLiteral("run %1 in %2").arg(runId).arg(QDir::toNativeSeparators(history.path()));
+    const QString runName =
+        QStringLiteral("run %1 in %2").arg(runId).arg(QDir::toNativeSeparators(history.path()));
     const std::optional<RunSummary> run = history.run(runId);
-    if (!run) throw std::runtime_error(QStringLiteral("no run %1 in %2").arg(runId).arg(history.path()).toStdString());
+    if (!run)
+        throw std::runtime_error(
+            QStringLiteral("no run %1 in %2").arg(runId).arg(history.path()).toStdString());
     const std::optional<StoredModel> model = history.model(runId);
     if (!model) {
-        QString message = QStringLiteral("%1 has no trained model (it is %2").arg(runName, runStateName(run->state));
-        message += run->method == "npe" ? QStringLiteral(")")
-                                        : QStringLiteral("; only NPE runs keep a model the checks can sample)");
+        QString message = QStringLiteral("%1 has no trained model (it is %2")
+                              .arg(runName, runStateName(run->state));
+        message += run->method == "npe"
+                       ? QStringLiteral(")")
+                       : QStringLiteral("; only NPE runs keep a model the checks can sample)");
         if (run->state == RunState::Interrupted || run->state == RunState::Cancelled)
             message += QStringLiteral("; finish it first: sbiw-cli train --resume %1 --db %2")
                            .arg(runId)
@@ -46,14 +53,15 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
         throw std::runtime_error(message.toStdString());
     }
     if (projectContentHash(project) != run->projectHash)
-        throw std::runtime_error(
-            QStringLiteral("the project is not the problem %1 was trained on (its parameters, priors, simulator or "
-                           "observations changed since)")
-                .arg(runName)
-                .toStdString());
+        throw std::runtime_error(QStringLiteral("the project is not the problem %1 was trained on "
+                                                "(its parameters, priors, simulator or "
+                                                "observations changed since)")
+                                     .arg(runName)
+                                     .toStdString());
     const NpeRunSettings settings = npeRunSettingsFromJson(history.settings(runId));
     const NeuralPosterior posterior = NeuralPosterior::fromBytes(
-        std::string(model->data.constData(), std::size_t(model->data.size())), runName.toStdString(), settings.npe.device);
+        std::string(model->data.constData(), std::size_t(model->data.size())),
+        runName.toStdString(), settings.npe.device);
     // The posterior's calls take turns (see posterior.h), and within a call a second torch
     // thread made SBC on two_moons' NSF 2x slower here (200 x 999 samples: 8 s -> 17 s), as it
     // does for training: one torch thread; `threads` drives simulation and ranking.
@@ -81,14 +89,15 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
         outcome.summary << json.value("summary").toString();
     };
     if (request.sbc || request.coverage || request.tarp) {
-        const SimulationBatch set =
-            simulateCalibrationSet(prior, *simulator, request.simulations, request.seed, request.threads, control);
+        const SimulationBatch set = simulateCalibrationSet(prior, *simulator, request.simulations,
+                                                           request.seed, request.threads, control);
         if (set.cancelled) {
             outcome.cancelled = true;
             return outcome;
         }
         CalibrationSettings calibration;
-        if (request.posteriorSamples > 0) calibration.posteriorSamples = request.posteriorSamples;
+        if (request.posteriorSamples > 0)
+            calibration.posteriorSamples = request.posteriorSamples;
         calibration.seed = request.seed;
         calibration.threads = request.threads;
         calibration.runSbc = request.sbc;
@@ -97,7 +106,8 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
         calibration.parameterNames = settings.parameterNames;
         if (calibration.sbc.bins > calibration.posteriorSamples + 1)
             calibration.sbc.bins = int(calibration.posteriorSamples + 1);
-        const CalibrationResult result = runCalibration(set.theta, set.x, access, calibration, control);
+        const CalibrationResult result =
+            runCalibration(set.theta, set.x, access, calibration, control);
         if (result.cancelled) {
             outcome.cancelled = true;
             return outcome;
@@ -108,39 +118,49 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
         const QJsonObject used{{"simulations", qint64(request.simulations)},
                                {"posterior_samples", qint64(calibration.posteriorSamples)},
                                {"seed", QString::number(request.seed)}};
-        if (result.sbc) add("sbc", toJson(*result.sbc, result.ranks.sbc, settings.parameterNames), used);
-        if (result.coverage) add("coverage", toJson(*result.coverage), used);
-        if (result.tarp) add("tarp", toJson(*result.tarp), used);
+        if (result.sbc)
+            add("sbc", toJson(*result.sbc, result.ranks.sbc, settings.parameterNames), used);
+        if (result.coverage)
+            add("coverage", toJson(*result.coverage), used);
+        if (result.tarp)
+            add("tarp", toJson(*result.tarp), used);
         outcome.sbc = result.sbc;
         outcome.coverage = result.coverage;
         outcome.tarp = result.tarp;
     }
     if (request.ppc) {
         PredictiveCheckSettings check;
-        if (request.posteriorSamples > 0) check.posteriorSamples = request.posteriorSamples;
+        if (request.posteriorSamples > 0)
+            check.posteriorSamples = request.posteriorSamples;
         check.seed = request.seed;
         check.threads = request.threads;
         check.significance = std::max(check.significance, 1.0 / double(check.posteriorSamples + 1));
-        PredictiveCheckResult result = posteriorPredictiveCheck(settings.observation, access, *simulator, check, control);
+        PredictiveCheckResult result =
+            posteriorPredictiveCheck(settings.observation, access, *simulator, check, control);
         if (result.cancelled) {
             outcome.cancelled = true;
             return outcome;
         }
         add("ppc", toJson(result, {}),
-            QJsonObject{{"posterior_samples", qint64(check.posteriorSamples)}, {"seed", QString::number(request.seed)}});
+            QJsonObject{{"posterior_samples", qint64(check.posteriorSamples)},
+                        {"seed", QString::number(request.seed)}});
         outcome.ppc = std::move(result);
     }
     if (!request.c2stReference.isEmpty()) {
         const CsvTable reference = readCsv(request.c2stReference.toStdString());
-        if (reference.values.cols() != posterior.parameterDimension() || reference.values.rows() < 10)
-            throw std::runtime_error(QStringLiteral("%1 has %2 rows of %3 columns; the run's posterior has %4 parameters "
-                                                    "(and C2ST needs at least 10 rows)")
-                                         .arg(request.c2stReference)
-                                         .arg(reference.values.rows())
-                                         .arg(reference.values.cols())
-                                         .arg(posterior.parameterDimension())
-                                         .toStdString());
-        const Matrix draws = posterior.sample(reference.values.rows(), settings.observation, request.seed);
+        if (reference.values.cols() != posterior.parameterDimension() ||
+            reference.values.rows() < 10)
+            throw std::runtime_error(
+                QStringLiteral(
+                    "%1 has %2 rows of %3 columns; the run's posterior has %4 parameters "
+                    "(and C2ST needs at least 10 rows)")
+                    .arg(request.c2stReference)
+                    .arg(reference.values.rows())
+                    .arg(reference.values.cols())
+                    .arg(posterior.parameterDimension())
+                    .toStdString());
+        const Matrix draws =
+            posterior.sample(reference.values.rows(), settings.observation, request.seed);
         C2stSettings c2stSettings;
         c2stSettings.threads = request.threads;
         c2stSettings.seed = request.seed;
@@ -150,10 +170,11 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
             return outcome;
         }
         const QString name = QFileInfo(request.c2stReference).fileName();
-        const QString line = QStringLiteral("C2ST against %1 (%2 samples each): %3 (0.5: indistinguishable)")
-                                 .arg(name)
-                                 .arg(reference.values.rows())
-                                 .arg(score.accuracy, 0, 'f', 4);
+        const QString line =
+            QStringLiteral("C2ST against %1 (%2 samples each): %3 (0.5: indistinguishable)")
+                .arg(name)
+                .arg(reference.values.rows())
+                .arg(score.accuracy, 0, 'f', 4);
         add("c2st",
             QJsonObject{{"accuracy", score.accuracy},
                         {"reference", QFileInfo(request.c2stReference).absoluteFilePath()},
@@ -162,11 +183,13 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
             QJsonObject{{"seed", QString::number(request.seed)}});
         outcome.c2stAccuracy = score.accuracy;
     }
-    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    outcome.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     report.insert("elapsed_seconds", outcome.seconds);
     report.insert("summary", outcome.summary.join("\n"));
     history.transaction([&] {
-        for (const auto& [kind, json] : results) history.addDiagnostic(runId, kind, json);
+        for (const auto& [kind, json] : results)
+            history.addDiagnostic(runId, kind, json);
     });
     return outcome;
 }

@@ -20,8 +20,8 @@ class RunHistory;
 
 struct DiagnosticsRequest {
     bool sbc = false, coverage = false, tarp = false, ppc = false;
-    QString c2stReference;        // CSV of reference posterior samples; empty: no C2ST
-    std::int64_t simulations = 0;  // prior-predictive simulations for SBC, coverage and TARP
+    QString c2stReference;               // CSV of reference posterior samples; empty: no C2ST
+    std::int64_t simulations = 0;        // prior-predictive simulations for SBC, coverage and TARP
     std::int64_t posteriorSamples = -1;  // per simulation and for PPC; -1: the defaults
     std::uint64_t seed = 1;
     int threads = 0;

@@ -669,9 +669,10 @@ QString RunHistory::pathBesideProject(const QString& projectFile) {
 }
 
 QString RunHistory::pathForUnsavedProjects() {
-    // One place whichever program asks (sbiw or sbiw-cli): ~/.local/share/sbiw on Linux.
+    // One place whichever program asks (sbiw or sbiw-cli): ~/.local/share/sbi-workbench on Linux
+    // (beside the trust store, see trust_store.h).
     const QString generic = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation);
-    const QString folder = generic.isEmpty() ? QString() : QDir(generic).filePath("sbiw");
+    const QString folder = generic.isEmpty() ? QString() : QDir(generic).filePath("sbi-workbench");
     if (folder.isEmpty())
         throw std::runtime_error("run history: this system has no data folder");
     if (!QDir().mkpath(folder))

@@ -22,13 +22,16 @@
 namespace sbiw {
 
 const std::vector<std::string>& runnableMethods() {
-    static const std::vector<std::string> methods = {"npe", "snpe", "nle", "nre", "rej-abc", "smc-abc"};
+    static const std::vector<std::string> methods = {"npe", "snpe",    "nle",
+                                                     "nre", "rej-abc", "smc-abc"};
     return methods;
 }
 
 namespace {
 
-bool isAbc(const std::string& method) { return method == "rej-abc" || method == "smc-abc"; }
+bool isAbc(const std::string& method) {
+    return method == "rej-abc" || method == "smc-abc";
+}
 
 NpeSettings npeSettingsOf(const Project& project) {
     const InferenceSettings& inference = project.inference;
@@ -48,7 +51,8 @@ NleSettings nleSettingsOf(const Project& project) {
     const InferenceSettings& inference = project.inference;
     NleSettings settings;
     // The project's estimator applies when it is a flow; NLE's default (MAF) otherwise.
-    if (inference.estimator == "maf" || inference.estimator == "nsf") settings.estimator.kind = inference.estimator;
+    if (inference.estimator == "maf" || inference.estimator == "nsf")
+        settings.estimator.kind = inference.estimator;
     settings.training = inference.training;
     settings.simulations = inference.simulations;
     settings.seed = inference.seed;
@@ -84,7 +88,8 @@ RunStart runStartOf(const RunJob& job, const QString& estimator, const QJsonObje
     RunStart start;
     start.projectName = QString::fromStdString(job.project.name);
     start.projectHash = projectContentHash(job.project);
-    start.projectPath = job.projectPath.isEmpty() ? QString() : QFileInfo(job.projectPath).absoluteFilePath();
+    start.projectPath =
+        job.projectPath.isEmpty() ? QString() : QFileInfo(job.projectPath).absoluteFilePath();
     start.observation = job.observationName;
     start.method = QString::fromStdString(job.project.inference.method);
     start.estimator = estimator;
@@ -105,17 +110,20 @@ QString trainingLine(const QString& what, const TrainingSummary& t, std::int64_t
 }
 
 // Ends a neural run whose training did not finish; true when it did finish.
-bool endUnfinished(const TrainingSummary& training, bool trained, const RunRecorder* recorder, RunJobResult& result) {
+bool endUnfinished(const TrainingSummary& training, bool trained, const RunRecorder* recorder,
+                   RunJobResult& result) {
     if (training.status == RunStatus::Cancelled) {
         result.state = RunState::Cancelled;
         result.message = QString::fromStdString(training.stopReason);
     } else if (training.status == RunStatus::Failed || !trained) {
         result.state = RunState::Failed;
-        result.message = QString::fromStdString(training.stopReason.empty() ? "no epoch completed" : training.stopReason);
+        result.message = QString::fromStdString(training.stopReason.empty() ? "no epoch completed"
+                                                                            : training.stopReason);
     } else {
         return true;
     }
-    if (recorder) recorder->finish(outcomeOf(training, result.state, result.message));
+    if (recorder)
+        recorder->finish(outcomeOf(training, result.state, result.message));
     return false;
 }
 
@@ -133,14 +141,17 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
     const JointPrior prior = job.project.makePrior();
     // Imported simulations replace the simulator: their rows are the training set.
     const bool imported = job.project.simulator.kind == "imported";
-    const std::unique_ptr<Simulator> simulator = imported ? nullptr : makeTrustedSimulator(job.project, job.simulatorLog);
+    const std::unique_ptr<Simulator> simulator =
+        imported ? nullptr : makeTrustedSimulator(job.project, job.simulatorLog);
 
     std::optional<RunRecorder> recorder;
     if (history) {
-        result.runId = history->startRun(runStartOf(job, QString::fromStdString(run.npe.estimator.kind), toJson(run),
-                                                    QString::fromStdString(device)));
+        result.runId =
+            history->startRun(runStartOf(job, QString::fromStdString(run.npe.estimator.kind),
+                                         toJson(run), QString::fromStdString(device)));
         recorder.emplace(*history, result.runId);
-        if (job.onRunStarted) job.onRunStarted(result.runId);
+        if (job.onRunStarted)
+            job.onRunStarted(result.runId);
     }
     try {
         NpeTrainingSet set;
@@ -149,14 +160,16 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
             set.theta = std::move(rows.theta);
             set.x = std::move(rows.x);
             set.simulationCount = rows.rowsRead;
-            for (const std::string& note : rows.notes) set.nonFiniteSummary += (set.nonFiniteSummary.empty() ? "" : "; ") + note;
+            for (const std::string& note : rows.notes)
+                set.nonFiniteSummary += (set.nonFiniteSummary.empty() ? "" : "; ") + note;
         } else {
             set = simulateTrainingSet(prior, *simulator, run.npe, hooks);
         }
         if (set.cancelled) {
             result.state = RunState::Cancelled;
             result.message = QString::fromStdString(set.stopReason);
-            if (recorder) recorder->finish({RunState::Cancelled, result.message, {}, {}});
+            if (recorder)
+                recorder->finish({RunState::Cancelled, result.message, {}, {}});
             return;
         }
         // Stored before training, so that a run killed while training resumes on them.
@@ -169,22 +182,31 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
         hooks.checkpointEvery = recorder ? job.checkpointEvery : 0;
         const NpeResult npe = trainNpe(prior, set.theta, set.x, job.observation, run.npe, hooks);
         result.training = npe.training;
-        if (!endUnfinished(npe.training, npe.posterior.has_value(), recorder ? &*recorder : nullptr, result)) return;
-        if (hooks.onStage) hooks.onStage("sampling");
+        if (!endUnfinished(npe.training, npe.posterior.has_value(), recorder ? &*recorder : nullptr,
+                           result))
+            return;
+        if (hooks.onStage)
+            hooks.onStage("sampling");
         SamplingReport report;
-        result.samples = npe.posterior->sample(run.posteriorSamples, job.observation, run.npe.seed, &report);
+        result.samples =
+            npe.posterior->sample(run.posteriorSamples, job.observation, run.npe.seed, &report);
         if (recorder)
             recorder->finishTrained(*npe.posterior, {job.observationName, result.samples, {}},
                                     outcomeOf(npe.training, RunState::Finished, {}));
         result.state = RunState::Finished;
-        result.summary = trainingLine(QStringLiteral("NPE (%1)").arg(QString::fromStdString(run.npe.estimator.kind)),
-                                      npe.training, set.theta.rows()) +
-                         QStringLiteral("; %1% of proposals inside the prior's support")
-                             .arg(100.0 * report.acceptanceRate(), 0, 'f', 1);
-        if (!set.nonFiniteSummary.empty()) result.summary += "; " + QString::fromStdString(set.nonFiniteSummary);
-        if (!job.savePosteriorPath.isEmpty()) npe.posterior->save(job.savePosteriorPath.toStdString());
+        result.summary =
+            trainingLine(
+                QStringLiteral("NPE (%1)").arg(QString::fromStdString(run.npe.estimator.kind)),
+                npe.training, set.theta.rows()) +
+            QStringLiteral("; %1% of proposals inside the prior's support")
+                .arg(100.0 * report.acceptanceRate(), 0, 'f', 1);
+        if (!set.nonFiniteSummary.empty())
+            result.summary += "; " + QString::fromStdString(set.nonFiniteSummary);
+        if (!job.savePosteriorPath.isEmpty())
+            npe.posterior->save(job.savePosteriorPath.toStdString());
     } catch (...) {
-        if (recorder) recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+        if (recorder)
+            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
         throw;
     }
 }
@@ -213,18 +235,21 @@ void runSnpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, Run
         json["method"] = "snpe";
         json["rounds"] = settings.rounds;
         json["atoms"] = settings.atoms;
-        result.runId = history->startRun(
-            runStartOf(job, QString::fromStdString(settings.npe.estimator.kind), json, QString::fromStdString(device)));
+        result.runId =
+            history->startRun(runStartOf(job, QString::fromStdString(settings.npe.estimator.kind),
+                                         json, QString::fromStdString(device)));
         recorder.emplace(*history, result.runId);
         hooks = recorder->recordingHooks(hooks);
         hooks.onCheckpoint = nullptr;  // nothing to resume from
-        if (job.onRunStarted) job.onRunStarted(result.runId);
+        if (job.onRunStarted)
+            job.onRunStarted(result.runId);
     }
     try {
         hooks.snapshotEvery = job.snapshotEvery;
         hooks.snapshotSamples = job.snapshotSamples;
         const JointPrior prior = job.project.makePrior();
-        const SnpeResult snpe = runSnpe(prior, *makeTrustedSimulator(job.project, job.simulatorLog), job.observation, settings, hooks);
+        const SnpeResult snpe = runSnpe(prior, *makeTrustedSimulator(job.project, job.simulatorLog),
+                                        job.observation, settings, hooks);
         if (history && snpe.theta.rows() > 0) {
             // Every round's training pairs, by round. Only round 1's are prior draws: later rounds
             // carry another source key, so that no run reuses this run's set as prior simulations.
@@ -234,79 +259,104 @@ void runSnpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, Run
                 while (begin < snpe.theta.rows()) {
                     const int round = snpe.roundOfRow[std::size_t(begin)];
                     Eigen::Index end = begin;
-                    while (end < snpe.theta.rows() && snpe.roundOfRow[std::size_t(end)] == round) ++end;
-                    const QString key = round == 1 ? sourceKey
-                                                   : sourceKey + QStringLiteral(" | snpe proposal of run %1").arg(result.runId);
-                    history->addSimulations(result.runId, key, round, snpe.theta.middleRows(begin, end - begin),
+                    while (end < snpe.theta.rows() && snpe.roundOfRow[std::size_t(end)] == round)
+                        ++end;
+                    const QString key =
+                        round == 1
+                            ? sourceKey
+                            : sourceKey +
+                                  QStringLiteral(" | snpe proposal of run %1").arg(result.runId);
+                    history->addSimulations(result.runId, key, round,
+                                            snpe.theta.middleRows(begin, end - begin),
                                             snpe.x.middleRows(begin, end - begin));
                     begin = end;
                 }
             });
         }
         result.training = snpe.training;
-        TrainingSummary lastRound = snpe.rounds.empty() ? snpe.training : snpe.rounds.back().training;
+        TrainingSummary lastRound =
+            snpe.rounds.empty() ? snpe.training : snpe.rounds.back().training;
         lastRound.status = snpe.training.status;
         lastRound.stopReason = snpe.training.stopReason;
-        if (!endUnfinished(lastRound, snpe.posterior.has_value(), recorder ? &*recorder : nullptr, result)) return;
-        if (hooks.onStage) hooks.onStage("sampling");
+        if (!endUnfinished(lastRound, snpe.posterior.has_value(), recorder ? &*recorder : nullptr,
+                           result))
+            return;
+        if (hooks.onStage)
+            hooks.onStage("sampling");
         SamplingReport report;
-        result.samples = snpe.posterior->sample(job.project.inference.posteriorSamples, job.observation,
-                                                settings.npe.seed, &report);
+        result.samples = snpe.posterior->sample(job.project.inference.posteriorSamples,
+                                                job.observation, settings.npe.seed, &report);
         if (recorder)
             recorder->finishTrained(*snpe.posterior, {job.observationName, result.samples, {}},
                                     outcomeOf(lastRound, RunState::Finished, {}));
         result.state = RunState::Finished;
-        result.summary = QStringLiteral("SNPE (%1, %2 rounds, %3 atoms) on %4 simulations (%5 s): %6 epochs in %7 s; %8; "
-                                        "%9% of posterior draws inside the prior's support")
-                             .arg(QString::fromStdString(settings.npe.estimator.kind))
-                             .arg(snpe.rounds.size())
-                             .arg(settings.atoms)
-                             .arg(snpe.theta.rows())
-                             .arg(snpe.simulationSeconds, 0, 'f', 2)
-                             .arg(snpe.training.epochs)
-                             .arg(snpe.training.seconds, 0, 'f', 1)
-                             .arg(QString::fromStdString(snpe.training.stopReason))
-                             .arg(100.0 * report.acceptanceRate(), 0, 'f', 1);
+        result.summary =
+            QStringLiteral(
+                "SNPE (%1, %2 rounds, %3 atoms) on %4 simulations (%5 s): %6 epochs in %7 s; %8; "
+                "%9% of posterior draws inside the prior's support")
+                .arg(QString::fromStdString(settings.npe.estimator.kind))
+                .arg(snpe.rounds.size())
+                .arg(settings.atoms)
+                .arg(snpe.theta.rows())
+                .arg(snpe.simulationSeconds, 0, 'f', 2)
+                .arg(snpe.training.epochs)
+                .arg(snpe.training.seconds, 0, 'f', 1)
+                .arg(QString::fromStdString(snpe.training.stopReason))
+                .arg(100.0 * report.acceptanceRate(), 0, 'f', 1);
         for (const SnpeRound& round : snpe.rounds)
-            result.details << QStringLiteral("round %1: %2 simulations, %3, %4 epochs (%5 s), best validation loss %6")
-                                  .arg(round.round)
-                                  .arg(round.simulations)
-                                  .arg(round.round == 1 ? QStringLiteral("from the prior")
-                                                        : QStringLiteral("proposal acceptance %1% inside the prior's support")
-                                                              .arg(100.0 * round.proposalAcceptance, 0, 'f', 1))
-                                  .arg(round.training.epochs)
-                                  .arg(round.training.seconds, 0, 'f', 1)
-                                  .arg(round.training.bestValidationLoss, 0, 'f', 4);
-        if (!snpe.nonFiniteSummary.empty()) result.details << QString::fromStdString(snpe.nonFiniteSummary);
-        if (!job.savePosteriorPath.isEmpty()) snpe.posterior->save(job.savePosteriorPath.toStdString());
+            result.details
+                << QStringLiteral(
+                       "round %1: %2 simulations, %3, %4 epochs (%5 s), best validation loss %6")
+                       .arg(round.round)
+                       .arg(round.simulations)
+                       .arg(round.round == 1
+                                ? QStringLiteral("from the prior")
+                                : QStringLiteral(
+                                      "proposal acceptance %1% inside the prior's support")
+                                      .arg(100.0 * round.proposalAcceptance, 0, 'f', 1))
+                       .arg(round.training.epochs)
+                       .arg(round.training.seconds, 0, 'f', 1)
+                       .arg(round.training.bestValidationLoss, 0, 'f', 4);
+        if (!snpe.nonFiniteSummary.empty())
+            result.details << QString::fromStdString(snpe.nonFiniteSummary);
+        if (!job.savePosteriorPath.isEmpty())
+            snpe.posterior->save(job.savePosteriorPath.toStdString());
     } catch (...) {
-        if (recorder) recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+        if (recorder)
+            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
         throw;
     }
 }
 
-void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJobResult& result) {
+void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* history,
+                      RunJobResult& result) {
     const std::string& method = job.project.inference.method;
     const NleSettings nle = nleSettingsOf(job.project);
     const NreSettings nre = nreSettingsOf(job.project);
-    const QString estimator = method == "nre" ? QStringLiteral("resnet") : QString::fromStdString(nle.estimator.kind);
+    const QString estimator =
+        method == "nre" ? QStringLiteral("resnet") : QString::fromStdString(nle.estimator.kind);
     const std::string device = resolveDevice(nle.device);
     std::optional<RunRecorder> recorder;
     if (history) {
-        const QJsonObject settings =
-            likelihoodRunSettingsJson(QString::fromStdString(method), estimator, nle, job.observationName);
-        result.runId = history->startRun(runStartOf(job, estimator, settings, QString::fromStdString(device)));
+        const QJsonObject settings = likelihoodRunSettingsJson(QString::fromStdString(method),
+                                                               estimator, nle, job.observationName);
+        result.runId =
+            history->startRun(runStartOf(job, estimator, settings, QString::fromStdString(device)));
         recorder.emplace(*history, result.runId);
         hooks = recorder->recordingHooks(hooks);
-        if (job.onRunStarted) job.onRunStarted(result.runId);
+        if (job.onRunStarted)
+            job.onRunStarted(result.runId);
     }
     try {
         const JointPrior prior = job.project.makePrior();
-        const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(job.project, job.simulatorLog);
-        const NleResult run = method == "nre" ? runNre(prior, *simulator, job.observation, nre, hooks)
-                                              : runNle(prior, *simulator, job.observation, nle, hooks);
+        const std::unique_ptr<Simulator> simulator =
+            makeTrustedSimulator(job.project, job.simulatorLog);
+        const NleResult run = method == "nre"
+                                  ? runNre(prior, *simulator, job.observation, nre, hooks)
+                                  : runNle(prior, *simulator, job.observation, nle, hooks);
         result.training = run.training;
-        if (!endUnfinished(run.training, run.trained, recorder ? &*recorder : nullptr, result)) return;
+        if (!endUnfinished(run.training, run.trained, recorder ? &*recorder : nullptr, result))
+            return;
         result.samples = run.posterior.samples;
         if (recorder) {
             history->saveSamples(result.runId, {job.observationName, result.samples, {}});
@@ -314,25 +364,31 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
         }
         result.state = RunState::Finished;
         result.summary =
-            trainingLine(QStringLiteral("%1 (%2)").arg(QString::fromStdString(method).toUpper(), estimator), run.training,
-                         run.trainingPairs) +
+            trainingLine(
+                QStringLiteral("%1 (%2)").arg(QString::fromStdString(method).toUpper(), estimator),
+                run.training, run.trainingPairs) +
             QStringLiteral("; MCMC %1 samples from %2 chains in %3 s, max split R-hat %4")
                 .arg(run.posterior.samples.rows())
                 .arg(run.posterior.chains)
                 .arg(run.posterior.elapsedSeconds, 0, 'f', 1)
-                .arg(run.posterior.rhat.size() ? run.posterior.rhat.maxCoeff() : std::nan(""), 0, 'f', 3);
+                .arg(run.posterior.rhat.size() ? run.posterior.rhat.maxCoeff() : std::nan(""), 0,
+                     'f', 3);
     } catch (...) {
-        if (recorder) recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+        if (recorder)
+            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
         throw;
     }
 }
 
-void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* history, RunJobResult& result) {
+void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* history,
+               RunJobResult& result) {
     const InferenceSettings& inference = job.project.inference;
     LoopControl control;
     control.cancelFlag = hooks.cancel;
     if (hooks.onSimulationProgress)
-        control.onProgress = [&hooks](const LoopProgress& p) { hooks.onSimulationProgress(p.completed, p.total); };
+        control.onProgress = [&hooks](const LoopProgress& p) {
+            hooks.onSimulationProgress(p.completed, p.total);
+        };
     control.progressIntervalSeconds = 0.2;
     if (history) {
         const QJsonObject settings{{"method", QString::fromStdString(inference.method)},
@@ -341,13 +397,17 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
                                    {"threads", inference.threads},
                                    {"posterior_samples", qint64(inference.posteriorSamples)},
                                    {"observation", job.observationName}};
-        result.runId = history->startRun(runStartOf(job, QStringLiteral("-"), settings, QStringLiteral("cpu")));
-        if (job.onRunStarted) job.onRunStarted(result.runId);
+        result.runId = history->startRun(
+            runStartOf(job, QStringLiteral("-"), settings, QStringLiteral("cpu")));
+        if (job.onRunStarted)
+            job.onRunStarted(result.runId);
     }
     try {
         const JointPrior prior = job.project.makePrior();
-        const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(job.project, job.simulatorLog);
-        if (hooks.onStage) hooks.onStage("simulating");
+        const std::unique_ptr<Simulator> simulator =
+            makeTrustedSimulator(job.project, job.simulatorLog);
+        if (hooks.onStage)
+            hooks.onStage("simulating");
         AbcResult abc;
         if (inference.method == "rej-abc") {
             RejectionAbcSettings settings;
@@ -361,7 +421,8 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
         if (abc.cancelled) {
             result.state = RunState::Cancelled;
             result.message = QStringLiteral("cancelled after %1 simulations").arg(abc.simulations);
-            if (history) history->finishRun(result.runId, {RunState::Cancelled, result.message, {}, {}});
+            if (history)
+                history->finishRun(result.runId, {RunState::Cancelled, result.message, {}, {}});
             return;
         }
         result.samples = abc.samples;
@@ -370,14 +431,17 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             history->finishRun(result.runId, {RunState::Finished, {}, {}, {}});
         }
         result.state = RunState::Finished;
-        result.summary = QStringLiteral("%1: %2 simulations, %3 population(s), final epsilon %4")
-                             .arg(inference.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC")
-                             .arg(abc.simulations)
-                             .arg(abc.populations.size())
-                             .arg(abc.populations.empty() ? std::nan("") : abc.populations.back().epsilon, 0, 'g', 4);
+        result.summary =
+            QStringLiteral("%1: %2 simulations, %3 population(s), final epsilon %4")
+                .arg(inference.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC")
+                .arg(abc.simulations)
+                .arg(abc.populations.size())
+                .arg(abc.populations.empty() ? std::nan("") : abc.populations.back().epsilon, 0,
+                     'g', 4);
     } catch (...) {
         if (history && result.runId > 0)
-            history->finishRun(result.runId, {RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+            history->finishRun(result.runId,
+                               {RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
         throw;
     }
 }
@@ -386,26 +450,36 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
 
 Problems RunJob::validate() const {
     Problems problems = project.validate();
-    if (!problems.empty()) return problems;
+    if (!problems.empty())
+        return problems;
     const std::string& method = project.inference.method;
-    if (std::find(runnableMethods().begin(), runnableMethods().end(), method) == runnableMethods().end()) {
-        problems.push_back({"inference.method", "'" + method + "' cannot be run from the workbench yet"});
+    if (std::find(runnableMethods().begin(), runnableMethods().end(), method) ==
+        runnableMethods().end()) {
+        problems.push_back(
+            {"inference.method", "'" + method + "' cannot be run from the workbench yet"});
         return problems;
     }
     if (observation.rows() < 1 || observation.cols() != project.dataDimension())
-        problems.push_back({"observation", "must have " + std::to_string(project.dataDimension()) + " columns and a row"});
+        problems.push_back({"observation", "must have " + std::to_string(project.dataDimension()) +
+                                               " columns and a row"});
     else if ((method == "npe" || method == "snpe") && observation.rows() != 1)
-        problems.push_back({"observation", "NPE conditions on one row; several i.i.d. rows need nle, nre or abc"});
+        problems.push_back(
+            {"observation", "NPE conditions on one row; several i.i.d. rows need nle, nre or abc"});
     if (project.simulator.kind == "imported" && method != "npe")
         problems.push_back({"inference.method", "imported simulations train NPE only: " + method +
-                                                     " simulates as it goes and needs a simulator"});
-    if (snapshotEvery < 0) problems.push_back({"snapshotEvery", "must not be negative"});
-    if (snapshotSamples < 1) problems.push_back({"snapshotSamples", "must be at least 1"});
-    if (checkpointEvery < 0) problems.push_back({"checkpointEvery", "must not be negative"});
+                                                    " simulates as it goes and needs a simulator"});
+    if (snapshotEvery < 0)
+        problems.push_back({"snapshotEvery", "must not be negative"});
+    if (snapshotSamples < 1)
+        problems.push_back({"snapshotSamples", "must be at least 1"});
+    if (checkpointEvery < 0)
+        problems.push_back({"checkpointEvery", "must not be negative"});
     const auto prefixed = [&problems](const Problems& found, const std::string& prefix) {
-        for (const Problem& p : found) problems.push_back({joinPath(prefix, p.path), p.message});
+        for (const Problem& p : found)
+            problems.push_back({joinPath(prefix, p.path), p.message});
     };
-    if (method == "npe") prefixed(npeSettingsOf(project).validate(), "inference");
+    if (method == "npe")
+        prefixed(npeSettingsOf(project).validate(), "inference");
     if (method == "snpe") {
         SnpeSettings snpe;
         snpe.npe = npeSettingsOf(project);
@@ -413,8 +487,10 @@ Problems RunJob::validate() const {
         snpe.atoms = snpeAtoms;
         prefixed(snpe.validate(), "inference");
     }
-    if (method == "nle") prefixed(nleSettingsOf(project).validate(), "inference");
-    if (method == "nre") prefixed(nreSettingsOf(project).validate(), "inference");
+    if (method == "nle")
+        prefixed(nleSettingsOf(project).validate(), "inference");
+    if (method == "nre")
+        prefixed(nreSettingsOf(project).validate(), "inference");
     return problems;
 }
 
@@ -424,12 +500,14 @@ RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks) {
     try {
         if (const Problems problems = job.validate(); !problems.empty()) {
             QStringList lines;
-            for (const Problem& p : problems) lines << QString::fromStdString(p.toString());
+            for (const Problem& p : problems)
+                lines << QString::fromStdString(p.toString());
             result.message = lines.join("\n");
             return result;
         }
         std::optional<RunHistory> history;
-        if (!job.historyPath.isEmpty()) history.emplace(job.historyPath);
+        if (!job.historyPath.isEmpty())
+            history.emplace(job.historyPath);
         RunHistory* recordIn = history ? &*history : nullptr;
         const std::string& method = job.project.inference.method;
         if (method == "npe")
@@ -444,7 +522,8 @@ RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks) {
         result.state = RunState::Failed;
         result.message = QString::fromUtf8(error.what());
     }
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
 }
 

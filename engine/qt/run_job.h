@@ -20,15 +20,15 @@ namespace sbiw {
 
 struct RunJob {
     Project project;
-    QString projectPath;   // empty for an unsaved project
-    QString historyPath;   // where to record the run; empty: nothing is recorded
+    QString projectPath;  // empty for an unsaved project
+    QString historyPath;  // where to record the run; empty: nothing is recorded
     QString observationName;
-    Matrix observation;    // one row, or several i.i.d. rows (nle, nre, abc)
+    Matrix observation;     // one row, or several i.i.d. rows (nle, nre, abc)
     int snapshotEvery = 5;  // epochs between posterior snapshots (npe)
     int snapshotSamples = 500;
     int checkpointEvery = 5;
-    int snpeAtoms = 10;          // snpe: atoms of the atomic loss
-    QString savePosteriorPath;   // npe, snpe: also save the trained posterior there
+    int snpeAtoms = 10;         // snpe: atoms of the atomic loss
+    QString savePosteriorPath;  // npe, snpe: also save the trained posterior there
     // The simulator's log (an external program's stderr, a script's console), one line per call,
     // from simulation threads.
     std::function<void(const std::string& line)> simulatorLog;
@@ -41,11 +41,11 @@ struct RunJob {
 
 struct RunJobResult {
     RunState state = RunState::Failed;
-    QString message;        // why it failed or stopped; empty when finished
-    QString summary;        // one line for a status bar, e.g. "NPE (nsf): 84 epochs in 12.3 s ..."
-    QStringList details;    // further lines (snpe: one per round)
-    qint64 runId = 0;       // 0 when nothing was recorded
-    Matrix samples;         // posterior samples at the observation (finished runs)
+    QString message;      // why it failed or stopped; empty when finished
+    QString summary;      // one line for a status bar, e.g. "NPE (nsf): 84 epochs in 12.3 s ..."
+    QStringList details;  // further lines (snpe: one per round)
+    qint64 runId = 0;     // 0 when nothing was recorded
+    Matrix samples;       // posterior samples at the observation (finished runs)
     TrainingSummary training;  // empty for ABC
     double seconds = 0.0;
 };

@@ -15,17 +15,24 @@ TrainingController::~TrainingController() {
     waitForFinished();
 }
 
-bool TrainingController::isRunning() const { return thread_ && thread_->isRunning(); }
+bool TrainingController::isRunning() const {
+    return thread_ && thread_->isRunning();
+}
 
-void TrainingController::cancel() { cancel_ = true; }
+void TrainingController::cancel() {
+    cancel_ = true;
+}
 
 void TrainingController::waitForFinished() {
-    if (thread_) thread_->wait();
+    if (thread_)
+        thread_->wait();
 }
 
 bool TrainingController::start(const RunJob& job) {
-    if (isRunning()) return false;
-    if (thread_) thread_->wait();
+    if (isRunning())
+        return false;
+    if (thread_)
+        thread_->wait();
     cancel_ = false;
     {
         std::lock_guard<std::mutex> lock(snapshotMutex_);
@@ -36,14 +43,17 @@ bool TrainingController::start(const RunJob& job) {
     hooks.cancel = &cancel_;
     hooks.onStage = [this](const std::string& stage) {
         QMetaObject::invokeMethod(
-            this, [this, s = QString::fromStdString(stage)] { Q_EMIT stageChanged(s); }, Qt::QueuedConnection);
+            this, [this, s = QString::fromStdString(stage)] { Q_EMIT stageChanged(s); },
+            Qt::QueuedConnection);
     };
     hooks.onSimulationProgress = [this](std::int64_t done, std::int64_t total) {
         QMetaObject::invokeMethod(
-            this, [this, done, total] { Q_EMIT simulationProgress(done, total); }, Qt::QueuedConnection);
+            this, [this, done, total] { Q_EMIT simulationProgress(done, total); },
+            Qt::QueuedConnection);
     };
     hooks.onEpoch = [this](const EpochReport& report) {
-        QMetaObject::invokeMethod(this, [this, report] { Q_EMIT epochReported(report); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, report] { Q_EMIT epochReported(report); }, Qt::QueuedConnection);
         return false;
     };
     hooks.onSnapshot = [this](const PosteriorSnapshot& snapshot) {
@@ -53,13 +63,16 @@ bool TrainingController::start(const RunJob& job) {
             deliveryQueued = pendingSnapshot_.has_value();
             pendingSnapshot_ = snapshot;
         }
-        if (!deliveryQueued) QMetaObject::invokeMethod(this, [this] { deliverSnapshot(); }, Qt::QueuedConnection);
+        if (!deliveryQueued)
+            QMetaObject::invokeMethod(
+                this, [this] { deliverSnapshot(); }, Qt::QueuedConnection);
     };
     RunJob logged = job;
     if (!logged.simulatorLog)
         logged.simulatorLog = [this](const std::string& line) {
             QMetaObject::invokeMethod(
-                this, [this, l = QString::fromStdString(line)] { Q_EMIT simulatorLog(l); }, Qt::QueuedConnection);
+                this, [this, l = QString::fromStdString(line)] { Q_EMIT simulatorLog(l); },
+                Qt::QueuedConnection);
         };
     thread_.reset(QThread::create([this, logged, hooks] {
         RunJobResult result = runJob(logged, hooks);
@@ -87,7 +100,8 @@ void TrainingController::deliverSnapshot() {
         std::lock_guard<std::mutex> lock(snapshotMutex_);
         snapshot.swap(pendingSnapshot_);
     }
-    if (snapshot) Q_EMIT snapshotReady(*snapshot);
+    if (snapshot)
+        Q_EMIT snapshotReady(*snapshot);
 }
 
 }  // namespace sbiw

@@ -1005,7 +1005,7 @@ class TestRunHistory : public QObject {
         QStandardPaths::setTestModeEnabled(true);
         const QString unsaved = RunHistory::resolvePath({}, {});
         const QString dataFolder =
-            QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + "/sbiw";
+            QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + "/sbi-workbench";
         QStandardPaths::setTestModeEnabled(false);
         QCOMPARE(unsaved, QDir(dataFolder).filePath("unsaved-projects.history.sqlite"));
         QVERIFY(QFileInfo(dataFolder).isDir());

@@ -63,7 +63,8 @@ class TestTrainingController : public QObject {
         const RunJobResult result = finished.first().first().value<RunJobResult>();
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
         // The GUI thread kept turning while the run went on (latency figures: bench_gui_latency).
-        QVERIFY2(ticks >= 10, qPrintable(QString("%1 ticks in %2 s").arg(ticks).arg(result.seconds)));
+        QVERIFY2(ticks >= 10,
+                 qPrintable(QString("%1 ticks in %2 s").arg(ticks).arg(result.seconds)));
         QCOMPARE(epochs.count(), result.training.epochs);
         QVERIFY(snapshots.count() >= 1);
         QVERIFY(stages.count() >= 2);
@@ -74,7 +75,8 @@ class TestTrainingController : public QObject {
         const Vector mean = test::columnMeans(result.samples);
         for (int i = 0; i < 10; ++i) {
             const double expected = job.observation(0, i) / 2;
-            QVERIFY2(test::fuzzyEqual(mean(i), expected, 0.1), test::fuzzyMessage(mean(i), expected, 0.1, 0));
+            QVERIFY2(test::fuzzyEqual(mean(i), expected, 0.1),
+                     test::fuzzyMessage(mean(i), expected, 0.1, 0));
         }
         RunHistory history(historyPath);
         const std::optional<RunSummary> run = history.run(result.runId);
@@ -95,7 +97,8 @@ class TestTrainingController : public QObject {
         job.project.inference.training.patience = 100000;
         TrainingController controller;
         QSignalSpy finished(&controller, &TrainingController::finished);
-        QObject::connect(&controller, &TrainingController::epochReported, &controller, [&controller] { controller.cancel(); });
+        QObject::connect(&controller, &TrainingController::epochReported, &controller,
+                         [&controller] { controller.cancel(); });
         QVERIFY(controller.start(job));
         QVERIFY(finished.wait(240000));
         const RunJobResult result = finished.first().first().value<RunJobResult>();
@@ -157,7 +160,8 @@ class TestTrainingController : public QObject {
     }
 
     void trainsNpeOnImportedSimulations() {
-        ProjectLoadResult loaded = loadProject(test::sourcePath("projects/custom/two_moons_imported.sbiw"));
+        ProjectLoadResult loaded =
+            loadProject(test::sourcePath("projects/custom/two_moons_imported.sbiw"));
         QVERIFY2(loaded.ok(), qPrintable(loaded.errorText()));
         RunJob job;
         job.project = *loaded.project;
@@ -177,7 +181,8 @@ class TestTrainingController : public QObject {
         job.project.inference.method = "nle";
         const RunJobResult refused = runJob(job, {});
         QCOMPARE(refused.state, RunState::Failed);
-        QVERIFY2(refused.message.contains("imported simulations train NPE only"), qPrintable(refused.message));
+        QVERIFY2(refused.message.contains("imported simulations train NPE only"),
+                 qPrintable(refused.message));
     }
 
     void runsRejectionAbcWithoutAHistory() {
@@ -191,7 +196,8 @@ class TestTrainingController : public QObject {
         // 100 of 20,000 prior draws closest to x_o: the mean moves from 0 towards x_o / 2.
         const Vector mean = test::columnMeans(result.samples);
         double towards = 0;
-        for (int i = 0; i < 10; ++i) towards += mean(i) * job.observation(0, i);
+        for (int i = 0; i < 10; ++i)
+            towards += mean(i) * job.observation(0, i);
         QVERIFY(towards > 0);
     }
 };

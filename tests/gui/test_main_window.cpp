@@ -26,13 +26,13 @@
 #include "gui/posterior_view.h"
 #include "gui/project_document.h"
 #include "gui/simulator_panel.h"
-#include "widgets/script_editor.h"
 #include "gui/training_panel.h"
 #include "qt/project_file.h"
 #include "qt/training_controller.h"
 #include "simulators/catalogue.h"
 #include "support/test_support.h"
 #include "widgets/corner_plot.h"
+#include "widgets/script_editor.h"
 
 using namespace sbiw;
 using namespace sbiw::gui;
@@ -52,7 +52,8 @@ QString smallGaussianLinearProject(const QTemporaryDir& dir) {
     s.posteriorSamples = 2000;
     s.training.maxEpochs = 40;
     const QString path = dir.filePath("linear.sbiw");
-    if (!saveProject(project, path).isEmpty()) qFatal("cannot save the test project");
+    if (!saveProject(project, path).isEmpty())
+        qFatal("cannot save the test project");
     return path;
 }
 
@@ -62,8 +63,10 @@ RunJobResult waitForRun(MainWindow& window, int* ticks = nullptr) {
     int count = 0;
     QObject::connect(&ticker, &QTimer::timeout, [&count] { ++count; });
     ticker.start(10);
-    if (!finished.wait(300000)) qFatal("training did not finish");
-    if (ticks) *ticks = count;
+    if (!finished.wait(300000))
+        qFatal("training did not finish");
+    if (ticks)
+        *ticks = count;
     return finished.first().first().value<RunJobResult>();
 }
 
@@ -98,7 +101,8 @@ class TestMainWindow : public QObject {
 
         high->selectAll();
         QTest::keyClicks(high, "2.5");
-        QVERIFY2(panel->problemLabel()->text().isEmpty(), qPrintable(panel->problemLabel()->text()));
+        QVERIFY2(panel->problemLabel()->text().isEmpty(),
+                 qPrintable(panel->problemLabel()->text()));
         QCOMPARE(document->project().parameters[0].prior->scalar("high"), 2.5);
         QVERIFY(document->isModified());
         QVERIFY(window.windowTitle().contains('*'));
@@ -113,7 +117,8 @@ class TestMainWindow : public QObject {
         // Another family: the fields follow it, and that too is one undoable edit.
         QComboBox* family = panel->familyCombo();
         family->setCurrentIndex(family->findData("normal"));
-        QCOMPARE(QString::fromStdString(document->project().parameters[0].prior->family), QString("normal"));
+        QCOMPARE(QString::fromStdString(document->project().parameters[0].prior->family),
+                 QString("normal"));
         QVERIFY(panel->fieldEdit("std"));
         document->undoStack()->undo();
         QCOMPARE(document->project().parameters[0].prior->scalar("high"), 2.5);
@@ -128,7 +133,8 @@ class TestMainWindow : public QObject {
         QMetaObject::invokeMethod(panel->nameEdit(), "editingFinished");
         QCOMPARE(QString::fromStdString(document->project().parameters[1].name), QString("angle"));
         document->undoStack()->undo();
-        QCOMPARE(QString::fromStdString(document->project().parameters[1].name), QString("parameter_2"));
+        QCOMPARE(QString::fromStdString(document->project().parameters[1].name),
+                 QString("parameter_2"));
 
         panel->projectNameEdit()->setText("Moons for class");
         QMetaObject::invokeMethod(panel->projectNameEdit(), "editingFinished");
@@ -155,7 +161,8 @@ class TestMainWindow : public QObject {
         ProjectDocument* document = window.document();
         window.simulatorPanel()->thetaEdit()->setText("0.3, -0.4");
         QCOMPARE(window.observationPanel()->generateFromTheta(), QString());
-        const Observation* o = document->project().findObservation(document->project().defaultObservation);
+        const Observation* o =
+            document->project().findObservation(document->project().defaultObservation);
         QVERIFY(o);
         QCOMPARE(o->trueParameters, (std::vector<double>{0.3, -0.4}));
         QCOMPARE(o->data.cols(), Eigen::Index(2));
@@ -178,7 +185,8 @@ class TestMainWindow : public QObject {
         int ticks = 0;
         const RunJobResult result = waitForRun(window, &ticks);
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
-        QVERIFY2(ticks >= 10, qPrintable(QString("%1 ticks in %2 s").arg(ticks).arg(result.seconds)));
+        QVERIFY2(ticks >= 10,
+                 qPrintable(QString("%1 ticks in %2 s").arg(ticks).arg(result.seconds)));
         // Snapshots every 5 epochs and the final samples redrew the corner plot (densities are
         // computed on a worker, so the last redraw may still be on its way).
         QTRY_VERIFY_WITH_TIMEOUT(!window.posteriorView()->isRedrawing(), 10000);
@@ -230,7 +238,8 @@ class TestMainWindow : public QObject {
         QMetaObject::invokeMethod(path, "editingFinished");
         const QString good = panel->scriptEditor()->toPlainText();
         QVERIFY(good.contains("function simulate"));
-        panel->scriptEditor()->setPlainText("function simulate(theta, rng) {\n  return [theta[0] +];\n}\n");
+        panel->scriptEditor()->setPlainText(
+            "function simulate(theta, rng) {\n  return [theta[0] +];\n}\n");
         QVERIFY(panel->checkScript().contains("moons.js:2"));
         QCOMPARE(panel->scriptEditor()->errorLine(), 2);
         panel->scriptEditor()->setPlainText(good);
@@ -240,7 +249,8 @@ class TestMainWindow : public QObject {
         QCOMPARE(document->project().simulator.script, std::string("moons.js"));
         panel->thetaEdit()->setText("0.2, 0.1");
         panel->simulateOnce();
-        QVERIFY2(panel->resultLabel()->text().startsWith("x: 2 values"), qPrintable(panel->resultLabel()->text()));
+        QVERIFY2(panel->resultLabel()->text().startsWith("x: 2 values"),
+                 qPrintable(panel->resultLabel()->text()));
         // Undo returns to the built-in simulator.
         document->undoStack()->undo();
         QCOMPARE(document->project().simulator.kind, std::string("builtin"));

@@ -14,7 +14,8 @@ namespace {
 QTextCharFormat formatAt(const ScriptEditor& editor, int line, int column) {
     const QTextBlock block = editor.document()->findBlockByNumber(line);
     for (const QTextLayout::FormatRange& range : block.layout()->formats())
-        if (column >= range.start && column < range.start + range.length) return range.format;
+        if (column >= range.start && column < range.start + range.length)
+            return range.format;
     return {};
 }
 
@@ -25,13 +26,14 @@ class TestScriptEditor : public QObject {
   private Q_SLOTS:
     void highlightsKeywordsNumbersAndComments() {
         ScriptEditor editor;
-        editor.setPlainText("function simulate(theta, rng) {\n  return [theta[0] + 0.5]; // shift\n}\n/* a\nb */");
-        QVERIFY(formatAt(editor, 0, 0).fontWeight() == QFont::Bold);          // "function"
-        QVERIFY(formatAt(editor, 1, 2).fontWeight() == QFont::Bold);          // "return"
+        editor.setPlainText(
+            "function simulate(theta, rng) {\n  return [theta[0] + 0.5]; // shift\n}\n/* a\nb */");
+        QVERIFY(formatAt(editor, 0, 0).fontWeight() == QFont::Bold);                  // "function"
+        QVERIFY(formatAt(editor, 1, 2).fontWeight() == QFont::Bold);                  // "return"
         QVERIFY(formatAt(editor, 1, 22).foreground().color() == QColor(150, 60, 0));  // "0.5"
-        QVERIFY(formatAt(editor, 1, 28).fontItalic());                        // "// shift"
-        QVERIFY(formatAt(editor, 4, 0).fontItalic());                         // inside /* */ on the next line
-        QVERIFY(!formatAt(editor, 0, 9).fontItalic());                        // "simulate"
+        QVERIFY(formatAt(editor, 1, 28).fontItalic());                                // "// shift"
+        QVERIFY(formatAt(editor, 4, 0).fontItalic());   // inside /* */ on the next line
+        QVERIFY(!formatAt(editor, 0, 9).fontItalic());  // "simulate"
     }
 
     void marginGrowsWithTheLineCount() {
@@ -48,7 +50,7 @@ class TestScriptEditor : public QObject {
         editor.markErrorLine(2, "ReferenceError: nope is not defined");
         QCOMPARE(editor.errorLine(), 2);
         QCOMPARE(editor.textCursor().blockNumber(), 1);  // the cursor went to the line
-        QCOMPARE(editor.extraSelections().size(), 2);     // current line + error line
+        QCOMPARE(editor.extraSelections().size(), 2);    // current line + error line
         editor.insertPlainText(" ");
         QCOMPARE(editor.errorLine(), 0);
         QCOMPARE(editor.extraSelections().size(), 1);
