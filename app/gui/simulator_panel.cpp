@@ -197,15 +197,22 @@ SimulatorPanel::SimulatorPanel(ProjectDocument* document, QWidget* parent)
     layout->addWidget(preview_, 1);
 
     connect(document_, &ProjectDocument::projectChanged, this, &SimulatorPanel::refresh);
-    connect(kindCombo_, &QComboBox::currentIndexChanged, this, [this, custom](int index) {
+    // Shows the chosen kind's fields; the stack takes only the current page's height.
+    const auto showKind = [this, custom](int index) {
         pages_->setCurrentIndex(index);
+        for (int i = 0; i < pages_->count(); ++i)
+            pages_->widget(i)->setSizePolicy(QSizePolicy::Preferred,
+                                             i == index ? QSizePolicy::Preferred : QSizePolicy::Ignored);
+        pages_->adjustSize();
         const bool isBuiltin = index == 0;
         custom->setVisible(!isBuiltin);
         batchSizeSpin_->setEnabled(kindCombo_->currentData() == "program");
         timeoutSpin_->setEnabled(kindCombo_->currentData() == "program" ||
                                  kindCombo_->currentData() == "script");
-        if (!updating_ && isBuiltin)
-            chooseTask(taskCombo_->currentIndex());
+    };
+    connect(kindCombo_, &QComboBox::currentIndexChanged, this, [this, showKind](int index) {
+        showKind(index);
+        if (!updating_ && index == 0) chooseTask(taskCombo_->currentIndex());
     });
     connect(taskCombo_, &QComboBox::currentIndexChanged, this, &SimulatorPanel::chooseTask);
     connect(applyButton_, &QPushButton::clicked, this,
@@ -245,6 +252,7 @@ SimulatorPanel::SimulatorPanel(ProjectDocument* document, QWidget* parent)
     connect(simulateButton_, &QPushButton::clicked, this, &SimulatorPanel::simulateOnce);
     connect(thetaEdit_, &QLineEdit::returnPressed, this, &SimulatorPanel::simulateOnce);
     refresh();
+    showKind(kindCombo_->currentIndex());
 }
 
 QString SimulatorPanel::browse(const QString& title, const QString& filter) {

@@ -1,5 +1,6 @@
 #include "inference/likelihood_posterior.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -32,13 +33,16 @@ bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator,
     return false;
 }
 
-void samplePosteriorByMcmc(
-    const JointPrior& prior, const Matrix& observation, const torch::Device& device,
-    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& term,
-    const McmcSettings& settings, const TrainingHooks& hooks, NleResult& result) {
+namespace {
+
+using LikelihoodTerm = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
+
+// log p(θ) + Σ_i term(θ, x_o,i) for a batch of chains (the i.i.d. rows' terms add up).
+BatchLogDensity logPosteriorOf(const JointPrior& prior, const Matrix& observation, const torch::Device& device,
+                               const LikelihoodTerm& term) {
     const torch::Tensor xo = toTensor(observation, device);
     const std::int64_t trials = observation.rows();
-    const BatchLogDensity logPosterior = [&](const Matrix& thetas) -> Vector {
+    return [&prior, xo, trials, device, term](const Matrix& thetas) -> Vector {
         Vector logDensity = prior.logProb(thetas);
         torch::NoGradGuard noGrad;
         const std::int64_t chains = thetas.rows();
@@ -50,6 +54,14 @@ void samplePosteriorByMcmc(
                 logDensity(c) += summed(c, 0);
         return logDensity;
     };
+}
+
+}  // namespace
+
+void samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation, const torch::Device& device,
+                           const LikelihoodTerm& term, const McmcSettings& settings, const TrainingHooks& hooks,
+                           NleResult& result) {
+    const BatchLogDensity logPosterior = logPosteriorOf(prior, observation, device, term);
     if (hooks.onStage)
         hooks.onStage("sampling");
     McmcSettings mcmc = settings;
@@ -69,7 +81,24 @@ void trainThenSample(const TrainingProblem& problem, const TrainingSettings& tra
                      const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& term,
                      const McmcSettings& settings, const TrainingHooks& hooks, NleResult& result) {
     if (hooks.onStage) hooks.onStage("training");
-    result.training = train(problem, training, seed, hooks);
+    // Snapshots of an MCMC-based posterior: a short, cheap chain with the current network (a few
+    // chains, short warm-up, no thinning), enough for the GUI to show it concentrating.
+    TrainingProblem withSnapshots = problem;
+    const BatchLogDensity logPosterior = logPosteriorOf(prior, observation, device, term);
+    if (!withSnapshots.snapshot && hooks.onSnapshot)
+        withSnapshots.snapshot = [&prior, &logPosterior, seed](int count, int epoch) {
+            McmcSettings quick;
+            quick.chains = std::max(1, std::min(20, count));
+            quick.warmupSteps = 20;
+            quick.thinning = 1;
+            quick.samples = count;
+            quick.resampleCandidates = 1000;
+            quick.threads = 1;
+            quick.seed = seed + std::uint64_t(epoch);
+            McmcResult draws = sampleMcmc(logPosterior, prior, quick, {});
+            return Matrix(draws.samples.topRows(std::min<Eigen::Index>(count, draws.samples.rows())));
+        };
+    result.training = train(withSnapshots, training, seed, hooks);
     if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished) return;
     result.trained = true;
     samplePosteriorByMcmc(prior, observation, device, term, settings, hooks, result);

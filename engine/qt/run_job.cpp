@@ -347,6 +347,9 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
         if (job.onRunStarted)
             job.onRunStarted(result.runId);
     }
+    // Snapshots come from short MCMC chains with the current network (likelihood_posterior.cpp).
+    hooks.snapshotEvery = job.snapshotEvery;
+    hooks.snapshotSamples = job.snapshotSamples;
     try {
         const JointPrior prior = job.project.makePrior();
         const std::unique_ptr<Simulator> simulator =

@@ -60,6 +60,28 @@ class TestNle : public QObject {
         }
     }
 
+    // The GUI draws every method's posterior while it trains: NLE's snapshots come from a short
+    // MCMC run with the current network, and the last one is already near the answer.
+    void snapshotsComeFromShortChains() {
+        std::vector<PosteriorSnapshot> snapshots;
+        TrainingHooks hooks;
+        hooks.snapshotEvery = 5;
+        hooks.snapshotSamples = 300;
+        hooks.onSnapshot = [&snapshots](const PosteriorSnapshot& s) { snapshots.push_back(s); };
+        const Matrix observation = test::gaussianLinear3Observation();
+        const NleResult result = runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(), observation,
+                                        smallSettings(), hooks);
+        QVERIFY2(result.trained, result.training.stopReason.c_str());
+        QVERIFY(snapshots.size() >= 2);
+        for (const PosteriorSnapshot& s : snapshots) {
+            QCOMPARE(s.samples.rows(), Eigen::Index(300));
+            QCOMPARE(s.samples.cols(), Eigen::Index(3));
+            QVERIFY(s.samples.allFinite());
+        }
+        const Vector mean = test::columnMeans(snapshots.back().samples);
+        for (int i = 0; i < 3; ++i) SBIW_COMPARE_NEAR(mean(i), observation(0, i) / 2, 0.1);
+    }
+
     void badSettingsAreRejected() {
         NleSettings settings = smallSettings();
         settings.mcmc.chains = 0;
