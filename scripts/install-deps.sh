@@ -8,6 +8,7 @@ PACKAGES=(
   qt6-base-dev libqt6sql6-sqlite qt6-declarative-dev qt6-svg-dev libqcustomplot-dev
   libtorch-dev libeigen3-dev libsqlite3-dev libopenblas0-pthread
   libboost-dev librandom123-dev nlohmann-json3-dev
+  python3  # the example Python simulator (projects/custom) and its tests
   xvfb xauth
 )
 

@@ -50,34 +50,33 @@ double ContourLines::selectTest(const QPointF&, bool, QVariant*) const {
     return -1;
 }
 
-QCPRange ContourLines::getKeyRange(bool& foundRange, QCP::SignDomain) const {
+namespace {
+
+// The range of one coordinate (x for keys, y for values) over every contour point.
+QCPRange coordinateRange(const std::vector<std::vector<QPolygonF>>& levels, bool keys, bool& foundRange) {
     QCPRange range;
     foundRange = false;
-    for (const auto& level : levels_)
+    for (const auto& level : levels)
         for (const QPolygonF& polygon : level)
             for (const QPointF& p : polygon) {
+                const double v = keys ? p.x() : p.y();
                 if (!foundRange) {
-                    range = QCPRange(p.x(), p.x());
+                    range = QCPRange(v, v);
                     foundRange = true;
                 }
-                range.expand(p.x());
+                range.expand(v);
             }
     return range;
 }
 
+}  // namespace
+
+QCPRange ContourLines::getKeyRange(bool& foundRange, QCP::SignDomain) const {
+    return coordinateRange(levels_, true, foundRange);
+}
+
 QCPRange ContourLines::getValueRange(bool& foundRange, QCP::SignDomain, const QCPRange&) const {
-    QCPRange range;
-    foundRange = false;
-    for (const auto& level : levels_)
-        for (const QPolygonF& polygon : level)
-            for (const QPointF& p : polygon) {
-                if (!foundRange) {
-                    range = QCPRange(p.y(), p.y());
-                    foundRange = true;
-                }
-                range.expand(p.y());
-            }
-    return range;
+    return coordinateRange(levels_, false, foundRange);
 }
 
 void ContourLines::draw(QCPPainter* painter) {

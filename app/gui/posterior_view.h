@@ -13,7 +13,6 @@
 #include "inference/settings.h"
 
 class QCheckBox;
-class QLabel;
 class QPushButton;
 
 namespace sbiw::widgets {

@@ -33,53 +33,60 @@ bool isAbc(const std::string& method) {
     return method == "rej-abc" || method == "smc-abc";
 }
 
-NpeSettings npeSettingsOf(const Project& project) {
-    const InferenceSettings& inference = project.inference;
-    NpeSettings settings;
-    settings.estimator.kind = inference.estimator;
-    settings.training = inference.training;
+// The budget every method's settings take from the project: simulations, seed, threads.
+template <class Settings>
+void copyBudget(Settings& settings, const InferenceSettings& inference) {
     settings.simulations = inference.simulations;
     settings.seed = inference.seed;
     settings.threads = inference.threads;
+}
+
+// ... and what the neural methods add: training settings and device.
+template <class Settings>
+void copyNeural(Settings& settings, const InferenceSettings& inference) {
+    copyBudget(settings, inference);
+    settings.training = inference.training;
     settings.device = inference.device;
+}
+
+NpeSettings npeSettingsOf(const Project& project) {
+    NpeSettings settings;
+    copyNeural(settings, project.inference);
+    settings.estimator.kind = project.inference.estimator;
     const TaskInfo* task = findTask(project.simulator.task);
     settings.isTimeSeries = task && task->dataKind == DataKind::TimeSeries;
     return settings;
 }
 
+// The posterior's MCMC: as many samples as the project asks, seeded like the run.
+McmcSettings mcmcSettingsOf(const InferenceSettings& inference) {
+    McmcSettings mcmc;
+    mcmc.samples = inference.posteriorSamples;
+    mcmc.seed = inference.seed;
+    return mcmc;
+}
+
 NleSettings nleSettingsOf(const Project& project) {
     const InferenceSettings& inference = project.inference;
     NleSettings settings;
+    copyNeural(settings, inference);
     // The project's estimator applies when it is a flow; NLE's default (MAF) otherwise.
     if (inference.estimator == "maf" || inference.estimator == "nsf")
         settings.estimator.kind = inference.estimator;
-    settings.training = inference.training;
-    settings.simulations = inference.simulations;
-    settings.seed = inference.seed;
-    settings.threads = inference.threads;
-    settings.device = inference.device;
-    settings.mcmc.samples = inference.posteriorSamples;
-    settings.mcmc.seed = inference.seed;
+    settings.mcmc = mcmcSettingsOf(inference);
     return settings;
 }
 
 NreSettings nreSettingsOf(const Project& project) {
-    const NleSettings nle = nleSettingsOf(project);
     NreSettings settings;
-    settings.training = nle.training;
-    settings.simulations = nle.simulations;
-    settings.seed = nle.seed;
-    settings.threads = nle.threads;
-    settings.device = nle.device;
-    settings.mcmc = nle.mcmc;
+    copyNeural(settings, project.inference);
+    settings.mcmc = mcmcSettingsOf(project.inference);
     return settings;
 }
 
 template <class Settings>
 void fillAbc(Settings& settings, const InferenceSettings& inference) {
-    settings.simulations = inference.simulations;
-    settings.seed = inference.seed;
-    settings.threads = inference.threads;
+    copyBudget(settings, inference);
     settings.posteriorSamples = inference.posteriorSamples;
 }
 
