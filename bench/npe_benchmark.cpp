@@ -1,14 +1,17 @@
-// NPE accuracy and speed on the sbibm tasks (and gw_chirp) against the reference posteriors:
-// for each task and observation, simulate N from the prior, train, draw 10,000 samples, and
-// score them with C2ST against the 10,000 reference samples. Prints a Markdown table with the
-// published mean C2ST of sbi's NPE at the same budget beside ours, and writes every run to CSV.
+// Accuracy and speed of every method on the sbibm tasks (and gw_chirp) against the reference
+// posteriors: for each task and observation, run the method with N simulations (seed = the
+// observation's number, as sbibm does), draw 10,000 samples, and score them with C2ST against the
+// 10,000 reference samples. Prints a Markdown table with the published mean C2ST of sbi's same
+// method at the same budget beside ours, and writes every run to CSV.
 //
-//   bench_npe [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] [--observations 1,2,3,4,5]
-//             [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--c2st-threads T]
-//             [--csv FILE] [TASK ...]
+//   bench_npe [--method M] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn]
+//             [--observations 1,2,3,4,5] [--threads T] [--device auto|cpu|cuda]
+//             [--embedding auto|none|mlp|cnn] [--c2st-threads T] [--csv FILE] [--amortized] [TASK ...]
 //
-// --rounds R (R >= 2): sequential NPE (APT atomic loss) with N split over R rounds, compared with
-// sbi's published SNPE; R = 1 (default) is NPE.
+// M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
+// sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
+// Likelihood and ratio methods sample by slice MCMC with sbibm's settings (100 chains, warm-up
+// 100, thinning 10); nle defaults to MAF (sbibm's), the others to the --estimator given.
 //
 // DIR defaults to ../shared/data beside the source tree (sbibm/ and gw_chirp/ below it).
 #include <chrono>
@@ -25,7 +28,10 @@
 
 #include "core/csv.h"
 #include "diagnostics/c2st.h"
+#include "abc/abc.h"
+#include "inference/nle.h"
 #include "inference/npe.h"
+#include "inference/nre.h"
 #include "inference/snpe.h"
 #include "simulators/catalogue.h"
 
@@ -82,15 +88,109 @@ Matrix readReferenceSamples(const std::string& path) {
     return readCsv(path).values;
 }
 
+// sbibm's name of a method (sbibm ran SNRE_B, a contrastive loss, for NRE and SNRE).
+std::string publishedName(const std::string& method) {
+    static const std::map<std::string, std::string> names = {
+        {"npe", "NPE"},     {"snpe", "SNPE"},  {"nle", "NLE"},      {"snle", "SNLE"},       {"nre", "NRE"},
+        {"snre", "SNRE"},   {"nre-c", "NRE"},  {"snre-c", "SNRE"},  {"rej-abc", "REJ-ABC"}, {"smc-abc", "SMC-ABC"}};
+    const auto found = names.find(method);
+    return found == names.end() ? std::string() : found->second;
+}
+
+// One observation's run of a method that samples by MCMC or ABC (no amortised posterior).
+struct SampledRun {
+    Matrix samples;
+    int epochs = 0;
+    double simulationSeconds = 0.0, trainingSeconds = 0.0, samplingSeconds = 0.0;
+    std::string failure;  // empty when it finished
+};
+
+SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, const Simulator& simulator,
+                            const Matrix& xo, const NpeSettings& common, int rounds, bool estimatorGiven) {
+    SampledRun run;
+    const bool sequential = method[0] == 's' && method != "smc-abc";
+    if (method == "rej-abc" || method == "smc-abc") {
+        AbcResult result;
+        if (method == "rej-abc") {
+            RejectionAbcSettings settings;
+            settings.simulations = common.simulations;
+            settings.seed = common.seed;
+            settings.threads = common.threads;
+            settings.posteriorSamples = 10000;
+            result = rejectionAbc(prior, simulator, xo, settings);
+        } else {
+            SmcAbcSettings settings;
+            settings.simulations = common.simulations;
+            settings.seed = common.seed;
+            settings.threads = common.threads;
+            settings.posteriorSamples = 10000;
+            result = smcAbc(prior, simulator, xo, settings);
+        }
+        run.samples = result.samples;
+        run.simulationSeconds = result.elapsedSeconds;
+        return run;
+    }
+    TrainingHooks hooks;
+    hooks.onEpoch = [&](const EpochReport& r) {
+        if (r.improved && r.epoch % 20 == 0)
+            std::fprintf(stderr, "  round %d epoch %d validation %.4f (%.0f s)\n", r.round, r.epoch, r.validationLoss,
+                         r.elapsedSeconds);
+        return false;
+    };
+    NleResult result;
+    McmcSettings mcmc;  // sbibm: slice, 100 chains, warm-up 100, thinning 10, resampling init
+    mcmc.samples = 10000;
+    mcmc.seed = common.seed;
+    if (method == "nle" || method == "snle") {
+        NleSettings settings;
+        if (estimatorGiven) settings.estimator.kind = common.estimator.kind;
+        settings.simulations = common.simulations;
+        settings.rounds = sequential ? rounds : 1;
+        settings.seed = common.seed;
+        settings.threads = common.threads;
+        settings.device = common.device;
+        settings.mcmc = mcmc;
+        result = runNle(prior, simulator, xo, settings, hooks);
+    } else {
+        NreSettings settings;
+        settings.loss = method.find("-c") != std::string::npos ? "c" : "a";
+        settings.simulations = common.simulations;
+        settings.rounds = sequential ? rounds : 1;
+        settings.seed = common.seed;
+        settings.threads = common.threads;
+        settings.device = common.device;
+        settings.mcmc = mcmc;
+        result = runNre(prior, simulator, xo, settings, hooks);
+    }
+    for (const LikelihoodRound& round : result.rounds)
+        std::fprintf(stderr, "  round %d: %lld pairs, %d epochs (%.1f s), proposals %.1f s\n", round.round,
+                     static_cast<long long>(round.trainingPairs), round.training.epochs, round.training.seconds,
+                     round.proposalSeconds);
+    if (result.training.status != RunStatus::Finished || !result.trained) {
+        run.failure = result.training.stopReason.empty() ? "no epoch completed" : result.training.stopReason;
+        return run;
+    }
+    std::fprintf(stderr, "  MCMC: %.1f s, max split R-hat %.3f\n", result.posterior.elapsedSeconds,
+                 result.posterior.rhat.size() ? result.posterior.rhat.maxCoeff() : std::nan(""));
+    run.samples = result.posterior.samples;
+    run.epochs = result.training.epochs;
+    run.simulationSeconds = result.simulationSeconds;
+    run.trainingSeconds = result.training.seconds;
+    run.samplingSeconds = result.posterior.elapsedSeconds;
+    return run;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string dataDir = SBIW_SOURCE_DIR "/../shared/data";
     std::int64_t simulations = 10000;
     std::string estimator = "nsf";
+    bool estimatorGiven = false;
+    std::string method = "npe";
     std::vector<int> observations = {1, 2, 3, 4, 5};
     int threads = 0;
-    int rounds = 1;
+    int rounds = 0;  // 0: 10 for the sequential methods
     int c2stThreads = -1;  // -1: as --threads
     std::string device = "auto";
     std::string embedding = "auto";
@@ -104,7 +204,10 @@ int main(int argc, char** argv) {
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
         if (arg == "--data") dataDir = next();
         else if (arg == "--simulations") simulations = std::atoll(next().c_str());
-        else if (arg == "--estimator") estimator = next();
+        else if (arg == "--estimator") {
+            estimator = next();
+            estimatorGiven = true;
+        } else if (arg == "--method") method = next();
         else if (arg == "--rounds") rounds = std::atoi(next().c_str());
         else if (arg == "--threads") threads = std::atoi(next().c_str());
         else if (arg == "--device") device = next();
@@ -116,7 +219,7 @@ int main(int argc, char** argv) {
             observations.clear();
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
-            std::puts("usage: bench_npe [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] "
+            std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] "
                       "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--c2st-threads T] [--csv FILE] [--amortized] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
@@ -127,11 +230,19 @@ int main(int argc, char** argv) {
     }
     if (tasks.empty())
         for (const TaskInfo& t : builtinTasks()) tasks.push_back(t.id);
-    const std::string algorithm = rounds > 1 ? "SNPE" : "NPE";
+    if (method == "npe" && rounds > 1) method = "snpe";
+    const std::string algorithm = publishedName(method);
+    if (algorithm.empty()) {
+        std::fprintf(stderr, "unknown method '%s'\n", method.c_str());
+        return 2;
+    }
+    const bool sequentialMethod = method[0] == 's' && method != "smc-abc";
+    if (rounds <= 0) rounds = sequentialMethod ? 10 : 1;
     const std::map<std::string, double> published = publishedNpe(dataDir, simulations, algorithm);
 
     std::ofstream csv(csvPath);
-    csv << "task,observation,simulations,rounds,estimator,device,epochs,simulate_s,train_s,sample_s,total_s,acceptance,c2st\n";
+    csv << "task,method,observation,simulations,rounds,estimator,device,epochs,simulate_s,train_s,sample_s,total_s,"
+           "acceptance,c2st\n";
     std::printf("| task | C2ST per observation | mean C2ST | sbi %s (published) | mean total s |\n|---|---|---:|---:|---:|\n",
                 algorithm.c_str());
     for (const std::string& id : tasks) {
@@ -154,57 +265,75 @@ int main(int argc, char** argv) {
             settings.estimator.embedding = embedding;
             settings.isTimeSeries = task.dataKind == DataKind::TimeSeries;
             const auto start = Clock::now();
-            NpeResult result;
-            if (rounds > 1) {
-                SnpeSettings snpe;
-                snpe.npe = settings;
-                snpe.rounds = rounds;
-                TrainingHooks hooks;
-                hooks.onEpoch = [&](const EpochReport& r) {
-                    if (r.improved && r.epoch % 10 == 0)
-                        std::fprintf(stderr, "  round %d epoch %d validation %.4f (%.0f s)\n", r.round, r.epoch,
-                                     r.validationLoss, r.elapsedSeconds);
-                    return false;
-                };
-                const SnpeResult sequential = runSnpe(prior, *simulator, xo, snpe, hooks);
-                for (const SnpeRound& round : sequential.rounds)
-                    std::fprintf(stderr, "%s obs %d round %d: %lld pairs, proposal acceptance %.3f, %d epochs, %.1f s\n",
-                                 id.c_str(), number, round.round, static_cast<long long>(round.trainingPairs),
-                                 round.proposalAcceptance, round.training.epochs, round.training.seconds);
-                result.posterior = sequential.posterior;
-                result.training = sequential.training;
-                result.simulationSeconds = sequential.simulationSeconds;
-                if (sequential.training.status != RunStatus::Finished) result.posterior.reset();
-            } else if (amortized) {
-                if (!trainedOnce) {
-                    settings.seed = 1;
-                    trainedOnce = runNpe(prior, *simulator, xo, settings);
-                }
-                result = *trainedOnce;
+            SampledRun run;
+            double acceptance = 1.0;
+            std::string usedDevice = method.find("abc") != std::string::npos ? "cpu" : resolveDevice(device);
+            if (method != "npe" && method != "snpe") {
+                run = runSampledMethod(method, prior, *simulator, xo, settings, rounds, estimatorGiven);
             } else {
-                result = runNpe(prior, *simulator, xo, settings);
+                NpeResult result;
+                if (method == "snpe") {
+                    SnpeSettings snpe;
+                    snpe.npe = settings;
+                    snpe.rounds = rounds;
+                    TrainingHooks hooks;
+                    hooks.onEpoch = [&](const EpochReport& r) {
+                        if (r.improved && r.epoch % 10 == 0)
+                            std::fprintf(stderr, "  round %d epoch %d validation %.4f (%.0f s)\n", r.round, r.epoch,
+                                         r.validationLoss, r.elapsedSeconds);
+                        return false;
+                    };
+                    const SnpeResult sequential = runSnpe(prior, *simulator, xo, snpe, hooks);
+                    for (const SnpeRound& round : sequential.rounds)
+                        std::fprintf(stderr, "%s obs %d round %d: %lld pairs, proposal acceptance %.3f, %d epochs, %.1f s\n",
+                                     id.c_str(), number, round.round, static_cast<long long>(round.trainingPairs),
+                                     round.proposalAcceptance, round.training.epochs, round.training.seconds);
+                    result.posterior = sequential.posterior;
+                    result.training = sequential.training;
+                    result.simulationSeconds = sequential.simulationSeconds;
+                    if (sequential.training.status != RunStatus::Finished) result.posterior.reset();
+                } else if (amortized) {
+                    if (!trainedOnce) {
+                        settings.seed = 1;
+                        trainedOnce = runNpe(prior, *simulator, xo, settings);
+                    }
+                    result = *trainedOnce;
+                } else {
+                    result = runNpe(prior, *simulator, xo, settings);
+                }
+                if (result.posterior) {
+                    SamplingReport report;
+                    run.samples = result.posterior->sample(10000, xo, 1000 + std::uint64_t(number), &report);
+                    run.samplingSeconds = report.seconds;
+                    acceptance = report.acceptanceRate();
+                    usedDevice = result.posterior->device();
+                } else {
+                    run.failure = result.training.stopReason.empty() ? "no epoch completed" : result.training.stopReason;
+                }
+                run.epochs = result.training.epochs;
+                run.simulationSeconds = result.simulationSeconds;
+                run.trainingSeconds = result.training.seconds;
             }
-            if (!result.posterior) {
-                std::fprintf(stderr, "%s obs %d: training failed: %s\n", id.c_str(), number, result.training.stopReason.c_str());
+            if (!run.failure.empty()) {
+                std::fprintf(stderr, "%s obs %d: %s failed: %s\n", id.c_str(), number, method.c_str(), run.failure.c_str());
                 return 1;
             }
-            SamplingReport report;
-            const Matrix samples = result.posterior->sample(10000, xo, 1000 + std::uint64_t(number), &report);
             const double total = since(start);
             C2stSettings c2stSettings;
             c2stSettings.threads = c2stThreads >= 0 ? c2stThreads : threads;
-            const double score = c2st(forComparison(id, reference), forComparison(id, samples), c2stSettings).accuracy;
+            const double score = c2st(forComparison(id, reference), forComparison(id, run.samples), c2stSettings).accuracy;
             sum += score;
             seconds += total;
             char cell[32];
             std::snprintf(cell, sizeof cell, "%s%.3f", perObservation.empty() ? "" : " ", score);
             perObservation += cell;
-            csv << id << ',' << number << ',' << simulations << ',' << rounds << ',' << estimator << ',' << result.posterior->device() << ',' << result.training.epochs << ','
-                << result.simulationSeconds << ',' << result.training.seconds << ',' << report.seconds << ',' << total
-                << ',' << report.acceptanceRate() << ',' << score << '\n';
+            csv << id << ',' << method << ',' << number << ',' << simulations << ',' << rounds << ','
+                << (method.find("abc") != std::string::npos ? "-" : estimator) << ',' << usedDevice << ',' << run.epochs
+                << ',' << run.simulationSeconds << ',' << run.trainingSeconds << ',' << run.samplingSeconds << ','
+                << total << ',' << acceptance << ',' << score << '\n';
             csv.flush();
-            std::fprintf(stderr, "%s obs %d: C2ST %.3f, %d epochs, %.1f s total\n", id.c_str(), number, score,
-                         result.training.epochs, total);
+            std::fprintf(stderr, "%s %s obs %d: C2ST %.3f, %d epochs, %.1f s total\n", id.c_str(), method.c_str(), number,
+                         score, run.epochs, total);
         }
         const auto pub = published.find(id);
         std::printf("| %s | %s | %.3f | %s | %.1f |\n", id.c_str(), perObservation.c_str(), sum / double(observations.size()),

@@ -435,129 +435,28 @@ int runAbc(const Project& project, const QString& projectPath, const AbcJob& job
     }
 }
 
-// --method nle | nre: a likelihood estimator q(x | θ) or a ratio classifier, sampled by MCMC.
-// Recorded like NPE (settings, per-epoch losses, samples) but without a model or checkpoints:
-// such a run cannot be resumed. NRE takes its training, budget and MCMC settings from `settings`.
-int runMcmcMethodCommand(const QString& method, const Project& project, const QString& projectPath,
-                         const NleSettings& settings, const Matrix& observation, const QString& observationName,
-                         const QString& samplesPath, bool quiet, bool record, const QString& dbPath, QTextStream& out,
-                         QTextStream& err) {
-    TrainingJob printing;
-    printing.quiet = quiet;
-    TrainingHooks hooks = printingHooks(printing, out, err);
-    std::optional<RunHistory> history;
-    std::optional<RunRecorder> recorder;
-    try {
-        if (record) {
-            history.emplace(historyPathFor(dbPath, projectPath));
-            const QString estimator = method == "nre" ? "resnet" : QString::fromStdString(settings.estimator.kind);
-            const QJsonObject settingsJson = likelihoodRunSettingsJson(method, estimator, settings, observationName);
-            const qint64 runId = history->startRun(runStartFor(project, projectPath, observationName, method, estimator,
-                                                               settingsJson, settings.seed,
-                                                               QString::fromStdString(resolveDevice(settings.device))));
-            recorder.emplace(*history, runId);
-            hooks = recorder->recordingHooks(hooks);
-            out << "run " << runId << " in " << QDir::toNativeSeparators(history->path()) << "\n";
-            out.flush();
-        }
-        NleResult result;
-        if (method == "nre") {
-            NreSettings nre;
-            nre.training = settings.training;
-            nre.simulations = settings.simulations;
-            nre.seed = settings.seed;
-            nre.threads = settings.threads;
-            nre.device = settings.device;
-            nre.mcmc = settings.mcmc;
-            result = runNre(project.makePrior(), *makeSimulator(project), observation, nre, hooks);
-        } else {
-            result = runNle(project.makePrior(), *makeSimulator(project), observation, settings, hooks);
-        }
-        if (!result.nonFiniteSummary.empty()) err << "warning: " << QString::fromStdString(result.nonFiniteSummary) << "\n";
-        if (result.training.status == RunStatus::Cancelled) {
-            if (recorder) recorder->finish(outcomeOf(result.training, RunState::Cancelled, QString::fromStdString(result.training.stopReason)));
-            err << "interrupted: " << QString::fromStdString(result.training.stopReason)
-                << "; " << method.toUpper() << " runs cannot be resumed, nothing was written\n";
-            return kExitInterrupted;
-        }
-        if (!result.trained) {
-            const std::string why = result.training.stopReason.empty() ? "no epoch completed" : result.training.stopReason;
-            if (recorder) recorder->finish(outcomeOf(result.training, RunState::Failed, QString::fromStdString(why)));
-            err << "error: training failed: " << QString::fromStdString(why) << "\n";
-            return kExitFailure;
-        }
-        const McmcResult& mcmc = result.posterior;
-        if (history) {
-            history->saveSamples(recorder->runId(), {observationName, mcmc.samples, {}});
-            recorder->finish(outcomeOf(result.training, RunState::Finished, {}));
-        }
-        if (!samplesPath.isEmpty()) writeCsv(samplesPath.toStdString(), project.parameterNames(), mcmc.samples);
-        out << method.toUpper() << " ("
-            << (method == "nre" ? QStringLiteral("classifier") : QString::fromStdString(settings.estimator.kind)) << ") on "
-            << result.trainingPairs
-            << " simulations: " << result.training.epochs << " epochs in "
-            << QString::number(result.training.seconds, 'f', 1) << " s, "
-            << QString::fromStdString(result.training.stopReason) << "\n";
-        out << QString::fromStdString(toString(settings.mcmc.method)) << " MCMC: " << mcmc.samples.rows()
-            << " samples from " << mcmc.chains << " chains in " << QString::number(mcmc.elapsedSeconds, 'f', 1)
-            << " s, max split R-hat " << QString::number(mcmc.rhat.maxCoeff(), 'f', 3)
-            << (std::isnan(mcmc.acceptanceRate) ? QString()
-                                                 : ", acceptance " + QString::number(100.0 * mcmc.acceptanceRate, 'f', 1) + "%")
-            << (samplesPath.isEmpty() ? QString() : "; written to " + samplesPath)
-            << (recorder ? QStringLiteral("; recorded as run %1").arg(recorder->runId()) : QString()) << "\n";
-        return kExitSuccess;
-    } catch (const std::exception& error) {
-        if (recorder) recorder->finish({RunState::Failed, QString::fromUtf8(error.what()), {}, {}});
-        err << "error: " << error.what() << "\n";
-        return kExitFailure;
-    }
-}
-
-// --method snpe: sequential NPE (APT / SNPE-C atomic loss). Recorded like NPE (settings with the
-// rounds, per-epoch losses and snapshots carrying their round, every round's simulations, the
-// model and the samples), but without checkpoints: an SNPE run cannot be resumed.
-struct SnpeJob {
-    SnpeSettings snpe;
-    Matrix observation;
-    QString observationName, samplesPath, posteriorPath;
-    std::int64_t samples = 10000;
-    int snapshotEvery = 5;
+// The methods that run as the GUI runs them (runJob): sequential NPE and the likelihood and ratio
+// methods. Recorded with settings, per-epoch losses and samples (snpe: also every round's
+// simulations and the model), but without checkpoints: such runs cannot be resumed.
+struct JobCommand {
+    RunJob run;
+    QString samplesPath;
     bool quiet = false;
 };
 
-int runSnpeCommand(const Project& project, const QString& projectPath, const SnpeJob& job, bool record,
-                   const QString& dbPath, QTextStream& out, QTextStream& err) {
+int runJobCommand(JobCommand& command, QTextStream& out, QTextStream& err) {
     TrainingJob printing;
-    printing.quiet = job.quiet;
-    // The run as the GUI would start it, with the command line's settings in the project.
-    RunJob run;
-    run.project = project;
-    InferenceSettings& inference = run.project.inference;
-    const NpeSettings& npe = job.snpe.npe;
-    inference.method = "snpe";
-    inference.estimator = npe.estimator.kind;
-    inference.training = npe.training;
-    inference.simulations = npe.simulations;
-    inference.seed = npe.seed;
-    inference.threads = npe.threads;
-    inference.device = npe.device;
-    inference.rounds = job.snpe.rounds;
-    inference.posteriorSamples = job.samples;
-    run.projectPath = projectPath;
-    run.historyPath = record ? historyPathFor(dbPath, projectPath) : QString();
-    run.observationName = job.observationName;
-    run.observation = job.observation;
-    run.snapshotEvery = job.snapshotEvery;
-    run.snpeAtoms = job.snpe.atoms;
-    run.savePosteriorPath = job.posteriorPath;
+    printing.quiet = command.quiet;
+    RunJob& run = command.run;
     run.simulatorLog = [](const std::string& line) { std::fprintf(stderr, "simulator: %s\n", line.c_str()); };
     run.onRunStarted = [&out, &run](qint64 runId) {
         out << "run " << runId << " in " << QDir::toNativeSeparators(run.historyPath) << "\n";
         out.flush();
     };
+    const QString method = QString::fromStdString(run.project.inference.method).toUpper();
     const RunJobResult result = runJob(run, printingHooks(printing, out, err));
     if (result.state == RunState::Cancelled) {
-        err << "interrupted: " << result.message << "; SNPE runs cannot be resumed, nothing was written\n";
+        err << "interrupted: " << result.message << "; " << method << " runs cannot be resumed, nothing was written\n";
         return kExitInterrupted;
     }
     if (result.state != RunState::Finished) {
@@ -567,10 +466,11 @@ int runSnpeCommand(const Project& project, const QString& projectPath, const Snp
     out << result.summary << "\n";
     for (const QString& line : result.details) out << "  " << line << "\n";
     out << result.samples.rows() << " posterior samples"
-        << (job.samplesPath.isEmpty() ? QString() : "; written to " + job.samplesPath)
+        << (command.samplesPath.isEmpty() ? QString() : "; written to " + command.samplesPath)
         << (result.runId > 0 ? QStringLiteral("; recorded as run %1").arg(result.runId) : QString()) << "\n";
     try {
-        if (!job.samplesPath.isEmpty()) writeCsv(job.samplesPath.toStdString(), project.parameterNames(), result.samples);
+        if (!command.samplesPath.isEmpty())
+            writeCsv(command.samplesPath.toStdString(), run.project.parameterNames(), result.samples);
     } catch (const std::exception& error) {
         err << "error: " << error.what()
             << (result.runId > 0 ? QStringLiteral(" (run %1 is stored)").arg(result.runId) : QString()) << "\n";
@@ -579,11 +479,97 @@ int runSnpeCommand(const Project& project, const QString& projectPath, const Snp
     return kExitSuccess;
 }
 
+bool isMethodWithMcmc(const QString& method) {
+    static const QStringList methods{"nle", "snle", "nre", "snre", "nre-c", "snre-c"};
+    return methods.contains(method);
+}
+
+// snpe and the likelihood and ratio methods: the command line's options written into the
+// project's inference settings, then run as the GUI runs them.
+int trainThroughJob(const QCommandLineParser& parser, const QString& usage, const Project& project,
+                    const QString& projectPath, const QString& method, QTextStream& out, QTextStream& err) {
+    if (method != "snpe" && !isMethodWithMcmc(method)) {
+        err << "error: method '" << method << "' is not one of: npe, snpe, nle, snle, nre, snre, nre-c, snre-c, "
+            << "rej-abc, smc-abc\n";
+        return kExitUsage;
+    }
+    const bool sequential = method.startsWith('s');
+    QStringList notHere{"reuse-simulations", "checkpoint-every"};
+    if (method != "snpe") notHere << "save-posterior";
+    if (method.contains("nre")) notHere << "estimator";  // the classifier is not a density estimator
+    if (!sequential) notHere << "rounds";
+    if (!isMethodWithMcmc(method)) notHere << "mcmc" << "chains";
+    for (const QString& option : notHere)
+        if (parser.isSet(option))
+            return usageError(err, QStringLiteral("--%1 does not apply to %2").arg(option, method), usage);
+
+    JobCommand command;
+    RunJob& run = command.run;
+    run.project = project;
+    InferenceSettings& inference = run.project.inference;
+    inference.method = method.toStdString();
+    if (parser.isSet("estimator")) inference.estimator = parser.value("estimator").toStdString();
+    if (parser.isSet("device")) inference.device = parser.value("device").toStdString();
+    qint64 simulations = inference.simulations, seed = qint64(inference.seed), samples = inference.posteriorSamples,
+           threads = inference.threads, maxEpochs = inference.training.maxEpochs, rounds = inference.rounds,
+           chains = run.mcmcChains, snapshotEvery = 5;
+    if (!readInteger(parser, "simulations", 2, simulations, err) || !readInteger(parser, "seed", 0, seed, err) ||
+        !readInteger(parser, "samples", 1, samples, err) || !readInteger(parser, "threads", 1, threads, err) ||
+        !readInteger(parser, "max-epochs", 1, maxEpochs, err) || !readInteger(parser, "rounds", 1, rounds, err) ||
+        !readInteger(parser, "chains", 1, chains, err) || !readInteger(parser, "snapshot-every", 0, snapshotEvery, err)) {
+        err << "usage: " << usage << "\n";
+        return kExitUsage;
+    }
+    inference.simulations = simulations;
+    inference.seed = std::uint64_t(seed);
+    inference.threads = int(threads);
+    inference.posteriorSamples = samples;
+    inference.training.maxEpochs = int(std::min<qint64>(maxEpochs, 1'000'000));
+    inference.rounds = int(std::min<qint64>(rounds, 100'000));
+    run.mcmcChains = int(std::min<qint64>(chains, 100'000));
+    run.snapshotEvery = int(std::min<qint64>(snapshotEvery, 1'000'000));
+    if (parser.isSet("mcmc")) {
+        const std::optional<McmcMethod> sampler = parseMcmcMethod(parser.value("mcmc").toStdString());
+        if (!sampler) return usageError(err, "--mcmc is slice or mh, not '" + parser.value("mcmc") + "'", usage);
+        run.mcmcMethod = *sampler;
+    }
+    const std::optional<Matrix> observation = chooseObservation(project, parser.value("observation"), err);
+    if (!observation) return kExitFailure;
+    if (method == "snpe" && observation->rows() != 1) {
+        err << "error: the observation has " << observation->rows()
+            << " rows; SNPE conditions on one observation (likelihood, ratio and ABC methods take i.i.d. rows)\n";
+        return kExitFailure;
+    }
+    run.observation = *observation;  // several rows: i.i.d. observations of one θ
+    run.observationName =
+        parser.isSet("observation") ? parser.value("observation") : QString::fromStdString(project.defaultObservation);
+    if (const Problems problems = run.validate(); !problems.empty()) {
+        for (const Problem& p : problems) err << "error: " << QString::fromStdString(p.toString()) << "\n";
+        return kExitUsage;
+    }
+    try {
+        resolveDevice(inference.device);
+    } catch (const std::exception& error) {
+        err << "error: " << error.what() << "\n";
+        return kExitFailure;
+    }
+    if (sequential && inference.rounds == 1 && !parser.isSet("rounds"))
+        err << "note: the project's inference.rounds is 1, so this " << method.toUpper() << " run has one round; "
+            << "pass --rounds R\n";
+    run.projectPath = projectPath;
+    run.historyPath = parser.isSet("no-history") ? QString() : historyPathFor(parser.value("db"), projectPath);
+    run.savePosteriorPath = parser.value("save-posterior");
+    command.samplesPath = parser.value("out");
+    command.quiet = parser.isSet("quiet");
+    return runJobCommand(command, out, err);
+}
+
 }  // namespace
 
 int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
-        "sbiw-cli train PROJECT [--method npe|snpe|nle|nre|rej-abc|smc-abc] [--rounds R] [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
+        "sbiw-cli train PROJECT [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--rounds R]\n"
+        "       [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
         "       [--observation FILE.csv|NAME] [--samples M] [--out SAMPLES.csv] [--device auto|cpu|cuda]\n"
         "       [--threads T] [--max-epochs E] [--save-posterior FILE.pt] [--db FILE | --no-history]\n"
         "       [--reuse-simulations] [--checkpoint-every K] [--snapshot-every K] [--mcmc slice|mh] [--chains C]\n"
@@ -607,14 +593,17 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         "stay independent replicates.");
     parser.addPositionalArgument("PROJECT", "Project file (*.sbiw).");
     parser.addOption({"method",
-                      "npe (default); snpe (sequential NPE, APT atomic loss, --rounds R); nle (likelihood estimator + MCMC) or nre (ratio classifier, NRE-A, + MCMC), "
-                      "where several observation rows are i.i.d.; or the "
+                      "npe (default); snpe (sequential NPE, APT atomic loss, --rounds R); nle (likelihood estimator + MCMC), "
+                      "nre (ratio classifier, binary NRE-A, + MCMC) or nre-c (contrastive NRE-C), where several observation "
+                      "rows are i.i.d., and their sequential versions snle, snre, snre-c (--rounds R); or the "
                       "ABC baselines rej-abc (keep the 100 closest) and smc-abc.",
                       "METHOD"});
-    parser.addOption({"rounds", "snpe: rounds (default: the project's inference.rounds); the budget is split evenly.",
+    parser.addOption({"rounds",
+                      "snpe, snle, snre, snre-c: rounds (default: the project's inference.rounds); the budget is split "
+                      "evenly.",
                       "R"});
-    parser.addOption({"mcmc", "nle, nre: the MCMC sampler, slice (default) or mh.", "SAMPLER"});
-    parser.addOption({"chains", "nle, nre: MCMC chains (default 100).", "C"});
+    parser.addOption({"mcmc", "likelihood and ratio methods: the MCMC sampler, slice (default) or mh.", "SAMPLER"});
+    parser.addOption({"chains", "likelihood and ratio methods: MCMC chains (default 100).", "C"});
     parser.addOption({"estimator", "Density estimator: maf, nsf or mdn.", "KIND"});
     parser.addOption({"simulations", "Simulation budget.", "N"});
     parser.addOption({"seed", "Random seed.", "S"});
@@ -680,65 +669,10 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         job.quiet = parser.isSet("quiet");
         return runAbc(*project, projectPath, job, record, parser.value("db"), out, err);
     }
-    if (method == "nle" || method == "nre") {
-        NleSettings nle;
-        if (parser.isSet("estimator")) nle.estimator.kind = parser.value("estimator").toStdString();
-        nle.training = defaults.training;
-        nle.device = parser.isSet("device") ? parser.value("device").toStdString() : defaults.device;
-        qint64 simulations = defaults.simulations, seed = qint64(defaults.seed), samples = defaults.posteriorSamples,
-               threads = defaults.threads, maxEpochs = nle.training.maxEpochs, chains = nle.mcmc.chains;
-        if (!readInteger(parser, "simulations", 2, simulations, err) || !readInteger(parser, "seed", 0, seed, err) ||
-            !readInteger(parser, "samples", 1, samples, err) || !readInteger(parser, "threads", 1, threads, err) ||
-            !readInteger(parser, "max-epochs", 1, maxEpochs, err) || !readInteger(parser, "chains", 1, chains, err)) {
-            err << "usage: " << usage << "\n";
-            return kExitUsage;
-        }
-        QStringList notHere{"save-posterior", "reuse-simulations", "rounds"};
-        if (method == "nre") notHere << "estimator";  // the classifier is not a density estimator
-        for (const QString& option : notHere)
-            if (parser.isSet(option))
-                return usageError(err, QStringLiteral("--%1 does not apply to %2").arg(option, method), usage);
-        nle.simulations = simulations;
-        nle.seed = std::uint64_t(seed);
-        nle.threads = int(threads);
-        nle.training.maxEpochs = int(std::min<qint64>(maxEpochs, 1'000'000));
-        nle.mcmc.samples = samples;
-        nle.mcmc.chains = int(std::min<qint64>(chains, 100'000));
-        nle.mcmc.seed = std::uint64_t(seed);
-        if (parser.isSet("mcmc")) {
-            const std::optional<McmcMethod> sampler = parseMcmcMethod(parser.value("mcmc").toStdString());
-            if (!sampler) return usageError(err, "--mcmc is slice or mh, not '" + parser.value("mcmc") + "'", usage);
-            nle.mcmc.method = *sampler;
-        }
-        if (const Problems problems = nle.validate(); !problems.empty()) {
-            for (const Problem& p : problems) err << "error: " << QString::fromStdString(p.toString()) << "\n";
-            return kExitUsage;
-        }
-        try {
-            resolveDevice(nle.device);
-        } catch (const std::exception& error) {
-            err << "error: " << error.what() << "\n";
-            return kExitFailure;
-        }
-        const std::optional<Matrix> observation = chooseObservation(*project, parser.value("observation"), err);
-        if (!observation) return kExitFailure;
-        const QString observationName = parser.isSet("observation") ? parser.value("observation")
-                                                                     : QString::fromStdString(project->defaultObservation);
-        return runMcmcMethodCommand(method, *project, projectPath, nle, *observation, observationName, parser.value("out"),
-                             parser.isSet("quiet"), record, parser.value("db"), out, err);
-    }
-    if (parser.isSet("mcmc") || parser.isSet("chains"))
-        return usageError(err, "--mcmc and --chains apply to nle and nre", usage);
-    if (parser.isSet("rounds") && method != "snpe") return usageError(err, "--rounds applies to snpe", usage);
-    if (method == "snpe")
-        for (const char* option : {"reuse-simulations", "checkpoint-every"})
-            if (parser.isSet(option))
-                return usageError(err, QStringLiteral("--%1 does not apply to snpe").arg(option), usage);
-    if (method != "npe" && method != "snpe") {
-        err << "error: method '" << method
-            << "' is not available in this version (available: npe, snpe, nle, nre, rej-abc, smc-abc)\n";
-        return kExitUsage;
-    }
+    if (method != "npe") return trainThroughJob(parser, usage, *project, projectPath, method, out, err);
+    for (const char* option : {"mcmc", "chains", "rounds"})
+        if (parser.isSet(option))
+            return usageError(err, QStringLiteral("--%1 does not apply to npe").arg(option), usage);
     TrainingJob job;
     NpeSettings& settings = job.run.npe;
     settings.estimator.kind = parser.isSet("estimator") ? parser.value("estimator").toStdString() : defaults.estimator;
@@ -775,33 +709,8 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     if (!observation) return kExitFailure;
     if (observation->rows() != 1) {
         err << "error: the observation has " << observation->rows()
-            << " rows; NPE conditions on one observation (nle and nre take i.i.d. rows)\n";
+            << " rows; NPE conditions on one observation (likelihood, ratio and ABC methods take i.i.d. rows)\n";
         return kExitFailure;
-    }
-    if (method == "snpe") {
-        qint64 rounds = defaults.rounds;
-        if (!readInteger(parser, "rounds", 1, rounds, err)) {
-            err << "usage: " << usage << "\n";
-            return kExitUsage;
-        }
-        SnpeJob snpe;
-        snpe.snpe.npe = settings;
-        snpe.snpe.rounds = int(std::min<qint64>(rounds, 100'000));
-        if (const Problems problems = snpe.snpe.validate(); !problems.empty()) {
-            for (const Problem& p : problems) err << "error: " << QString::fromStdString(p.toString()) << "\n";
-            return kExitUsage;
-        }
-        if (snpe.snpe.rounds == 1 && !parser.isSet("rounds"))
-            err << "note: the project's inference.rounds is 1, so this SNPE run is plain NPE; pass --rounds R\n";
-        snpe.observation = *observation;
-        snpe.observationName = parser.isSet("observation") ? parser.value("observation")
-                                                            : QString::fromStdString(project->defaultObservation);
-        snpe.samplesPath = parser.value("out");
-        snpe.posteriorPath = parser.value("save-posterior");
-        snpe.samples = samples;
-        snpe.snapshotEvery = int(std::min<qint64>(snapshotEvery, 1'000'000));
-        snpe.quiet = parser.isSet("quiet");
-        return runSnpeCommand(*project, projectPath, snpe, record, parser.value("db"), out, err);
     }
     job.run.observation = *observation;
     job.run.observationName = parser.isSet("observation") ? parser.value("observation")

@@ -48,7 +48,11 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
         {"npe", tr("NPE — neural posterior estimation")},
         {"snpe", tr("SNPE — sequential NPE (APT), rounds")},
         {"nle", tr("NLE — likelihood estimation + MCMC")},
-        {"nre", tr("NRE — ratio estimation + MCMC")},
+        {"snle", tr("SNLE — sequential NLE, rounds")},
+        {"nre", tr("NRE-A — ratio estimation (binary) + MCMC")},
+        {"snre", tr("SNRE-A — sequential NRE-A, rounds")},
+        {"nre-c", tr("NRE-C — contrastive ratio estimation + MCMC")},
+        {"snre-c", tr("SNRE-C — sequential NRE-C, rounds")},
         {"rej-abc", tr("Rejection ABC")},
         {"smc-abc", tr("SMC-ABC")}};
     for (const std::string& method : runnableMethods()) {
@@ -161,13 +165,12 @@ void TrainingPanel::refresh() {
     patienceSpin_->setValue(s.training.patience);
     seedSpin_->setValue(int(std::min<std::uint64_t>(s.seed, std::uint64_t(seedSpin_->maximum()))));
     learningRateSpin_->setValue(s.training.learningRate);
-    const bool neural =
-        s.method == "npe" || s.method == "snpe" || s.method == "nle" || s.method == "nre";
+    const bool neural = s.method != "rej-abc" && s.method != "smc-abc";
     const bool sequential = s.method.size() > 1 && s.method[0] == 's' && s.method != "smc-abc";
     for (QWidget* w : std::initializer_list<QWidget*>{batchSpin_, learningRateSpin_, maxEpochsSpin_,
                                                       patienceSpin_, deviceCombo_})
         w->setEnabled(neural);
-    estimatorCombo_->setEnabled(s.method == "npe" || s.method == "snpe" || s.method == "nle");
+    estimatorCombo_->setEnabled(neural && s.method.find("nre") == std::string::npos);
     roundsSpin_->setEnabled(sequential);
     roundsSpin_->setToolTip(sequential ? QString() : tr("Rounds apply to the sequential methods"));
     updating_ = false;

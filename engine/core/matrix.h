@@ -9,4 +9,11 @@ namespace sbiw {
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vector = Eigen::VectorXd;
 
+// Appends `rows` below `to` (same column count; `to` may be empty).
+inline void appendRows(Matrix& to, const Matrix& rows) {
+    const Eigen::Index before = to.rows();
+    to.conservativeResize(before + rows.rows(), rows.cols());
+    to.bottomRows(rows.rows()) = rows;
+}
+
 }  // namespace sbiw

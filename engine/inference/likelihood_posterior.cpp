@@ -9,37 +9,22 @@
 
 namespace sbiw::neural {
 
-bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator,
-                           const Matrix& observation, std::int64_t simulations, std::uint64_t seed,
-                           int threads, const TrainingHooks& hooks, NpeTrainingSet& set,
-                           NleResult& result) {
-    if (observation.rows() < 1 || observation.cols() != simulator.dataDimension() ||
-        !observation.allFinite())
-        throw std::invalid_argument("the observation must have at least one finite row of " +
-                                    std::to_string(simulator.dataDimension()) + " values");
-    NpeSettings simulation;
-    simulation.simulations = simulations;
-    simulation.seed = seed;
-    simulation.threads = threads;
-    set = simulateTrainingSet(prior, simulator, simulation, hooks);
-    result.simulationCount = set.simulationCount;
-    result.simulationSeconds = set.simulationSeconds;
-    result.nonFiniteSummary = set.nonFiniteSummary;
-    result.trainingPairs = set.theta.rows();
-    if (!set.cancelled)
-        return true;
-    result.training.status = RunStatus::Cancelled;
-    result.training.stopReason = set.stopReason;
-    return false;
+std::int64_t simulationsInRound(std::int64_t simulations, int rounds, int round) {
+    const std::int64_t each = simulations / rounds;
+    return round == 1 ? each + simulations % rounds : each;
 }
 
 namespace {
 
-using LikelihoodTerm = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
+void checkObservation(const Matrix& observation, int dataDimension) {
+    if (observation.rows() < 1 || observation.cols() != dataDimension || !observation.allFinite())
+        throw std::invalid_argument("the observation must have at least one finite row of " +
+                                    std::to_string(dataDimension) + " values");
+}
 
 // log p(θ) + Σ_i term(θ, x_o,i) for a batch of chains (the i.i.d. rows' terms add up).
-BatchLogDensity logPosteriorOf(const JointPrior& prior, const Matrix& observation, const torch::Device& device,
-                               const LikelihoodTerm& term) {
+BatchLogDensity logPosteriorOf(const JointPrior& prior, const Matrix& observation,
+                               const torch::Device& device, const LikelihoodTerm& term) {
     const torch::Tensor xo = toTensor(observation, device);
     const std::int64_t trials = observation.rows();
     return [&prior, xo, trials, device, term](const Matrix& thetas) -> Vector {
@@ -56,52 +41,188 @@ BatchLogDensity logPosteriorOf(const JointPrior& prior, const Matrix& observatio
     };
 }
 
-}  // namespace
-
-void samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation, const torch::Device& device,
-                           const LikelihoodTerm& term, const McmcSettings& settings, const TrainingHooks& hooks,
-                           NleResult& result) {
-    const BatchLogDensity logPosterior = logPosteriorOf(prior, observation, device, term);
-    if (hooks.onStage)
-        hooks.onStage("sampling");
+McmcResult sampleMcmcWithNetwork(const BatchLogDensity& logPosterior, const JointPrior& prior,
+                                 const McmcSettings& settings, const TrainingHooks& hooks) {
     McmcSettings mcmc = settings;
     mcmc.threads =
         1;  // one network call for all chains beats two half-size calls; modules are not re-entrant
     LoopControl control;
     control.cancelFlag = hooks.cancel;
-    result.posterior = sampleMcmc(logPosterior, prior, mcmc, control);
+    return sampleMcmc(logPosterior, prior, mcmc, control);
+}
+
+// Snapshots of an MCMC-based posterior: a short, cheap chain with the current network (a few
+// chains, short warm-up, no thinning), enough for the GUI to show it concentrating.
+std::function<Matrix(int, int)> quickChainSnapshots(const JointPrior& prior,
+                                                    const BatchLogDensity& logPosterior,
+                                                    std::uint64_t seed) {
+    return [&prior, logPosterior, seed](int count, int epoch) {
+        McmcSettings quick;
+        quick.chains = std::max(1, std::min(20, count));
+        quick.warmupSteps = 20;
+        quick.thinning = 1;
+        quick.samples = count;
+        quick.resampleCandidates = 1000;
+        quick.threads = 1;
+        quick.seed = seed + std::uint64_t(epoch);
+        McmcResult draws = sampleMcmc(logPosterior, prior, quick, {});
+        return Matrix(draws.samples.topRows(std::min<Eigen::Index>(count, draws.samples.rows())));
+    };
+}
+
+void copyCounts(const NpeTrainingSet& set, LikelihoodRound& round, NleResult& result) {
+    round.simulations = set.simulationCount;
+    round.simulationSeconds = set.simulationSeconds;
+    result.simulationCount += set.simulationCount;
+    result.simulationSeconds += set.simulationSeconds;
+    if (set.nonFiniteSummary.empty())
+        return;
+    if (!result.nonFiniteSummary.empty())
+        result.nonFiniteSummary += "; ";
+    result.nonFiniteSummary += "round " + std::to_string(round.round) + ": " + set.nonFiniteSummary;
+}
+
+void stopRun(NleResult& result, const LikelihoodRound& round, RunStatus status,
+             const std::string& why) {
+    result.rounds.push_back(round);
+    result.training.status = status;
+    result.training.stopReason = "round " + std::to_string(round.round) + ": " + why;
+}
+
+}  // namespace
+
+McmcResult samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation,
+                                 const torch::Device& device, const LikelihoodTerm& term,
+                                 const McmcSettings& settings, const TrainingHooks& hooks) {
+    if (hooks.onStage)
+        hooks.onStage("sampling");
+    return sampleMcmcWithNetwork(logPosteriorOf(prior, observation, device, term), prior, settings,
+                                 hooks);
+}
+
+NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulator,
+                              const Matrix& observation, const LikelihoodRunSettings& settings,
+                              const LikelihoodModelFactory& makeModel, const TrainingHooks& hooks) {
+    checkObservation(observation, simulator.dataDimension());
+    NleResult result;
+
+    // Round 1: the prior's simulations, the pairs NPE would train on with this seed.
+    LikelihoodRound first;
+    first.round = 1;
+    NpeSettings simulation;
+    simulation.simulations = simulationsInRound(settings.simulations, settings.rounds, 1);
+    simulation.seed = settings.seed;
+    simulation.threads = settings.threads;
+    NpeTrainingSet set = simulateTrainingSet(prior, simulator, simulation, hooks);
+    copyCounts(set, first, result);
+    if (set.cancelled) {
+        stopRun(result, first, RunStatus::Cancelled, set.stopReason);
+        return result;
+    }
+    if (set.theta.rows() < 2) {
+        stopRun(result, first, RunStatus::Failed,
+                "training needs at least 2 finite simulations, got " +
+                    std::to_string(set.theta.rows()));
+        return result;
+    }
+
+    setComputeThreads(1);
+    const torch::Device device(resolveDevice(settings.device));
+    Matrix pooledTheta = std::move(set.theta);
+    torch::Tensor thetaData = toTensor(pooledTheta, device);
+    torch::Tensor xData = toTensor(set.x, device);
+    const LikelihoodModel model = makeModel(thetaData, xData, device);
+    model.module->to(device);
+    const BatchLogDensity logPosterior = logPosteriorOf(prior, observation, device, model.term);
+
+    for (int round = 1; round <= settings.rounds; ++round) {
+        LikelihoodRound current = first;
+        if (round > 1) {
+            current = LikelihoodRound{};
+            current.round = round;
+            if (hooks.onStage)
+                hooks.onStage("sampling");
+            McmcSettings proposal = settings.mcmc;
+            proposal.samples = simulationsInRound(settings.simulations, settings.rounds, round);
+            proposal.seed = roundSeed(settings.seed, round, 1);
+            McmcResult draws;
+            try {
+                draws = sampleMcmcWithNetwork(logPosterior, prior, proposal, hooks);
+            } catch (const std::runtime_error& error) {
+                stopRun(result, current, RunStatus::Failed,
+                        std::string("cannot draw proposals: ") + error.what());
+                break;
+            }
+            current.proposalSeconds = draws.elapsedSeconds;
+            if (draws.cancelled) {
+                stopRun(result, current, RunStatus::Cancelled,
+                        "cancelled while drawing proposals by MCMC");
+                break;
+            }
+            SimulationOptions options;
+            options.seed = settings.seed;
+            options.threads = settings.threads;
+            options.firstIndex = result.simulationCount;  // fresh simulator streams every round
+            const NpeTrainingSet added =
+                simulateTrainingSetAt(draws.samples, simulator, options, hooks);
+            copyCounts(added, current, result);
+            if (added.cancelled) {
+                stopRun(result, current, RunStatus::Cancelled, added.stopReason);
+                break;
+            }
+            appendRows(pooledTheta, added.theta);
+            thetaData = torch::cat({thetaData, toTensor(added.theta, device)}, 0);
+            xData = torch::cat({xData, toTensor(added.x, device)}, 0);
+        }
+        current.trainingPairs = pooledTheta.rows();
+        result.trainingPairs = current.trainingPairs;
+
+        TrainingProblem problem;
+        problem.module = model.module.get();
+        problem.rows = current.trainingPairs;
+        problem.batchLoss = [&](const torch::Tensor& indices) {
+            const torch::Tensor rows = indices.to(device);
+            return model.loss(thetaData.index_select(0, rows), xData.index_select(0, rows),
+                              indices);
+        };
+        if (hooks.onSnapshot)
+            problem.snapshot =
+                quickChainSnapshots(prior, logPosterior, roundSeed(settings.seed, round, 3));
+        const std::vector<torch::Tensor> before = copyOfParameters(*model.module);
+        if (hooks.onStage)
+            hooks.onStage("training");
+        current.training = train(problem, settings.training, roundSeed(settings.seed, round, 0),
+                                 hooks, settings.rounds > 1 ? round : 0);
+        const TrainingSummary& t = current.training;
+        result.rounds.push_back(current);
+        result.training.epochs += t.epochs;
+        result.training.seconds += t.seconds;
+        result.training.history.insert(result.training.history.end(), t.history.begin(),
+                                       t.history.end());
+        result.training.stopReason = settings.rounds > 1
+                                         ? "round " + std::to_string(round) + ": " + t.stopReason
+                                         : t.stopReason;
+        if (t.bestEpoch > 0) {
+            result.trained = true;
+            result.training.bestEpoch = t.bestEpoch;
+            result.training.bestValidationLoss = t.bestValidationLoss;
+        } else {
+            restoreParameters(*model.module, before);
+        }
+        if (t.status != RunStatus::Finished) {
+            result.training.status = t.status;
+            break;
+        }
+    }
+    if (!result.trained || result.training.status != RunStatus::Finished)
+        return result;
+    result.posterior =
+        samplePosteriorByMcmc(prior, observation, device, model.term, settings.mcmc, hooks);
     if (result.posterior.cancelled) {
         result.training.status = RunStatus::Cancelled;
         result.training.stopReason = "cancelled while sampling the posterior";
     }
-}
-
-void trainThenSample(const TrainingProblem& problem, const TrainingSettings& training, std::uint64_t seed,
-                     const JointPrior& prior, const Matrix& observation, const torch::Device& device,
-                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& term,
-                     const McmcSettings& settings, const TrainingHooks& hooks, NleResult& result) {
-    if (hooks.onStage) hooks.onStage("training");
-    // Snapshots of an MCMC-based posterior: a short, cheap chain with the current network (a few
-    // chains, short warm-up, no thinning), enough for the GUI to show it concentrating.
-    TrainingProblem withSnapshots = problem;
-    const BatchLogDensity logPosterior = logPosteriorOf(prior, observation, device, term);
-    if (!withSnapshots.snapshot && hooks.onSnapshot)
-        withSnapshots.snapshot = [&prior, &logPosterior, seed](int count, int epoch) {
-            McmcSettings quick;
-            quick.chains = std::max(1, std::min(20, count));
-            quick.warmupSteps = 20;
-            quick.thinning = 1;
-            quick.samples = count;
-            quick.resampleCandidates = 1000;
-            quick.threads = 1;
-            quick.seed = seed + std::uint64_t(epoch);
-            McmcResult draws = sampleMcmc(logPosterior, prior, quick, {});
-            return Matrix(draws.samples.topRows(std::min<Eigen::Index>(count, draws.samples.rows())));
-        };
-    result.training = train(withSnapshots, training, seed, hooks);
-    if (result.training.bestEpoch == 0 || result.training.status != RunStatus::Finished) return;
-    result.trained = true;
-    samplePosteriorByMcmc(prior, observation, device, term, settings, hooks, result);
+    return result;
 }
 
 }  // namespace sbiw::neural

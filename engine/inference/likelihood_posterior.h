@@ -1,8 +1,17 @@
 #pragma once
-// What NLE and NRE share (internal to sbiw_neural; includes LibTorch): their training set and
-// the MCMC that samples p(θ | x_o) ∝ exp(Σ_i term(θ, x_o,i)) p(θ) from a trained network.
+// What NLE and NRE share (internal to sbiw_neural; includes LibTorch): the rounds that simulate,
+// train and sample, and the MCMC that samples p(θ | x_o) ∝ exp(Σ_i term(θ, x_o,i)) p(θ) from a
+// trained network.
+//
+// Round 1 simulates from the prior. Every later round (SNLE, SNRE) draws its θ by MCMC from the
+// current posterior at x_o, simulates there, and trains on, from the current weights, on the
+// pairs of all rounds; the network's z-scoring stays the one of round 1. As in sbi, neither
+// loss is corrected for the proposal: a likelihood q(x | θ) does not depend on where θ came
+// from, and a ratio trained on proposal draws is right up to a function of x, which MCMC at
+// one x_o ignores.
 
 #include <functional>
+#include <memory>
 
 #include <torch/torch.h>
 
@@ -12,27 +21,63 @@
 
 namespace sbiw::neural {
 
+// term(theta [M, D], x [M, X]) -> [M]: the network's log-likelihood or log-ratio per row.
+using LikelihoodTerm = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
+
+// The settings NLE and NRE share.
+struct LikelihoodRunSettings {
+    std::int64_t simulations = 10000;  // all rounds together
+    int rounds = 1;
+    std::uint64_t seed = 1;
+    int threads = 0;
+    std::string device = "auto";
+    TrainingSettings training;
+    McmcSettings mcmc;
+};
+
+// The shared fields of NleSettings or NreSettings.
+template <class MethodSettings>
+LikelihoodRunSettings likelihoodRunOf(const MethodSettings& settings) {
+    LikelihoodRunSettings run;
+    run.simulations = settings.simulations;
+    run.rounds = settings.rounds;
+    run.seed = settings.seed;
+    run.threads = settings.threads;
+    run.device = settings.device;
+    run.training = settings.training;
+    run.mcmc = settings.mcmc;
+    return run;
+}
+
+// A network plugged into the rounds.
+struct LikelihoodModel {
+    std::shared_ptr<torch::nn::Module> module;  // whose parameters are trained
+    // Mean loss of a batch: theta [B, D], x [B, X], the rows `indices` (CPU int64) of the pooled
+    // training pairs (a loss that draws atoms names its random stream by them).
+    std::function<torch::Tensor(const torch::Tensor& theta, const torch::Tensor& x,
+                                const torch::Tensor& indices)>
+        loss;
+    LikelihoodTerm term;
+};
+
+// Builds the network from round 1's pairs (theta, x on `device`; their z-scoring).
+using LikelihoodModelFactory = std::function<LikelihoodModel(
+    const torch::Tensor& theta, const torch::Tensor& x, const torch::Device& device)>;
+
+// Round `round` of `rounds` gets simulations / rounds (round 1 also the remainder).
+std::int64_t simulationsInRound(std::int64_t simulations, int rounds, int round);
+
 // Checks the observation (rows of the simulator's data, finite; throws std::invalid_argument),
-// then simulates the pairs NPE would train on with this seed (same streams), with the counts
-// copied into `result`. Returns false (result marked cancelled) when the hooks cancelled.
-bool simulateForLikelihood(const JointPrior& prior, const Simulator& simulator,
-                           const Matrix& observation, std::int64_t simulations, std::uint64_t seed,
-                           int threads, const TrainingHooks& hooks, NpeTrainingSet& set,
-                           NleResult& result);
+// runs the rounds and, when training finished, samples result.posterior by MCMC. Stops at a
+// cancelled or failed round (the posterior is then not sampled).
+NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulator,
+                              const Matrix& observation, const LikelihoodRunSettings& settings,
+                              const LikelihoodModelFactory& makeModel, const TrainingHooks& hooks);
 
-// Trains `problem` (filling result.training) and, when training finished, samples
-// result.posterior with samplePosteriorByMcmc.
-void trainThenSample(const TrainingProblem& problem, const TrainingSettings& training, std::uint64_t seed,
-                     const JointPrior& prior, const Matrix& observation, const torch::Device& device,
-                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& term,
-                     const McmcSettings& settings, const TrainingHooks& hooks, NleResult& result);
-
-// Samples result.posterior by MCMC. `term(theta [M, D], x [M, X])` -> [M] is the network's
-// log-likelihood or log-ratio per row; every chain's θ is paired with every observation row in
-// one call, and the rows' terms are summed per chain.
-void samplePosteriorByMcmc(
-    const JointPrior& prior, const Matrix& observation, const torch::Device& device,
-    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& term,
-    const McmcSettings& settings, const TrainingHooks& hooks, NleResult& result);
+// Samples by MCMC from p(θ | x_o) ∝ exp(Σ_i term(θ, x_o,i)) p(θ): every chain's θ is paired with
+// every observation row in one network call, and the rows' terms are summed per chain.
+McmcResult samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation,
+                                 const torch::Device& device, const LikelihoodTerm& term,
+                                 const McmcSettings& settings, const TrainingHooks& hooks);
 
 }  // namespace sbiw::neural

@@ -1,11 +1,14 @@
 #pragma once
-// Neural likelihood estimation (Papamakarios et al. 2019, one round): simulate from the prior,
-// train a conditional density estimator q(x | θ) on the pairs, and sample the posterior
+// Neural likelihood estimation (Papamakarios et al. 2019): simulate from the prior, train a
+// conditional density estimator q(x | θ) on the pairs, and sample the posterior
 // p(θ | x_o) ∝ Π_i q(x_o,i | θ) p(θ) by MCMC. Several observation rows are i.i.d. observations
 // of one θ: their log-likelihoods add up, so one trained estimator serves any number of them.
+// With rounds > 1 it is sequential NLE (SNLE): every later round simulates at MCMC draws from
+// the current posterior and trains on the pairs of all rounds.
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/matrix.h"
 #include "inference/settings.h"
@@ -24,7 +27,8 @@ struct NleSettings {
         return e;
     }();
     TrainingSettings training;
-    std::int64_t simulations = 10000;
+    std::int64_t simulations = 10000;  // all rounds together
+    int rounds = 1;                    // 1: NLE; more: SNLE, the budget split evenly
     std::uint64_t seed = 1;
     int threads = 0;              // simulation threads; 0: all cores (training uses one)
     std::string device = "auto";  // auto | cpu | cuda
@@ -33,18 +37,32 @@ struct NleSettings {
     Problems validate() const;
 };
 
-struct NleResult {
-    bool trained = false;  // false when training failed or was cancelled before any epoch
+// One round of a likelihood or ratio run.
+struct LikelihoodRound {
+    int round = 0;
+    std::int64_t simulations = 0;    // simulated this round
+    std::int64_t trainingPairs = 0;  // finite pairs of all rounds so far, trained on
+    double proposalSeconds = 0.0;    // MCMC drawing the round's θ (0 in round 1: the prior's)
+    double simulationSeconds = 0.0;
     TrainingSummary training;
-    McmcResult posterior;  // samples of p(θ | x_o) with acceptance, R-hat, ESS
+};
+
+struct NleResult {
+    bool trained = false;  // false when no round's training improved on its start
+    // The run as one summary: status and stop reason of the round that ended it, epochs and
+    // history of all rounds (each report carries its round), best loss of the last round trained.
+    TrainingSummary training;
+    std::vector<LikelihoodRound> rounds;  // the rounds that ran, completed or not
+    McmcResult posterior;                 // samples of p(θ | x_o) with acceptance, R-hat, ESS
     std::int64_t simulationCount = 0;
-    std::int64_t trainingPairs = 0;
-    std::string nonFiniteSummary;
+    std::int64_t trainingPairs = 0;  // finite pairs of all rounds
+    std::string nonFiniteSummary;    // empty when every simulation was finite
     double simulationSeconds = 0.0;
 };
 
 // `observation`: one row per i.i.d. observation, the simulator's data columns. MCMC is skipped
-// (posterior empty) when training did not finish or the hooks cancelled.
+// (posterior empty) when a round did not finish or the hooks cancelled. Throws SettingsError
+// for bad settings and std::invalid_argument for a bad observation.
 NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const NleSettings& settings, const TrainingHooks& hooks = {});
 

@@ -16,8 +16,10 @@ Problems NpeSettings::validate() const {
     Problems problems;
     appendProblems(problems, estimator.validate(), "estimator");
     appendProblems(problems, training.validate(), "training");
-    if (simulations < 2) problems.push_back({"simulations", "must be at least 2"});
-    if (threads < 0) problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (simulations < 2)
+        problems.push_back({"simulations", "must be at least 2"});
+    if (threads < 0)
+        problems.push_back({"threads", "must be 0 (all cores) or positive"});
     if (device != "auto" && device != "cpu" && device != "cuda")
         problems.push_back({"device", "'" + device + "' is not one of: auto, cpu, cuda"});
     return problems;
@@ -25,8 +27,10 @@ Problems NpeSettings::validate() const {
 
 namespace detail {
 
-std::shared_ptr<PosteriorState> newPosteriorState(const JointPrior& prior, const torch::Tensor& theta,
-                                                  const torch::Tensor& x, const NpeSettings& settings,
+std::shared_ptr<PosteriorState> newPosteriorState(const JointPrior& prior,
+                                                  const torch::Tensor& theta,
+                                                  const torch::Tensor& x,
+                                                  const NpeSettings& settings,
                                                   const torch::Device& device) {
     auto state = std::make_shared<PosteriorState>();
     state->prior = prior;
@@ -37,24 +41,28 @@ std::shared_ptr<PosteriorState> newPosteriorState(const JointPrior& prior, const
     shape.parameters = int(theta.size(1));
     shape.data = int(x.size(1));
     shape.embedding = settings.estimator.resolvedEmbedding(shape.data, settings.isTimeSeries);
-    shape.setElementFeatures = settings.estimator.setElementFeatures > 0 ? settings.estimator.setElementFeatures : shape.data;
+    shape.setElementFeatures = settings.estimator.setElementFeatures > 0
+                                   ? settings.estimator.setElementFeatures
+                                   : shape.data;
     const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
     const auto [xMean, xStd] = neural::columnStandardization(x.to(torch::kCPU));
-    state->estimator = std::make_shared<neural::ConditionalEstimatorImpl>(settings.estimator, shape, thetaMean,
-                                                                          thetaStd, xMean, xStd, settings.seed);
+    state->estimator = std::make_shared<neural::ConditionalEstimatorImpl>(
+        settings.estimator, shape, thetaMean, thetaStd, xMean, xStd, settings.seed);
     state->estimator->to(device);
     return state;
 }
 
 }  // namespace detail
 
-NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x, const Matrix& observation,
-                   const NpeSettings& settings, const TrainingHooks& hooks, const TrainingCheckpoint* resumeFrom) {
+NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x,
+                   const Matrix& observation, const NpeSettings& settings,
+                   const TrainingHooks& hooks, const TrainingCheckpoint* resumeFrom) {
     throwIfProblems(settings.validate());
-    if (theta.rows() != x.rows()) throw std::invalid_argument("theta and x must have the same number of rows");
+    if (theta.rows() != x.rows())
+        throw std::invalid_argument("theta and x must have the same number of rows");
     if (theta.cols() != prior.dimension())
-        throw std::invalid_argument("theta has " + std::to_string(theta.cols()) + " columns, the prior " +
-                                    std::to_string(prior.dimension()));
+        throw std::invalid_argument("theta has " + std::to_string(theta.cols()) +
+                                    " columns, the prior " + std::to_string(prior.dimension()));
     // With threads = 0 (automatic) training uses one intra-op thread: sbi-sized networks on
     // batches of a few hundred rows are dominated by per-operation overhead, and on 2 cores a
     // second OpenMP thread made a batch 5-50x slower here (docs/BENCHMARKS.md).
@@ -72,47 +80,53 @@ NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x
     problem.rows = theta.rows();
     problem.batchLoss = [&](const torch::Tensor& indices) {
         const torch::Tensor rows = indices.to(device);
-        return -state->estimator->logProb(thetaData.index_select(0, rows), xData.index_select(0, rows)).mean();
+        return -state->estimator
+                    ->logProb(thetaData.index_select(0, rows), xData.index_select(0, rows))
+                    .mean();
     };
-    const bool canSnapshot = observation.rows() == 1 && observation.cols() == x.cols() && observation.allFinite();
+    const bool canSnapshot =
+        observation.rows() == 1 && observation.cols() == x.cols() && observation.allFinite();
     NeuralPosterior posterior(state);
     if (canSnapshot) {
         // The seed follows from the epoch, so a resumed run takes the snapshots an uninterrupted
         // one would have taken.
         problem.snapshot = [&](int count, int epoch) {
             try {
-                return posterior.sample(count, observation, settings.seed + 0x9E3779B97F4A7C15ULL * std::uint64_t(epoch));
+                return posterior.sample(
+                    count, observation,
+                    settings.seed + 0x9E3779B97F4A7C15ULL * std::uint64_t(epoch));
             } catch (const std::runtime_error&) {
                 return Matrix(0, theta.cols());  // nothing inside the support yet
             }
         };
     }
-    if (hooks.onStage) hooks.onStage("training");
-    result.training = neural::train(problem, settings.training, settings.seed, hooks, 0, resumeFrom);
-    if (result.training.bestEpoch > 0) result.posterior = posterior;
+    if (hooks.onStage)
+        hooks.onStage("training");
+    result.training =
+        neural::train(problem, settings.training, settings.seed, hooks, 0, resumeFrom);
+    if (result.training.bestEpoch > 0)
+        result.posterior = posterior;
     return result;
 }
 
-NpeTrainingSet simulateTrainingSet(const JointPrior& prior, const Simulator& simulator, const NpeSettings& settings,
-                                   const TrainingHooks& hooks) {
-    throwIfProblems(settings.validate());
-    if (hooks.onStage) hooks.onStage("simulating");
-    SimulationOptions options;
-    options.seed = settings.seed;
-    options.threads = settings.threads;
+LoopControl loopControlOf(const TrainingHooks& hooks) {
     LoopControl control;
     control.cancelFlag = hooks.cancel;
     if (hooks.onSimulationProgress)
-        control.onProgress = [&](const LoopProgress& p) { hooks.onSimulationProgress(p.completed, p.total); };
-    const SimulationBatch batch = simulateFromPrior(prior, simulator, settings.simulations, options, control);
+        control.onProgress = [&hooks](const LoopProgress& p) {
+            hooks.onSimulationProgress(p.completed, p.total);
+        };
+    return control;
+}
 
+NpeTrainingSet trainingSetOf(const SimulationBatch& batch, std::int64_t requested) {
     NpeTrainingSet set;
     set.simulationCount = batch.count();
     set.simulationSeconds = batch.elapsedSeconds;
     if (batch.cancelled) {
         set.cancelled = true;
         set.stopReason = "cancelled while simulating (" + std::to_string(batch.count()) + " of " +
-                         std::to_string(settings.simulations) + " done)";
+                         std::to_string(requested) + " done)";
         return set;
     }
     // Non-finite simulations cannot be trained on: drop them, and say so.
@@ -137,11 +151,38 @@ NpeTrainingSet simulateTrainingSet(const JointPrior& prior, const Simulator& sim
     return set;
 }
 
+NpeTrainingSet simulateTrainingSet(const JointPrior& prior, const Simulator& simulator,
+                                   const NpeSettings& settings, const TrainingHooks& hooks) {
+    throwIfProblems(settings.validate());
+    if (hooks.onStage)
+        hooks.onStage("simulating");
+    SimulationOptions options;
+    options.seed = settings.seed;
+    options.threads = settings.threads;
+    return trainingSetOf(
+        simulateFromPrior(prior, simulator, settings.simulations, options, loopControlOf(hooks)),
+        settings.simulations);
+}
+
+NpeTrainingSet simulateTrainingSetAt(const Matrix& theta, const Simulator& simulator,
+                                     const SimulationOptions& options, const TrainingHooks& hooks) {
+    if (hooks.onStage)
+        hooks.onStage("simulating");
+    // Checked here too: a batch small enough for one chunk would not look at the flag.
+    SimulationBatch batch;
+    if (hooks.cancelled())
+        batch.cancelled = true;
+    else
+        batch = simulateAt(theta, simulator, options, loopControlOf(hooks));
+    return trainingSetOf(batch, theta.rows());
+}
+
 NpeResult runNpe(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const NpeSettings& settings, const TrainingHooks& hooks) {
     const NpeTrainingSet set = simulateTrainingSet(prior, simulator, settings, hooks);
     NpeResult result;
-    if (!set.cancelled) result = trainNpe(prior, set.theta, set.x, observation, settings, hooks);
+    if (!set.cancelled)
+        result = trainNpe(prior, set.theta, set.x, observation, settings, hooks);
     else {
         result.training.status = RunStatus::Cancelled;
         result.training.stopReason = set.stopReason;

@@ -1,10 +1,12 @@
 #include "inference/nre.h"
 
+#include <algorithm>
 #include <cmath>
-#include <stdexcept>
+#include <memory>
 
 #include "inference/conditional_estimator.h"
 #include "inference/likelihood_posterior.h"
+#include "inference/snpe_loss.h"
 #include "inference/trainer.h"
 #include "neural/flow_internal.h"
 
@@ -38,18 +40,63 @@ class RatioClassifierImpl : public torch::nn::Module {
     std::shared_ptr<neural::ConditionerImpl> net_;
 };
 
+// NRE-C's loss for a batch (sbi's SNRE_C): per row, the log-probabilities of the marginal class
+// (K atoms from other rows, none simulated with x_i) and of the joint class (θ_i among K - 1
+// others), from logits f: p(marginal) = K / (K + γ Σ_k e^{f_k}) and p(joint at θ_i) =
+// γ e^{f_i} / (K + γ Σ_k e^{f_k}), weighted 1 : γ.
+torch::Tensor contrastiveLoss(RatioClassifierImpl& classifier, const torch::Tensor& theta,
+                              const torch::Tensor& x, int classes, double gamma, std::uint64_t seed,
+                              std::uint64_t stream) {
+    const std::int64_t batch = theta.size(0);
+    const std::int64_t k =
+        std::min<std::int64_t>(classes, batch - 1);  // atoms per row the batch allows
+    if (k < 1)
+        return classifier.logRatio(theta, x).sum() * 0.0;  // one row: nothing to contrast
+    const torch::Tensor own = torch::arange(batch, torch::kLong).unsqueeze(1);
+    const torch::Tensor jointRows =
+        torch::cat({own, neural::drawContrastingAtoms(batch, int(k), seed, 2 * stream)}, 1)
+            .reshape({-1});
+    const torch::Tensor marginalRows =
+        neural::drawContrastingAtoms(batch, int(k) + 1, seed, 2 * stream + 1).reshape({-1});
+    const torch::Tensor repeatedX =
+        x.unsqueeze(1).expand({batch, k, x.size(1)}).reshape({batch * k, x.size(1)});
+    const torch::Device device = theta.device();
+    const torch::Tensor joint =
+        classifier.logRatio(theta.index_select(0, jointRows.to(device)), repeatedX)
+            .reshape({batch, k});
+    const torch::Tensor marginal =
+        classifier.logRatio(theta.index_select(0, marginalRows.to(device)), repeatedX)
+            .reshape({batch, k});
+    const double logGamma = std::log(gamma), logK = std::log(double(k));
+    const torch::Tensor logKColumn = torch::full({batch, 1}, logK, joint.options());
+    const torch::Tensor logMarginal =
+        logK - torch::logsumexp(torch::cat({logGamma + marginal, logKColumn}, 1), 1);
+    const torch::Tensor logJoint =
+        logGamma + joint.select(1, 0) -
+        torch::logsumexp(torch::cat({logGamma + joint, logKColumn}, 1), 1);
+    return -(logMarginal / (1.0 + gamma) + logJoint * (gamma / (1.0 + gamma))).mean();
+}
+
 }  // namespace
 
 Problems NreSettings::validate() const {
     Problems problems;
     appendProblems(problems, training.validate(), "training");
     appendProblems(problems, mcmc.validate(), "mcmc");
+    if (loss != "a" && loss != "c")
+        problems.push_back({"loss", "'" + loss + "' is not one of: a (NRE-A), c (NRE-C)"});
+    if (classes < 1)
+        problems.push_back({"classes", "must be at least 1"});
+    if (!(gamma > 0.0) || !std::isfinite(gamma))
+        problems.push_back({"gamma", "must be positive and finite"});
     if (hiddenFeatures < 1)
         problems.push_back({"hiddenFeatures", "must be positive"});
     if (blocks < 0)
         problems.push_back({"blocks", "must not be negative"});
-    if (simulations < 2)
-        problems.push_back({"simulations", "must be at least 2"});
+    if (rounds < 1)
+        problems.push_back({"rounds", "must be at least 1"});
+    if (simulations < 2 * std::int64_t(std::max(rounds, 1)))
+        problems.push_back({"simulations", "must be at least 2 per round"});
     if (threads < 0)
         problems.push_back({"threads", "must be 0 (all cores) or positive"});
     if (device != "auto" && device != "cpu" && device != "cuda")
@@ -60,46 +107,52 @@ Problems NreSettings::validate() const {
 NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const NreSettings& settings, const TrainingHooks& hooks) {
     throwIfProblems(settings.validate());
-    NpeTrainingSet set;  // the same simulations NPE trains on with this seed
-    NleResult result;
-    if (!neural::simulateForLikelihood(prior, simulator, observation, settings.simulations,
-                                       settings.seed, settings.threads, hooks, set, result))
-        return result;
-
-    neural::setComputeThreads(1);
-    const torch::Device device(resolveDevice(settings.device));
-    const torch::Tensor thetaData = neural::toTensor(set.theta, device);
-    const torch::Tensor xData = neural::toTensor(set.x, device);
-    const auto [thetaMean, thetaStd] = neural::columnStandardization(thetaData.to(torch::kCPU));
-    const auto [xMean, xStd] = neural::columnStandardization(xData.to(torch::kCPU));
-    auto classifier = std::make_shared<RatioClassifierImpl>(
-        int(set.theta.cols()), int(set.x.cols()), settings.hiddenFeatures, settings.blocks,
-        thetaMean, thetaStd, xMean, xStd, settings.seed);
-    classifier->to(device);
-
-    neural::TrainingProblem problem;
-    problem.module = classifier.get();
-    problem.rows = set.theta.rows();
-    // Each batch gives its pairs (label 1) and the same x with the θ of the next row (label 0):
-    // the rows are reshuffled every epoch, so the negatives change too, and the loss is
-    // deterministic for given rows (validation stays comparable across epochs).
-    problem.batchLoss = [&](const torch::Tensor& indices) {
-        const torch::Tensor rows = indices.to(device);
-        const torch::Tensor theta = thetaData.index_select(0, rows);
-        const torch::Tensor x = xData.index_select(0, rows);
-        const torch::Tensor joint = classifier->logRatio(theta, x);
-        const torch::Tensor marginal = classifier->logRatio(theta.roll(1, 0), x);
-        // BCE with logits: -log σ(joint) - log(1 - σ(marginal)).
-        return (torch::nn::functional::softplus(-joint) + torch::nn::functional::softplus(marginal))
-            .mean();
+    const auto makeModel = [&settings](const torch::Tensor& theta, const torch::Tensor& x,
+                                       const torch::Device&) {
+        const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
+        const auto [xMean, xStd] = neural::columnStandardization(x.to(torch::kCPU));
+        auto classifier = std::make_shared<RatioClassifierImpl>(
+            int(theta.size(1)), int(x.size(1)), settings.hiddenFeatures, settings.blocks, thetaMean,
+            thetaStd, xMean, xStd, settings.seed);
+        neural::LikelihoodModel model;
+        model.module = classifier;
+        model.term = [classifier](const torch::Tensor& thetaRows, const torch::Tensor& xRows) {
+            return classifier->logRatio(thetaRows, xRows);
+        };
+        if (settings.loss == "a") {
+            // Each batch gives its pairs (label 1) and the same x with the θ of the next row (label
+            // 0): the rows are reshuffled every epoch, so the negatives change too, and the loss is
+            // deterministic for given rows (validation stays comparable across epochs).
+            model.loss = [classifier](const torch::Tensor& thetaRows, const torch::Tensor& xRows,
+                                      const torch::Tensor&) {
+                const torch::Tensor joint = classifier->logRatio(thetaRows, xRows);
+                const torch::Tensor marginal = classifier->logRatio(thetaRows.roll(1, 0), xRows);
+                // BCE with logits: -log σ(joint) - log(1 - σ(marginal)).
+                return (torch::nn::functional::softplus(-joint) +
+                        torch::nn::functional::softplus(marginal))
+                    .mean();
+            };
+        } else {
+            // Training batches draw fresh atoms; a validation chunk always the same ones (its first
+            // row names its stream), so that validation losses compare across epochs.
+            auto batches = std::make_shared<std::uint64_t>(0);
+            const std::uint64_t atomSeed = settings.seed ^ 0xC0117A57ULL;
+            model.loss = [classifier, batches, atomSeed, classes = settings.classes,
+                          gamma = settings.gamma](const torch::Tensor& thetaRows,
+                                                  const torch::Tensor& xRows,
+                                                  const torch::Tensor& indices) {
+                const std::uint64_t stream =
+                    classifier->is_training()
+                        ? (*batches)++
+                        : (std::uint64_t(1) << 61) + std::uint64_t(indices[0].item<std::int64_t>());
+                return contrastiveLoss(*classifier, thetaRows, xRows, classes, gamma, atomSeed,
+                                       stream);
+            };
+        }
+        return model;
     };
-    // The posterior, up to a constant: for all chains in one network call, every chain's θ is
-    // paired with every observation row and the rows' terms are summed per chain.
-    neural::trainThenSample(
-        problem, settings.training, settings.seed, prior, observation, device,
-        [&](const torch::Tensor& theta, const torch::Tensor& x) { return classifier->logRatio(theta, x); }, settings.mcmc,
-        hooks, result);
-    return result;
+    return neural::runLikelihoodRounds(prior, simulator, observation,
+                                       neural::likelihoodRunOf(settings), makeModel, hooks);
 }
 
 }  // namespace sbiw

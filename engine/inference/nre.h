@@ -1,8 +1,15 @@
 #pragma once
-// Neural ratio estimation, NRE-A (Hermans et al. 2020, one round): a residual-MLP classifier
-// tells simulated pairs (θ, x) from pairs with θ shuffled among the batch; its logit estimates
-// log p(x | θ) / p(x), so the posterior p(θ | x_o) ∝ exp(Σ_i logit(θ, x_o,i)) p(θ) is sampled by
-// MCMC. Several observation rows are i.i.d. observations of one θ (their log-ratios add up).
+// Neural ratio estimation: a residual-MLP classifier whose logit estimates
+// log p(x | θ) / p(x), so that the posterior p(θ | x_o) ∝ exp(Σ_i logit(θ, x_o,i)) p(θ) is
+// sampled by MCMC. Several observation rows are i.i.d. observations of one θ (their
+// log-ratios add up). Two losses:
+//  - "a", NRE-A (Hermans et al. 2020): binary, simulated pairs (θ, x) against pairs with θ
+//    shuffled among the batch;
+//  - "c", NRE-C (Miller et al. 2022, sbi's SNRE_C): for each x, one of K + 1 classes — "all K
+//    atoms drawn independently of x" or "atom k was simulated with x" — with the marginal class
+//    weighted 1 / (1 + γ); at the optimum the logit is the exact log-ratio.
+// With rounds > 1 it is sequential NRE (SNRE): later rounds simulate at MCMC draws from the
+// current posterior (likelihood_posterior.h).
 
 #include <cstdint>
 #include <string>
@@ -13,10 +20,14 @@
 namespace sbiw {
 
 struct NreSettings {
+    std::string loss = "a";   // a (binary, NRE-A) | c (contrastive, NRE-C)
+    int classes = 5;          // NRE-C: K, atoms per class (sbi's num_classes)
+    double gamma = 1.0;       // NRE-C: odds of the joint classes against the marginal one
     int hiddenFeatures = 50;  // sbi's classifier: residual MLP, 50 units, 2 blocks
     int blocks = 2;
     TrainingSettings training;
-    std::int64_t simulations = 10000;
+    std::int64_t simulations = 10000;  // all rounds together
+    int rounds = 1;                    // 1: NRE; more: SNRE, the budget split evenly
     std::uint64_t seed = 1;
     int threads = 0;              // simulation threads; 0: all cores (training uses one)
     std::string device = "auto";  // auto | cpu | cuda
@@ -25,7 +36,7 @@ struct NreSettings {
     Problems validate() const;
 };
 
-// Same report as NLE: training summary, MCMC samples and diagnostics.
+// Same report as NLE: training summary, rounds, MCMC samples and diagnostics.
 using NreResult = NleResult;
 
 NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,

@@ -79,10 +79,6 @@ std::int64_t SnpeSettings::simulationsInRound(int round) const {
 
 namespace {
 
-std::uint64_t roundSeed(std::uint64_t seed, int round, std::uint64_t salt) {
-    return seed + 0x9E3779B97F4A7C15ULL * (std::uint64_t(round) + (salt << 20));
-}
-
 void checkObservation(const Matrix& observation, int dataDimension) {
     if (observation.rows() != 1 || observation.cols() != dataDimension)
         throw std::invalid_argument("SNPE conditions on one observation row of " +
@@ -91,12 +87,6 @@ void checkObservation(const Matrix& observation, int dataDimension) {
                                     std::to_string(observation.cols()) + ")");
     if (!observation.allFinite())
         throw std::invalid_argument("the observation contains non-finite values");
-}
-
-void appendRows(Matrix& to, const Matrix& rows) {
-    const Eigen::Index before = to.rows();
-    to.conservativeResize(before + rows.rows(), rows.cols());
-    to.bottomRows(rows.rows()) = rows;
 }
 
 }  // namespace
@@ -171,15 +161,13 @@ SnpeResult runSnpe(const JointPrior& prior, const Simulator& simulator, const Ma
         if (round > 1) {
             current = SnpeRound{};
             current.round = round;
-            if (hooks.onStage)
-                hooks.onStage("simulating");
             // The proposal: the current posterior at x_o, restricted to the prior's support.
             const std::int64_t count = settings.simulationsInRound(round);
             SamplingReport report;
             Matrix proposals;
             try {
-                proposals =
-                    posterior.sample(count, observation, roundSeed(npe.seed, round, 1), &report);
+                proposals = posterior.sample(count, observation,
+                                             neural::roundSeed(npe.seed, round, 1), &report);
             } catch (const std::runtime_error& error) {
                 result.rounds.push_back(current);
                 result.training.status = RunStatus::Failed;
@@ -192,44 +180,21 @@ SnpeResult runSnpe(const JointPrior& prior, const Simulator& simulator, const Ma
             options.seed = npe.seed;
             options.threads = npe.threads;
             options.firstIndex = result.simulationCount;  // fresh simulator streams every round
-            LoopControl control;
-            control.cancelFlag = hooks.cancel;
-            if (hooks.onSimulationProgress)
-                control.onProgress = [&](const LoopProgress& p) {
-                    hooks.onSimulationProgress(p.completed, p.total);
-                };
-            // Checked here too: a batch small enough for one chunk would not look at the flag.
-            SimulationBatch batch;
-            if (hooks.cancelled())
-                batch.cancelled = true;
-            else
-                batch = simulateAt(proposals, simulator, options, control);
-            current.simulations = batch.count();
-            current.simulationSeconds = batch.elapsedSeconds;
-            result.simulationCount += batch.count();
-            result.simulationSeconds += batch.elapsedSeconds;
-            if (batch.cancelled) {
+            const NpeTrainingSet set = simulateTrainingSetAt(proposals, simulator, options, hooks);
+            current.simulations = set.simulationCount;
+            current.simulationSeconds = set.simulationSeconds;
+            result.simulationCount += set.simulationCount;
+            result.simulationSeconds += set.simulationSeconds;
+            if (set.cancelled) {
                 result.rounds.push_back(current);
                 result.training.status = RunStatus::Cancelled;
                 result.training.stopReason =
-                    "round " + std::to_string(round) + ": cancelled while simulating (" +
-                    std::to_string(batch.count()) + " of " + std::to_string(count) + " done)";
+                    "round " + std::to_string(round) + ": " + set.stopReason;
                 break;
             }
-            if (!batch.nonFiniteRows.empty())
-                noteNonFinite(round, batch.nonFiniteSummary() + " (left out of training)");
-            Matrix theta(batch.finiteCount(), batch.theta.cols()),
-                x(batch.finiteCount(), batch.x.cols());
-            std::size_t skip = 0;
-            Eigen::Index kept = 0;
-            for (Eigen::Index r = 0; r < batch.theta.rows(); ++r) {
-                if (skip < batch.nonFiniteRows.size() && batch.nonFiniteRows[skip] == r) {
-                    ++skip;
-                    continue;
-                }
-                theta.row(kept) = batch.theta.row(r);
-                x.row(kept++) = batch.x.row(r);
-            }
+            noteNonFinite(round, set.nonFiniteSummary);
+            const Matrix& theta = set.theta;
+            const Matrix& x = set.x;
             appendRows(result.theta, theta);
             appendRows(result.x, x);
             result.roundOfRow.insert(result.roundOfRow.end(), std::size_t(theta.rows()), round);
@@ -243,7 +208,7 @@ SnpeResult runSnpe(const JointPrior& prior, const Simulator& simulator, const Ma
         problem.module = &estimator;
         problem.rows = result.theta.rows();
         std::uint64_t batchCounter = 0;
-        const std::uint64_t atomSeed = roundSeed(npe.seed, round, 2);
+        const std::uint64_t atomSeed = neural::roundSeed(npe.seed, round, 2);
         if (round == 1) {
             problem.batchLoss = [&](const torch::Tensor& indices) {
                 const torch::Tensor rows = indices.to(device);
@@ -271,25 +236,20 @@ SnpeResult runSnpe(const JointPrior& prior, const Simulator& simulator, const Ma
         }
         problem.snapshot = [&](int count, int epoch) {
             try {
-                return posterior.sample(
-                    count, observation,
-                    roundSeed(npe.seed, round, 3) + 0x9E3779B97F4A7C15ULL * std::uint64_t(epoch));
+                return posterior.sample(count, observation,
+                                        neural::roundSeed(npe.seed, round, 3) +
+                                            0x9E3779B97F4A7C15ULL * std::uint64_t(epoch));
             } catch (const std::runtime_error&) {
                 return Matrix(0, result.theta.cols());  // nothing inside the support yet
             }
         };
         // The weights this round starts from: if it ends before any epoch improved (cancelled or
         // failed in its first epochs), the posterior stays the previous round's.
-        std::vector<torch::Tensor> before;
-        {
-            torch::NoGradGuard noGrad;
-            for (const auto& p : estimator.parameters())
-                before.push_back(p.detach().clone());
-        }
+        const std::vector<torch::Tensor> before = neural::copyOfParameters(estimator);
         if (hooks.onStage)
             hooks.onStage("training");
-        current.training =
-            neural::train(problem, npe.training, roundSeed(npe.seed, round, 0), hooks, round);
+        current.training = neural::train(problem, npe.training,
+                                         neural::roundSeed(npe.seed, round, 0), hooks, round);
         const TrainingSummary& t = current.training;
         result.rounds.push_back(current);
         result.training.epochs += t.epochs;
@@ -301,10 +261,7 @@ SnpeResult runSnpe(const JointPrior& prior, const Simulator& simulator, const Ma
             result.training.bestEpoch = t.bestEpoch;
             result.training.bestValidationLoss = t.bestValidationLoss;
         } else {
-            torch::NoGradGuard noGrad;
-            std::size_t i = 0;
-            for (auto& p : estimator.parameters())
-                p.copy_(before[i++]);
+            neural::restoreParameters(estimator, before);
         }
         result.training.stopReason = "round " + std::to_string(round) + ": " + t.stopReason;
         if (t.status != RunStatus::Finished) {

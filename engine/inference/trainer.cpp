@@ -20,15 +20,19 @@ namespace {
 // machine and device.
 std::vector<std::int64_t> permutation(std::int64_t n, std::uint64_t seed, std::uint64_t index) {
     std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) order[std::size_t(i)] = i;
+    for (std::int64_t i = 0; i < n; ++i)
+        order[std::size_t(i)] = i;
     RandomStream rng(seed, StreamPurpose::Training, index);
-    for (std::int64_t i = n - 1; i > 0; --i) std::swap(order[std::size_t(i)], order[rng.below(std::uint64_t(i + 1))]);
+    for (std::int64_t i = n - 1; i > 0; --i)
+        std::swap(order[std::size_t(i)], order[rng.below(std::uint64_t(i + 1))]);
     return order;
 }
 
-torch::Tensor indexTensor(const std::vector<std::int64_t>& order, std::size_t begin, std::size_t end) {
-    return torch::tensor(std::vector<std::int64_t>(order.begin() + long(begin), order.begin() + long(end)),
-                         torch::kLong);
+torch::Tensor indexTensor(const std::vector<std::int64_t>& order, std::size_t begin,
+                          std::size_t end) {
+    return torch::tensor(
+        std::vector<std::int64_t>(order.begin() + long(begin), order.begin() + long(end)),
+        torch::kLong);
 }
 
 struct StateCopy {
@@ -38,16 +42,20 @@ struct StateCopy {
 StateCopy copyState(torch::nn::Module& module) {
     StateCopy copy;
     torch::NoGradGuard noGrad;
-    for (const auto& p : module.parameters()) copy.values.push_back(p.detach().clone());
-    for (const auto& b : module.buffers()) copy.values.push_back(b.detach().clone());
+    for (const auto& p : module.parameters())
+        copy.values.push_back(p.detach().clone());
+    for (const auto& b : module.buffers())
+        copy.values.push_back(b.detach().clone());
     return copy;
 }
 
 void restoreState(torch::nn::Module& module, const StateCopy& copy) {
     torch::NoGradGuard noGrad;
     std::size_t i = 0;
-    for (auto& p : module.parameters()) p.copy_(copy.values[i++]);
-    for (auto& b : module.buffers()) b.copy_(copy.values[i++]);
+    for (auto& p : module.parameters())
+        p.copy_(copy.values[i++]);
+    for (auto& b : module.buffers())
+        b.copy_(copy.values[i++]);
 }
 
 std::string archiveBytes(torch::serialize::OutputArchive& archive) {
@@ -56,14 +64,17 @@ std::string archiveBytes(torch::serialize::OutputArchive& archive) {
     return stream.str();
 }
 
-void readArchive(torch::serialize::InputArchive& archive, const std::string& bytes, const char* what) {
-    if (bytes.empty()) throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") + what + " is empty");
+void readArchive(torch::serialize::InputArchive& archive, const std::string& bytes,
+                 const char* what) {
+    if (bytes.empty())
+        throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") +
+                                    what + " is empty");
     std::istringstream stream(bytes);
     try {
         archive.load_from(stream, torch::Device(torch::kCPU));
     } catch (const c10::Error& error) {
-        throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") + what +
-                                    " is not readable: " + error.what_without_backtrace());
+        throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") +
+                                    what + " is not readable: " + error.what_without_backtrace());
     }
 }
 
@@ -72,8 +83,10 @@ void readArchive(torch::serialize::InputArchive& archive, const std::string& byt
 std::string stateBytes(torch::nn::Module& module, const StateCopy& state) {
     torch::serialize::OutputArchive archive;
     std::string names;
-    for (const auto& item : module.named_parameters()) names += item.key() + "\n";
-    for (const auto& item : module.named_buffers()) names += item.key() + "\n";
+    for (const auto& item : module.named_parameters())
+        names += item.key() + "\n";
+    for (const auto& item : module.named_buffers())
+        names += item.key() + "\n";
     archive.write("names", c10::IValue(names));
     for (std::size_t i = 0; i < state.values.size(); ++i)
         archive.write("tensor_" + std::to_string(i), state.values[i].to(torch::kCPU));
@@ -95,14 +108,16 @@ StateCopy stateFromBytes(torch::nn::Module& module, const std::string& bytes, co
     }
     c10::IValue stored;
     if (!archive.try_read("names", stored) || !stored.isString() || stored.toStringRef() != names)
-        throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") + what +
-                                    " belongs to a model of another architecture");
+        throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") +
+                                    what + " belongs to a model of another architecture");
     StateCopy state;
     for (std::size_t i = 0; i < targets.size(); ++i) {
         torch::Tensor value;
-        if (!archive.try_read("tensor_" + std::to_string(i), value) || !value.sizes().equals(targets[i].sizes()))
-            throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") + what +
-                                        " does not fit the model (tensor " + std::to_string(i) + ")");
+        if (!archive.try_read("tensor_" + std::to_string(i), value) ||
+            !value.sizes().equals(targets[i].sizes()))
+            throw std::invalid_argument(std::string("cannot resume training: the checkpoint's ") +
+                                        what + " does not fit the model (tensor " +
+                                        std::to_string(i) + ")");
         state.values.push_back(value.to(targets[i].device(), targets[i].scalar_type()));
     }
     return state;
@@ -134,13 +149,14 @@ struct AdamState {
 };
 
 class FlatAdam {
-public:
+  public:
     FlatAdam(std::vector<torch::Tensor> parameters, double learningRate)
         : parameters_(std::move(parameters)), learningRate_(learningRate) {
         TORCH_CHECK(!parameters_.empty(), "training: the model has no parameters");
         std::vector<torch::Tensor> flatParts;
         for (const auto& p : parameters_) {
-            TORCH_CHECK(p.scalar_type() == parameters_[0].scalar_type() && p.device() == parameters_[0].device(),
+            TORCH_CHECK(p.scalar_type() == parameters_[0].scalar_type() &&
+                            p.device() == parameters_[0].device(),
                         "training: all parameters must share one dtype and device");
             flatParts.push_back(p.detach().reshape({-1}));
         }
@@ -193,17 +209,19 @@ public:
     AdamState state() const { return {firstMoment_.clone(), secondMoment_.clone(), steps_}; }
 
     void restore(const AdamState& state) {
-        if (state.firstMoment.numel() != values_.numel() || state.secondMoment.numel() != values_.numel())
-            throw std::invalid_argument("cannot resume training: the checkpoint's optimizer state holds " +
-                                        std::to_string(state.firstMoment.numel()) + " moments, the model has " +
-                                        std::to_string(values_.numel()) + " parameters");
+        if (state.firstMoment.numel() != values_.numel() ||
+            state.secondMoment.numel() != values_.numel())
+            throw std::invalid_argument(
+                "cannot resume training: the checkpoint's optimizer state holds " +
+                std::to_string(state.firstMoment.numel()) + " moments, the model has " +
+                std::to_string(values_.numel()) + " parameters");
         torch::NoGradGuard noGrad;
         firstMoment_.copy_(state.firstMoment.reshape({-1}));
         secondMoment_.copy_(state.secondMoment.reshape({-1}));
         steps_ = state.steps;
     }
 
-private:
+  private:
     std::vector<torch::Tensor> parameters_;
     double learningRate_;
     std::int64_t steps_ = 0;
@@ -223,9 +241,11 @@ AdamState adamFromBytes(const std::string& bytes) {
     readArchive(archive, bytes, "optimizer state");
     AdamState state;
     c10::IValue steps;
-    if (!archive.try_read("first_moment", state.firstMoment) || !archive.try_read("second_moment", state.secondMoment) ||
+    if (!archive.try_read("first_moment", state.firstMoment) ||
+        !archive.try_read("second_moment", state.secondMoment) ||
         !archive.try_read("steps", steps) || !steps.isInt())
-        throw std::invalid_argument("cannot resume training: the checkpoint's optimizer state is incomplete");
+        throw std::invalid_argument(
+            "cannot resume training: the checkpoint's optimizer state is incomplete");
     state.steps = steps.toInt();
     return state;
 }
@@ -245,22 +265,27 @@ struct EpochBoundary {
 
 }  // namespace
 
-TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& settings, std::uint64_t seed,
-                      const TrainingHooks& hooks, int round, const TrainingCheckpoint* resumeFrom) {
+TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& settings,
+                      std::uint64_t seed, const TrainingHooks& hooks, int round,
+                      const TrainingCheckpoint* resumeFrom) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
     const double elapsedBefore = resumeFrom ? resumeFrom->elapsedSeconds : 0.0;
-    auto elapsed = [&] { return elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count(); };
+    auto elapsed = [&] {
+        return elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count();
+    };
     throwIfProblems(settings.validate());
     keepHeapMarginForTraining();
 
     TrainingSummary summary;
     torch::nn::Module& module = *problem.module;
     const std::int64_t n = problem.rows;
-    std::int64_t validationRows = std::max<std::int64_t>(1, std::int64_t(std::llround(double(n) * settings.validationFraction)));
+    std::int64_t validationRows = std::max<std::int64_t>(
+        1, std::int64_t(std::llround(double(n) * settings.validationFraction)));
     if (n < 2) {
         summary.status = RunStatus::Failed;
-        summary.stopReason = "training needs at least 2 finite simulations, got " + std::to_string(n);
+        summary.stopReason =
+            "training needs at least 2 finite simulations, got " + std::to_string(n);
         return summary;
     }
     validationRows = std::min(validationRows, n - 1);
@@ -272,15 +297,17 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
     if (resumeFrom) {
         if (resumeFrom->rows != n)
             throw std::invalid_argument("cannot resume training: the checkpoint was taken with " +
-                                        std::to_string(resumeFrom->rows) + " training rows, this run has " +
-                                        std::to_string(n));
+                                        std::to_string(resumeFrom->rows) +
+                                        " training rows, this run has " + std::to_string(n));
         if (resumeFrom->seed != seed)
-            throw std::invalid_argument("cannot resume training: the checkpoint was taken with seed " +
-                                        std::to_string(resumeFrom->seed) + ", this run has seed " + std::to_string(seed));
+            throw std::invalid_argument(
+                "cannot resume training: the checkpoint was taken with seed " +
+                std::to_string(resumeFrom->seed) + ", this run has seed " + std::to_string(seed));
         if (resumeFrom->round != round || resumeFrom->epoch < 0)
             throw std::invalid_argument("cannot resume training: the checkpoint is of round " +
                                         std::to_string(resumeFrom->round) + ", epoch " +
-                                        std::to_string(resumeFrom->epoch) + "; this is round " + std::to_string(round));
+                                        std::to_string(resumeFrom->epoch) + "; this is round " +
+                                        std::to_string(round));
     }
 
     FlatAdam optimizer(module.parameters(), settings.learningRate);
@@ -292,10 +319,12 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
         // Read everything before changing anything, so a bad checkpoint leaves the model as it was.
         const StateCopy weights = stateFromBytes(module, resumeFrom->modelState, "model state");
         const AdamState adam = adamFromBytes(resumeFrom->optimizerState);
-        if (resumeFrom->bestEpoch > 0) best = stateFromBytes(module, resumeFrom->bestModelState, "best weights");
+        if (resumeFrom->bestEpoch > 0)
+            best = stateFromBytes(module, resumeFrom->bestModelState, "best weights");
         restoreState(module, weights);
         optimizer.restore(adam);
-        if (resumeFrom->bestEpoch > 0) bestLoss = resumeFrom->bestValidationLoss;
+        if (resumeFrom->bestEpoch > 0)
+            bestLoss = resumeFrom->bestValidationLoss;
         summary.bestEpoch = resumeFrom->bestEpoch;
         epochsWithoutImprovement = resumeFrom->epochsWithoutImprovement;
         firstEpoch = resumeFrom->epoch + 1;
@@ -333,7 +362,8 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
         lastCheckpointEpoch = boundary.epoch;
         hooks.onCheckpoint(checkpoint);
     };
-    if (hooks.onCheckpoint && resumeFrom) rememberBoundary(resumeFrom->epoch);
+    if (hooks.onCheckpoint && resumeFrom)
+        rememberBoundary(resumeFrom->epoch);
 
     auto validationLoss = [&]() {
         torch::NoGradGuard noGrad;
@@ -341,14 +371,16 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
         double total = 0.0;
         for (std::size_t begin = 0; begin < validation.size(); begin += 4096) {
             const std::size_t end = std::min(validation.size(), begin + 4096);
-            total += problem.batchLoss(indexTensor(validation, begin, end)).item<double>() * double(end - begin);
+            total += problem.batchLoss(indexTensor(validation, begin, end)).item<double>() *
+                     double(end - begin);
         }
         module.train();
         return total / double(validation.size());
     };
 
     auto emitSnapshot = [&](int epoch) {
-        if (!hooks.onSnapshot || !problem.snapshot) return;
+        if (!hooks.onSnapshot || !problem.snapshot)
+            return;
         module.eval();
         PosteriorSnapshot snapshot;
         snapshot.round = round;
@@ -362,9 +394,11 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
     module.train();
     for (int epoch = firstEpoch; epoch <= settings.maxEpochs; ++epoch) {
         const std::vector<std::int64_t> order = [&] {
-            const std::vector<std::int64_t> shuffle = permutation(std::int64_t(trainingRows.size()), seed, std::uint64_t(epoch));
+            const std::vector<std::int64_t> shuffle =
+                permutation(std::int64_t(trainingRows.size()), seed, std::uint64_t(epoch));
             std::vector<std::int64_t> rows(trainingRows.size());
-            for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = trainingRows[std::size_t(shuffle[i])];
+            for (std::size_t i = 0; i < rows.size(); ++i)
+                rows[i] = trainingRows[std::size_t(shuffle[i])];
             return rows;
         }();
         double trainTotal = 0.0;
@@ -388,11 +422,13 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
                 break;
             }
             loss.backward();
-            if (settings.gradientClipNorm > 0.0) optimizer.clipGradientNorm(settings.gradientClipNorm);
+            if (settings.gradientClipNorm > 0.0)
+                optimizer.clipGradientNorm(settings.gradientClipNorm);
             optimizer.step();
             trainTotal += value * double(end - begin);
         }
-        if (summary.status != RunStatus::Finished) break;
+        if (summary.status != RunStatus::Finished)
+            break;
 
         EpochReport report;
         report.round = round;
@@ -413,32 +449,40 @@ TrainingSummary train(const TrainingProblem& problem, const TrainingSettings& se
         summary.history.push_back(report);
         summary.epochs = epoch;
         const bool stopRequested = hooks.onEpoch && hooks.onEpoch(report);
-        if (hooks.snapshotEvery > 0 && epoch % hooks.snapshotEvery == 0) emitSnapshot(epoch);
-        const bool lastEpoch =
-            stopRequested || epochsWithoutImprovement >= settings.patience || epoch == settings.maxEpochs;
+        if (hooks.snapshotEvery > 0 && epoch % hooks.snapshotEvery == 0)
+            emitSnapshot(epoch);
+        const bool lastEpoch = stopRequested || epochsWithoutImprovement >= settings.patience ||
+                               epoch == settings.maxEpochs;
         if (hooks.onCheckpoint && !lastEpoch) {
             rememberBoundary(epoch);
-            if (hooks.checkpointEvery > 0 && epoch % hooks.checkpointEvery == 0) emitCheckpoint();
+            if (hooks.checkpointEvery > 0 && epoch % hooks.checkpointEvery == 0)
+                emitCheckpoint();
         }
         if (stopRequested) {
             summary.stopReason = "stopped by request after epoch " + std::to_string(epoch);
             break;
         }
         if (epochsWithoutImprovement >= settings.patience) {
-            summary.stopReason = "converged: no validation improvement for " + std::to_string(settings.patience) +
-                                 " epochs (best epoch " + std::to_string(summary.bestEpoch) + ")";
+            summary.stopReason = "converged: no validation improvement for " +
+                                 std::to_string(settings.patience) + " epochs (best epoch " +
+                                 std::to_string(summary.bestEpoch) + ")";
             break;
         }
         if (epoch == settings.maxEpochs)
-            summary.stopReason = "reached the maximum of " + std::to_string(settings.maxEpochs) + " epochs";
+            summary.stopReason =
+                "reached the maximum of " + std::to_string(settings.maxEpochs) + " epochs";
     }
     // Cancelled: hand out the last completed epoch, unless it was just sent (resuming repeats
     // the epoch in progress).
-    if (summary.status == RunStatus::Cancelled && hooks.onCheckpoint && boundary.epoch > lastCheckpointEpoch)
+    if (summary.status == RunStatus::Cancelled && hooks.onCheckpoint &&
+        boundary.epoch > lastCheckpointEpoch)
         emitCheckpoint();
-    if (summary.status == RunStatus::Finished && summary.stopReason.empty())  // resumed past the end
-        summary.stopReason = "reached the maximum of " + std::to_string(settings.maxEpochs) + " epochs";
-    if (summary.bestEpoch > 0) restoreState(module, best);
+    if (summary.status == RunStatus::Finished &&
+        summary.stopReason.empty())  // resumed past the end
+        summary.stopReason =
+            "reached the maximum of " + std::to_string(settings.maxEpochs) + " epochs";
+    if (summary.bestEpoch > 0)
+        restoreState(module, best);
     module.eval();
     summary.bestValidationLoss = bestLoss;
     if (summary.status != RunStatus::Failed && summary.bestEpoch > 0 && hooks.snapshotEvery > 0)
@@ -451,13 +495,14 @@ void setComputeThreads(int threads) {
     torch::set_num_threads(threads);
     // Looked up at run time: the BLAS behind LibTorch is whatever the system provides.
     using SetThreads = void (*)(int);
-    if (auto openblasSetThreads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    if (auto openblasSetThreads =
+            reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
         openblasSetThreads(threads);
 }
 
 torch::Tensor toTensor(const Matrix& matrix, const torch::Device& device) {
-    torch::Tensor t = torch::from_blob(const_cast<double*>(matrix.data()), {matrix.rows(), matrix.cols()},
-                                       torch::kFloat64)
+    torch::Tensor t = torch::from_blob(const_cast<double*>(matrix.data()),
+                                       {matrix.rows(), matrix.cols()}, torch::kFloat64)
                           .to(torch::kFloat32);
     return t.to(device);
 }
@@ -467,6 +512,21 @@ Matrix toMatrix(const torch::Tensor& tensor) {
     Matrix m(t.size(0), t.dim() > 1 ? t.size(1) : 1);
     std::memcpy(m.data(), t.data_ptr<double>(), sizeof(double) * std::size_t(m.size()));
     return m;
+}
+
+std::vector<torch::Tensor> copyOfParameters(torch::nn::Module& module) {
+    torch::NoGradGuard noGrad;
+    std::vector<torch::Tensor> copy;
+    for (const auto& p : module.parameters())
+        copy.push_back(p.detach().clone());
+    return copy;
+}
+
+void restoreParameters(torch::nn::Module& module, const std::vector<torch::Tensor>& copy) {
+    torch::NoGradGuard noGrad;
+    std::size_t i = 0;
+    for (auto& p : module.parameters())
+        p.copy_(copy.at(i++));
 }
 
 }  // namespace sbiw::neural

@@ -39,8 +39,8 @@ std::string nameProblem(const std::string& name) {
 }  // namespace
 
 const std::vector<std::string>& inferenceMethods() {
-    static const std::vector<std::string> methods = {"npe",  "snpe", "nle",     "snle",
-                                                     "nre",  "snre", "rej-abc", "smc-abc"};
+    static const std::vector<std::string> methods = {"npe",    "snpe",   "nle",     "snle",   "nre",
+                                                     "snre",   "nre-c",  "snre-c",  "rej-abc", "smc-abc"};
     return methods;
 }
 

@@ -22,8 +22,8 @@
 namespace sbiw {
 
 const std::vector<std::string>& runnableMethods() {
-    static const std::vector<std::string> methods = {"npe", "snpe",    "nle",
-                                                     "nre", "rej-abc", "smc-abc"};
+    static const std::vector<std::string> methods = {"npe", "snpe",  "nle",    "snle",    "nre",
+                                                     "snre", "nre-c", "snre-c", "rej-abc", "smc-abc"};
     return methods;
 }
 
@@ -31,6 +31,19 @@ namespace {
 
 bool isAbc(const std::string& method) {
     return method == "rej-abc" || method == "smc-abc";
+}
+
+bool isRatioMethod(const std::string& method) {
+    return method == "nre" || method == "snre" || method == "nre-c" || method == "snre-c";
+}
+
+bool isLikelihoodMethod(const std::string& method) {
+    return method == "nle" || method == "snle";
+}
+
+// The sequential methods (snpe, snle, snre, snre-c) run the project's rounds; the others one.
+int roundsOf(const InferenceSettings& inference) {
+    return inference.method.front() == 's' ? inference.rounds : 1;
 }
 
 // The budget every method's settings take from the project: simulations, seed, threads.
@@ -58,29 +71,36 @@ NpeSettings npeSettingsOf(const Project& project) {
     return settings;
 }
 
-// The posterior's MCMC: as many samples as the project asks, seeded like the run.
-McmcSettings mcmcSettingsOf(const InferenceSettings& inference) {
+// The posterior's MCMC: as many samples as the project asks, seeded like the run, with the
+// job's sampler and chains.
+McmcSettings mcmcSettingsOf(const RunJob& job) {
     McmcSettings mcmc;
-    mcmc.samples = inference.posteriorSamples;
-    mcmc.seed = inference.seed;
+    mcmc.samples = job.project.inference.posteriorSamples;
+    mcmc.seed = job.project.inference.seed;
+    mcmc.method = job.mcmcMethod;
+    mcmc.chains = job.mcmcChains;
     return mcmc;
 }
 
-NleSettings nleSettingsOf(const Project& project) {
-    const InferenceSettings& inference = project.inference;
+NleSettings nleSettingsOf(const RunJob& job) {
+    const InferenceSettings& inference = job.project.inference;
     NleSettings settings;
     copyNeural(settings, inference);
     // The project's estimator applies when it is a flow; NLE's default (MAF) otherwise.
     if (inference.estimator == "maf" || inference.estimator == "nsf")
         settings.estimator.kind = inference.estimator;
-    settings.mcmc = mcmcSettingsOf(inference);
+    settings.rounds = roundsOf(inference);
+    settings.mcmc = mcmcSettingsOf(job);
     return settings;
 }
 
-NreSettings nreSettingsOf(const Project& project) {
+NreSettings nreSettingsOf(const RunJob& job) {
+    const InferenceSettings& inference = job.project.inference;
     NreSettings settings;
-    copyNeural(settings, project.inference);
-    settings.mcmc = mcmcSettingsOf(project.inference);
+    copyNeural(settings, inference);
+    settings.loss = inference.method == "nre-c" || inference.method == "snre-c" ? "c" : "a";
+    settings.rounds = roundsOf(inference);
+    settings.mcmc = mcmcSettingsOf(job);
     return settings;
 }
 
@@ -335,22 +355,33 @@ void runSnpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, Run
     }
 }
 
+// nle, snle, nre, snre, nre-c, snre-c: a likelihood estimator or a ratio classifier, sampled by
+// MCMC. Recorded with settings, per-epoch losses (carrying their round) and samples, but without
+// a model or checkpoints: such a run cannot be resumed.
 void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* history,
                       RunJobResult& result) {
     const std::string& method = job.project.inference.method;
-    const NleSettings nle = nleSettingsOf(job.project);
-    const NreSettings nre = nreSettingsOf(job.project);
-    const QString estimator =
-        method == "nre" ? QStringLiteral("resnet") : QString::fromStdString(nle.estimator.kind);
+    const bool ratio = isRatioMethod(method);
+    const NleSettings nle = nleSettingsOf(job);
+    const NreSettings nre = nreSettingsOf(job);
+    const QString estimator = ratio ? QStringLiteral("resnet") : QString::fromStdString(nle.estimator.kind);
     const std::string device = resolveDevice(nle.device);
     std::optional<RunRecorder> recorder;
     if (history) {
-        const QJsonObject settings = likelihoodRunSettingsJson(QString::fromStdString(method),
-                                                               estimator, nle, job.observationName);
+        QJsonObject settings = likelihoodRunSettingsJson(QString::fromStdString(method),
+                                                         estimator, nle, job.observationName);
+        if (ratio) {
+            settings["loss"] = QString::fromStdString(nre.loss);
+            if (nre.loss == "c") {
+                settings["classes"] = nre.classes;
+                settings["gamma"] = nre.gamma;
+            }
+        }
         result.runId =
             history->startRun(runStartOf(job, estimator, settings, QString::fromStdString(device)));
         recorder.emplace(*history, result.runId);
         hooks = recorder->recordingHooks(hooks);
+        hooks.onCheckpoint = nullptr;  // nothing to resume from
         if (job.onRunStarted)
             job.onRunStarted(result.runId);
     }
@@ -361,9 +392,8 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
         const JointPrior prior = job.project.makePrior();
         const std::unique_ptr<Simulator> simulator =
             makeTrustedSimulator(job.project, job.simulatorLog);
-        const NleResult run = method == "nre"
-                                  ? runNre(prior, *simulator, job.observation, nre, hooks)
-                                  : runNle(prior, *simulator, job.observation, nle, hooks);
+        const NleResult run = ratio ? runNre(prior, *simulator, job.observation, nre, hooks)
+                                    : runNle(prior, *simulator, job.observation, nle, hooks);
         result.training = run.training;
         if (!endUnfinished(run.training, run.trained, recorder ? &*recorder : nullptr, result))
             return;
@@ -373,16 +403,31 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
             recorder->finish(outcomeOf(run.training, RunState::Finished, {}));
         }
         result.state = RunState::Finished;
+        const QString name = QString::fromStdString(method).toUpper();
+        const QString shownEstimator = ratio ? QStringLiteral("classifier") : estimator;
         result.summary =
-            trainingLine(
-                QStringLiteral("%1 (%2)").arg(QString::fromStdString(method).toUpper(), estimator),
-                run.training, run.trainingPairs) +
-            QStringLiteral("; MCMC %1 samples from %2 chains in %3 s, max split R-hat %4")
+            trainingLine(run.rounds.size() > 1
+                             ? QStringLiteral("%1 (%2, %3 rounds)").arg(name, shownEstimator).arg(run.rounds.size())
+                             : QStringLiteral("%1 (%2)").arg(name, shownEstimator),
+                         run.training, run.trainingPairs) +
+            QStringLiteral("; %1 MCMC: %2 samples from %3 chains in %4 s, max split R-hat %5")
+                .arg(QString::fromStdString(toString(nle.mcmc.method)))
                 .arg(run.posterior.samples.rows())
                 .arg(run.posterior.chains)
                 .arg(run.posterior.elapsedSeconds, 0, 'f', 1)
                 .arg(run.posterior.rhat.size() ? run.posterior.rhat.maxCoeff() : std::nan(""), 0,
                      'f', 3);
+        if (run.rounds.size() > 1)
+            for (const LikelihoodRound& round : run.rounds)
+                result.details << QStringLiteral("round %1: %2 simulations %3, %4 epochs (%5 s), best validation loss %6")
+                                      .arg(round.round)
+                                      .arg(round.simulations)
+                                      .arg(round.round == 1 ? QStringLiteral("from the prior")
+                                                            : QStringLiteral("at MCMC draws from the posterior (%1 s)")
+                                                                  .arg(round.proposalSeconds, 0, 'f', 1))
+                                      .arg(round.training.epochs)
+                                      .arg(round.training.seconds, 0, 'f', 1)
+                                      .arg(round.training.bestValidationLoss, 0, 'g', 5);
     } catch (...) {
         if (recorder)
             recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
@@ -474,7 +519,7 @@ Problems RunJob::validate() const {
                                                " columns and a row"});
     else if ((method == "npe" || method == "snpe") && observation.rows() != 1)
         problems.push_back(
-            {"observation", "NPE conditions on one row; several i.i.d. rows need nle, nre or abc"});
+            {"observation", "NPE conditions on one row; several i.i.d. rows need a likelihood (nle), ratio (nre) or ABC method"});
     if (project.simulator.kind == "imported" && method != "npe")
         problems.push_back({"inference.method", "imported simulations train NPE only: " + method +
                                                     " simulates as it goes and needs a simulator"});
@@ -497,10 +542,12 @@ Problems RunJob::validate() const {
         snpe.atoms = snpeAtoms;
         prefixed(snpe.validate(), "inference");
     }
-    if (method == "nle")
-        prefixed(nleSettingsOf(project).validate(), "inference");
-    if (method == "nre")
-        prefixed(nreSettingsOf(project).validate(), "inference");
+    if (isLikelihoodMethod(method))
+        prefixed(nleSettingsOf(*this).validate(), "inference");
+    if (isRatioMethod(method))
+        prefixed(nreSettingsOf(*this).validate(), "inference");
+    if (mcmcChains < 1)
+        problems.push_back({"mcmcChains", "must be at least 1"});
     return problems;
 }
 

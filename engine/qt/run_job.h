@@ -14,6 +14,7 @@
 #include "core/matrix.h"
 #include "inference/settings.h"
 #include "project/project.h"
+#include "sampling/mcmc.h"
 #include "qt/run_history.h"
 
 namespace sbiw {
@@ -23,11 +24,14 @@ struct RunJob {
     QString projectPath;  // empty for an unsaved project
     QString historyPath;  // where to record the run; empty: nothing is recorded
     QString observationName;
-    Matrix observation;     // one row, or several i.i.d. rows (nle, nre, abc)
+    Matrix observation;     // one row, or several i.i.d. rows (likelihood, ratio and ABC methods)
     int snapshotEvery = 5;  // epochs between posterior snapshots (npe)
     int snapshotSamples = 500;
     int checkpointEvery = 5;
     int snpeAtoms = 10;         // snpe: atoms of the atomic loss
+    // The MCMC of the likelihood and ratio methods (nle, snle, nre, snre, nre-c, snre-c).
+    McmcMethod mcmcMethod = McmcMethod::Slice;
+    int mcmcChains = 100;
     QString savePosteriorPath;  // npe, snpe: also save the trained posterior there
     // The simulator's log (an external program's stderr, a script's console), one line per call,
     // from simulation threads.

@@ -155,6 +155,7 @@ QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& esti
     return QJsonObject{{"method", method},
                        {"estimator", estimator},
                        {"simulations", qint64(settings.simulations)},
+                       {"rounds", settings.rounds},
                        {"seed", QString::number(settings.seed)},
                        {"mcmc", QString::fromStdString(toString(settings.mcmc.method))},
                        {"chains", settings.mcmc.chains},

@@ -43,8 +43,8 @@ NpeRunSettings npeRunSettingsFromJson(const QJsonObject& json);
 // How a neural run ended, with the losses of its best epoch (when one improved).
 RunOutcome outcomeOf(const TrainingSummary& summary, RunState state, const QString& message = {});
 
-// The settings stored with an NLE or NRE run (method "nle" or "nre"; estimator "resnet" for
-// the NRE classifier).
+// The settings stored with a likelihood or ratio run (method "nle", "snle", "nre", ...;
+// estimator "resnet" for the NRE classifier).
 QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& estimator, const NleSettings& settings,
                                       const QString& observationName);
 

@@ -117,7 +117,7 @@ class TestTrainingController : public QObject {
         QCOMPARE(result.runId, qint64(0));
 
         job = smallGaussianLinearJob({}, 1000);
-        job.project.inference.method = "snre";
+        job.project.inference.method = "npe-a";  // not a method
         QVERIFY(runJob(job, {}).message.contains("inference.method"));
     }
 

@@ -1,0 +1,247 @@
+// Neural likelihood (NLE, SNLE) and ratio estimation (NRE-A, NRE-C, SNRE-C) against known
+// answers: on the 3-D gaussian_linear problem (prior N(0, 0.1 I), x ~ N(θ, 0.1 I)) the posterior
+// of n i.i.d. rows x_1..x_n is N(Σ x_i / (n + 1), 0.1 / (n + 1) I).
+#include <mutex>
+
+#include "inference/nle.h"
+#include "inference/nre.h"
+#include "support/gaussian_linear_3d.h"
+#include "support/test_support.h"
+
+using namespace sbiw;
+
+namespace {
+
+// The sequential methods simulate where the current posterior is: this records every θ asked.
+class RecordingSimulator : public test::GaussianLinear3 {
+  public:
+    void simulate(const double* theta, double* x, RandomStream& rng) const override {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            asked_.emplace_back(theta, theta + 3);
+        }
+        test::GaussianLinear3::simulate(theta, x, rng);
+    }
+    Matrix askedFrom(std::size_t first) const {
+        Matrix rows(Eigen::Index(asked_.size() - first), 3);
+        for (std::size_t r = first; r < asked_.size(); ++r)
+            for (int c = 0; c < 3; ++c)
+                rows(Eigen::Index(r - first), c) = asked_[r][std::size_t(c)];
+        return rows;
+    }
+    std::size_t count() const { return asked_.size(); }
+
+  private:
+    mutable std::mutex mutex_;
+    mutable std::vector<std::vector<double>> asked_;
+};
+
+McmcSettings smallMcmc() {
+    McmcSettings m;
+    m.chains = 20;
+    m.samples = 4000;
+    m.warmupSteps = 50;
+    m.thinning = 5;
+    m.seed = 2;
+    return m;
+}
+
+template <class Settings>
+void setSmallBudget(Settings& s) {
+    s.simulations = 4000;
+    s.seed = 5;
+    s.device = "cpu";
+    s.threads = 1;
+    s.training.batchSize = 100;
+    s.training.learningRate = 1e-3;
+    s.training.maxEpochs = 200;
+    s.mcmc = smallMcmc();
+}
+
+NleSettings smallNle() {
+    NleSettings s;
+    s.estimator.hiddenFeatures = 32;
+    s.estimator.transforms = 3;
+    setSmallBudget(s);
+    return s;
+}
+
+NreSettings smallNre(const std::string& loss) {
+    NreSettings s;
+    s.loss = loss;
+    s.hiddenFeatures = 32;
+    setSmallBudget(s);
+    return s;
+}
+
+// method: nle | snle | nre | nre-c | snre-c; the sequential ones run two rounds.
+NleResult runMethod(const std::string& method, const Simulator& simulator,
+                    const Matrix& observation, const TrainingHooks& hooks = {}) {
+    const int rounds = method[0] == 's' ? 2 : 1;
+    if (method.find("nle") != std::string::npos) {
+        NleSettings s = smallNle();
+        s.rounds = rounds;
+        return runNle(test::gaussianLinear3Prior(), simulator, observation, s, hooks);
+    }
+    NreSettings s = smallNre(method.find("-c") != std::string::npos ? "c" : "a");
+    s.rounds = rounds;
+    return runNre(test::gaussianLinear3Prior(), simulator, observation, s, hooks);
+}
+
+}  // namespace
+
+class TestLikelihoodMethods : public QObject {
+    Q_OBJECT
+  private Q_SLOTS:
+    void recoversTheAnalyticPosterior_data() {
+        QTest::addColumn<QString>("method");
+        QTest::addColumn<int>("trials");
+        QTest::addColumn<double>("meanTolerance");      // absolute
+        QTest::addColumn<double>("varianceTolerance");  // relative
+        QTest::newRow("nle, one observation") << "nle" << 1 << 0.05 << 0.35;
+        QTest::newRow("nle, three i.i.d. observations") << "nle" << 3 << 0.05 << 0.35;
+        // A classifier's ratio is less exact than a flow's likelihood: looser bounds.
+        QTest::newRow("nre-a, one observation") << "nre" << 1 << 0.07 << 0.5;
+        QTest::newRow("nre-a, two i.i.d. observations") << "nre" << 2 << 0.07 << 0.5;
+        QTest::newRow("nre-c, one observation") << "nre-c" << 1 << 0.07 << 0.5;
+        QTest::newRow("nre-c, two i.i.d. observations") << "nre-c" << 2 << 0.07 << 0.5;
+    }
+
+    void recoversTheAnalyticPosterior() {
+        QFETCH(QString, method);
+        QFETCH(int, trials);
+        QFETCH(double, meanTolerance);
+        QFETCH(double, varianceTolerance);
+        Matrix observation(trials, 3);
+        const Matrix first = test::gaussianLinear3Observation();
+        for (int r = 0; r < trials; ++r)
+            observation.row(r) = first.row(0) * (1.0 - 0.2 * r);
+        const NleResult result =
+            runMethod(method.toStdString(), test::GaussianLinear3(), observation);
+        QVERIFY2(result.trained, result.training.stopReason.c_str());
+        QCOMPARE(result.rounds.size(), std::size_t(1));
+        QCOMPARE(result.posterior.samples.rows(), 4000);
+        const Vector mean = test::columnMeans(result.posterior.samples);
+        const Matrix cov = test::covariance(result.posterior.samples);
+        const double variance = 0.1 / (trials + 1);
+        for (int i = 0; i < 3; ++i) {
+            SBIW_COMPARE_NEAR(mean(i), observation.col(i).sum() / (trials + 1), meanTolerance);
+            SBIW_COMPARE_NEAR(cov(i, i), variance, varianceTolerance * variance);
+            QVERIFY(result.posterior.rhat(i) < 1.1);
+        }
+    }
+
+    // SNLE / SNRE-C: round 2 simulates at MCMC draws from round 1's posterior N(x_o / 2, 0.05 I)
+    // (half the prior's variance), and the final posterior is still the analytic one.
+    void sequentialRoundsSimulateAtThePosterior_data() {
+        QTest::addColumn<QString>("method");
+        QTest::newRow("snle") << "snle";
+        QTest::newRow("snre-c") << "snre-c";
+    }
+
+    void sequentialRoundsSimulateAtThePosterior() {
+        QFETCH(QString, method);
+        const Matrix observation = test::gaussianLinear3Observation();
+        RecordingSimulator simulator;
+        std::vector<int> roundsReported;
+        TrainingHooks hooks;
+        hooks.onEpoch = [&roundsReported](const EpochReport& r) {
+            if (roundsReported.empty() || roundsReported.back() != r.round)
+                roundsReported.push_back(r.round);
+            return false;
+        };
+        const NleResult result = runMethod(method.toStdString(), simulator, observation, hooks);
+        QVERIFY2(result.trained, result.training.stopReason.c_str());
+        QCOMPARE(result.rounds.size(), std::size_t(2));
+        QCOMPARE(roundsReported, (std::vector<int>{1, 2}));
+        QCOMPARE(result.rounds[0].simulations, std::int64_t(2000));
+        QCOMPARE(result.rounds[1].simulations, std::int64_t(2000));
+        QCOMPARE(result.rounds[1].trainingPairs, std::int64_t(4000));
+        QCOMPARE(result.simulationCount, std::int64_t(4000));
+        QCOMPARE(simulator.count(), std::size_t(4000));
+        const Matrix proposals = simulator.askedFrom(2000);
+        const Vector proposalMean = test::columnMeans(proposals);
+        const Matrix proposalCov = test::covariance(proposals);
+        const Vector mean = test::columnMeans(result.posterior.samples);
+        for (int i = 0; i < 3; ++i) {
+            SBIW_COMPARE_NEAR(proposalMean(i), observation(0, i) / 2, 0.07);
+            SBIW_COMPARE_NEAR(proposalCov(i, i), 0.05, 0.5 * 0.05);
+            SBIW_COMPARE_NEAR(mean(i), observation(0, i) / 2, 0.07);
+        }
+    }
+
+    // The GUI draws every method's posterior while it trains: NLE's snapshots come from a short
+    // MCMC run with the current network, and the last one is already near the answer.
+    void snapshotsComeFromShortChains() {
+        std::vector<PosteriorSnapshot> snapshots;
+        TrainingHooks hooks;
+        hooks.snapshotEvery = 5;
+        hooks.snapshotSamples = 300;
+        hooks.onSnapshot = [&snapshots](const PosteriorSnapshot& s) { snapshots.push_back(s); };
+        const Matrix observation = test::gaussianLinear3Observation();
+        const NleResult result = runMethod("nle", test::GaussianLinear3(), observation, hooks);
+        QVERIFY2(result.trained, result.training.stopReason.c_str());
+        QVERIFY(snapshots.size() >= 2);
+        for (const PosteriorSnapshot& s : snapshots) {
+            QCOMPARE(s.samples.rows(), Eigen::Index(300));
+            QCOMPARE(s.samples.cols(), Eigen::Index(3));
+            QVERIFY(s.samples.allFinite());
+        }
+        const Vector mean = test::columnMeans(snapshots.back().samples);
+        for (int i = 0; i < 3; ++i)
+            SBIW_COMPARE_NEAR(mean(i), observation(0, i) / 2, 0.1);
+    }
+
+    void cancellingStopsTheRunWithoutSampling() {
+        std::atomic<bool> cancel{false};
+        TrainingHooks hooks;
+        hooks.cancel = &cancel;
+        hooks.onEpoch = [&cancel](const EpochReport& r) {
+            if (r.round == 2 && r.epoch == 2)
+                cancel = true;
+            return false;
+        };
+        const NleResult result =
+            runMethod("snle", test::GaussianLinear3(), test::gaussianLinear3Observation(), hooks);
+        QCOMPARE(result.training.status, RunStatus::Cancelled);
+        QVERIFY2(QString::fromStdString(result.training.stopReason).startsWith("round 2"),
+                 result.training.stopReason.c_str());
+        QCOMPARE(result.posterior.samples.rows(), Eigen::Index(0));
+    }
+
+    void badSettingsAreRejected() {
+        NleSettings nle = smallNle();
+        nle.mcmc.chains = 0;
+        nle.estimator.kind = "realnvp";
+        nle.rounds = 0;
+        try {
+            runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(),
+                   test::gaussianLinear3Observation(), nle);
+            QFAIL("expected SettingsError");
+        } catch (const SettingsError& e) {
+            QVERIFY2(QString(e.what()).contains("estimator.kind"), e.what());
+            QVERIFY2(QString(e.what()).contains("mcmc.chains"), e.what());
+            QVERIFY2(QString(e.what()).contains("rounds"), e.what());
+        }
+        NreSettings nre = smallNre("b");
+        nre.hiddenFeatures = 0;
+        nre.gamma = -1.0;
+        try {
+            runNre(test::gaussianLinear3Prior(), test::GaussianLinear3(),
+                   test::gaussianLinear3Observation(), nre);
+            QFAIL("expected SettingsError");
+        } catch (const SettingsError& e) {
+            QVERIFY2(QString(e.what()).contains("loss"), e.what());
+            QVERIFY2(QString(e.what()).contains("hiddenFeatures"), e.what());
+            QVERIFY2(QString(e.what()).contains("gamma"), e.what());
+        }
+        Matrix wrong(1, 2);
+        wrong << 0.1, 0.2;
+        QVERIFY_THROWS_EXCEPTION(
+            std::invalid_argument,
+            runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(), wrong, smallNle()));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestLikelihoodMethods)
+#include "test_likelihood_methods.moc"
