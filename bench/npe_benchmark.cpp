@@ -6,7 +6,8 @@
 //
 //   bench_npe [--method M] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn]
 //             [--observations 1,2,3,4,5] [--threads T] [--device auto|cpu|cuda]
-//             [--embedding auto|none|mlp|cnn] [--c2st-threads T] [--csv FILE] [--amortized] [TASK ...]
+//             [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C]
+//             [--c2st-threads T] [--csv FILE] [--amortized] [TASK ...]
 //
 // M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
 // sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
@@ -194,6 +195,7 @@ int main(int argc, char** argv) {
     int c2stThreads = -1;  // -1: as --threads
     std::string device = "auto";
     std::string embedding = "auto";
+    int embeddingFeatures = 32, cnnChannels = 8;
     std::string csvPath = "npe_benchmark.csv";
     // NPE is amortised: --amortized trains once (seed 1) and samples that posterior at every
     // observation, instead of sbibm's one training run per observation (seed = observation).
@@ -212,6 +214,8 @@ int main(int argc, char** argv) {
         else if (arg == "--threads") threads = std::atoi(next().c_str());
         else if (arg == "--device") device = next();
         else if (arg == "--embedding") embedding = next();
+        else if (arg == "--embedding-features") embeddingFeatures = std::atoi(next().c_str());
+        else if (arg == "--cnn-channels") cnnChannels = std::atoi(next().c_str());
         else if (arg == "--c2st-threads") c2stThreads = std::atoi(next().c_str());
         else if (arg == "--csv") csvPath = next();
         else if (arg == "--amortized") amortized = true;
@@ -220,7 +224,7 @@ int main(int argc, char** argv) {
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
             std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] "
-                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--c2st-threads T] [--csv FILE] [--amortized] [TASK ...]");
+                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
         else {
@@ -263,6 +267,8 @@ int main(int argc, char** argv) {
             settings.threads = threads;
             settings.device = device;
             settings.estimator.embedding = embedding;
+            settings.estimator.embeddingFeatures = embeddingFeatures;
+            settings.estimator.cnnChannels = cnnChannels;
             settings.isTimeSeries = task.dataKind == DataKind::TimeSeries;
             const auto start = Clock::now();
             SampledRun run;

@@ -25,7 +25,7 @@ ConditionalEstimatorImpl::ConditionalEstimatorImpl(const EstimatorSettings& sett
     else if (shape.embedding == "mlp")
         embedding_ = makeMlpEmbedding(shape.data, h, settings.embeddingFeatures);
     else if (shape.embedding == "cnn")
-        embedding_ = makeCnnEmbedding(shape.data, settings.embeddingFeatures);
+        embedding_ = makeCnnEmbedding(shape.data, settings.embeddingFeatures, settings.cnnChannels);
     else if (shape.embedding == "set")
         embedding_ = makeSetEmbedding(shape.setElementFeatures, h, settings.embeddingFeatures);
     else

@@ -46,6 +46,7 @@ nlohmann::json settingsToJson(const EstimatorSettings& s) {
             {"components", s.components},
             {"embedding", s.embedding},
             {"embedding_features", s.embeddingFeatures},
+            {"cnn_channels", s.cnnChannels},
             {"set_element_features", s.setElementFeatures}};
 }
 
@@ -60,6 +61,7 @@ EstimatorSettings settingsFromJson(const nlohmann::json& j) {
     s.components = j.at("components").get<int>();
     s.embedding = j.at("embedding").get<std::string>();
     s.embeddingFeatures = j.at("embedding_features").get<int>();
+    s.cnnChannels = j.value("cnn_channels", 8);  // absent before 2026-11-26: the fixed 8
     s.setElementFeatures = j.at("set_element_features").get<int>();
     return s;
 }

@@ -21,6 +21,7 @@ Problems EstimatorSettings::validate() const {
     if (embedding != "auto" && embedding != "none" && embedding != "mlp" && embedding != "cnn" && embedding != "set")
         problems.push_back({"embedding", "'" + embedding + "' is not one of: auto, none, mlp, cnn, set"});
     if (embeddingFeatures < 1) problems.push_back({"embedding_features", "must be at least 1"});
+    if (cnnChannels < 1 || cnnChannels > 1024) problems.push_back({"cnn_channels", "must be between 1 and 1024"});
     if (setElementFeatures < 0) problems.push_back({"set_element_features", "must not be negative"});
     return problems;
 }

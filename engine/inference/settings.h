@@ -26,6 +26,7 @@ struct EstimatorSettings {
     // such as gw_chirp's 512, none otherwise).
     std::string embedding = "auto";
     int embeddingFeatures = 32;
+    int cnnChannels = 8;  // cnn: channels of the first of its three conv stages (doubled per stage)
     int setElementFeatures = 0;  // set embedding: values per trial (0: the task's data dimension)
 
     Problems validate() const;

@@ -31,18 +31,18 @@ private:
     int outputFeatures_;
 };
 
-// Three conv(kernel 5) + relu + maxpool(2) stages with 8, 16, 32 channels shrink the series by 8,
+// Three conv(kernel 5) + relu + maxpool(2) stages with c, 2c, 4c channels shrink the series by 8,
 // then an MLP maps the flattened features to the embedding.
 class CnnEmbeddingImpl : public EmbeddingImpl {
 public:
-    CnnEmbeddingImpl(int length, int outputFeatures) : length_(length), outputFeatures_(outputFeatures) {
+    CnnEmbeddingImpl(int length, int outputFeatures, int c) : length_(length), outputFeatures_(outputFeatures) {
         if (length < 16) throw std::invalid_argument("the CNN embedding needs a series of at least 16 samples");
         auto conv = [](int in, int out) { return torch::nn::Conv1d(torch::nn::Conv1dOptions(in, out, 5).padding(2)); };
         convs_ = register_module("convs", torch::nn::Sequential(
-                                              conv(1, 8), torch::nn::ReLU(), torch::nn::MaxPool1d(2),
-                                              conv(8, 16), torch::nn::ReLU(), torch::nn::MaxPool1d(2),
-                                              conv(16, 32), torch::nn::ReLU(), torch::nn::MaxPool1d(2)));
-        const int flattened = 32 * (((length / 2) / 2) / 2);
+                                              conv(1, c), torch::nn::ReLU(), torch::nn::MaxPool1d(2),
+                                              conv(c, 2 * c), torch::nn::ReLU(), torch::nn::MaxPool1d(2),
+                                              conv(2 * c, 4 * c), torch::nn::ReLU(), torch::nn::MaxPool1d(2)));
+        const int flattened = 4 * c * (((length / 2) / 2) / 2);
         head_ = register_module("head", torch::nn::Sequential(torch::nn::Linear(flattened, 100), torch::nn::ReLU(),
                                                               torch::nn::Linear(100, outputFeatures)));
     }
@@ -89,8 +89,8 @@ Embedding makeMlpEmbedding(int inputFeatures, int hidden, int outputFeatures) {
     return std::make_shared<MlpEmbeddingImpl>(inputFeatures, hidden, outputFeatures);
 }
 
-Embedding makeCnnEmbedding(int length, int outputFeatures) {
-    return std::make_shared<CnnEmbeddingImpl>(length, outputFeatures);
+Embedding makeCnnEmbedding(int length, int outputFeatures, int channels) {
+    return std::make_shared<CnnEmbeddingImpl>(length, outputFeatures, channels);
 }
 
 Embedding makeSetEmbedding(int elementFeatures, int hidden, int outputFeatures) {

@@ -21,9 +21,9 @@ using Embedding = std::shared_ptr<EmbeddingImpl>;
 Embedding makeIdentityEmbedding(int inputFeatures);
 // Fully connected: inputFeatures -> hidden -> hidden -> outputFeatures (relu).
 Embedding makeMlpEmbedding(int inputFeatures, int hidden, int outputFeatures);
-// 1-D CNN for a time series of `length` samples (e.g. gw_chirp's 512): conv/pool stages, then a
-// small MLP to outputFeatures.
-Embedding makeCnnEmbedding(int length, int outputFeatures);
+// 1-D CNN for a time series of `length` samples (e.g. gw_chirp's 512): three conv/pool stages of
+// `channels`, 2 `channels` and 4 `channels`, then a small MLP to outputFeatures.
+Embedding makeCnnEmbedding(int length, int outputFeatures, int channels = 8);
 // Permutation-invariant set network for i.i.d. trials: x holds M trials of `elementFeatures`
 // values each, flattened ([N, M * elementFeatures]); phi per trial, mean over trials, then rho.
 // Works for any M at evaluation time.

@@ -45,6 +45,10 @@ class JsonReader {
             fail(key, "is out of range");
         return int(v);
     }
+    // An integer added to the format later: `fallback` for runs recorded before.
+    int smallIntegerOr(const char* key, int fallback) const {
+        return object_.contains(QLatin1String(key)) ? smallInteger(key) : fallback;
+    }
     bool boolean(const char* key) const {
         const QJsonValue v = value(key);
         if (!v.isBool())
@@ -184,6 +188,7 @@ QJsonObject toJson(const NpeRunSettings& s) {
                                   {"components", e.components},
                                   {"embedding", QString::fromStdString(e.embedding)},
                                   {"embedding_features", e.embeddingFeatures},
+                                  {"cnn_channels", e.cnnChannels},
                                   {"set_element_features", e.setElementFeatures}}},
         {"training", QJsonObject{{"batch_size", t.batchSize},
                                  {"learning_rate", t.learningRate},
@@ -223,6 +228,7 @@ NpeRunSettings npeRunSettingsFromJson(const QJsonObject& json) {
     s.npe.estimator.components = e.smallInteger("components");
     s.npe.estimator.embedding = e.text("embedding");
     s.npe.estimator.embeddingFeatures = e.smallInteger("embedding_features");
+    s.npe.estimator.cnnChannels = e.smallIntegerOr("cnn_channels", 8);
     s.npe.estimator.setElementFeatures = e.smallInteger("set_element_features");
     const JsonReader t = r.object("training");
     s.npe.training.batchSize = t.smallInteger("batch_size");

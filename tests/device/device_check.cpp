@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "inference/nle.h"
 #include "inference/npe.h"
+#include "inference/nre.h"
 #include "simulators/catalogue.h"
 #include "support/gaussian_linear_3d.h"
 
@@ -204,6 +206,52 @@ void cnnEmbedding(const std::string& device) {
     std::printf("  %.1f s\n", took);
 }
 
+// SNLE (two rounds) and NRE-C on the device: the networks train there, the MCMC calls them there.
+void likelihoodAndRatioMethods(const std::string& device) {
+    for (const std::string method : {"snle", "nre-c"}) {
+        std::printf("%s on %s: the analytic gaussian_linear posterior\n", method.c_str(), device.c_str());
+        McmcSettings mcmc;
+        mcmc.chains = 20;
+        mcmc.samples = 4000;
+        mcmc.warmupSteps = 50;
+        mcmc.thinning = 5;
+        mcmc.seed = 2;
+        NleResult result;
+        const double took = seconds([&] {
+            if (method == "snle") {
+                NleSettings s;
+                s.estimator.hiddenFeatures = 32;
+                s.estimator.transforms = 3;
+                s.rounds = 2;
+                s.simulations = 4000;
+                s.seed = 5;
+                s.device = device;
+                s.training.batchSize = 100;
+                s.training.learningRate = 1e-3;
+                s.mcmc = mcmc;
+                result = runNle(gaussianPrior(), GaussianLinear3(), observation(), s);
+            } else {
+                NreSettings s;
+                s.loss = "c";
+                s.hiddenFeatures = 32;
+                s.simulations = 4000;
+                s.seed = 5;
+                s.device = device;
+                s.training.batchSize = 100;
+                s.training.learningRate = 1e-3;
+                s.mcmc = mcmc;
+                result = runNre(gaussianPrior(), GaussianLinear3(), observation(), s);
+            }
+        });
+        check(result.trained && result.posterior.samples.rows() == 4000,
+              "trained and sampled (" + result.training.stopReason + ")");
+        if (result.posterior.samples.rows() == 0) continue;
+        const Vector mean = columnMeans(result.posterior.samples);
+        for (int i = 0; i < 3; ++i) checkNear(mean(i), observation()(0, i) / 2.0, 0.07, "mean " + std::to_string(i));
+        std::printf("  %.1f s\n", took);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -230,6 +278,7 @@ int main(int argc, char** argv) {
     cancellation(device);
     resumeFromCheckpoint(device);
     cnnEmbedding(device);
+    likelihoodAndRatioMethods(device);
     std::printf(failures ? "%d check(s) FAILED\n" : "all checks passed\n", failures);
     return failures ? 1 : 0;
 }
