@@ -12,7 +12,7 @@
 // M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
 // sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
 // Likelihood and ratio methods sample by slice MCMC with sbibm's settings (100 chains, warm-up
-// 100, thinning 10); nle defaults to MAF (sbibm's), the others to the --estimator given.
+// 100, thinning 10); nle defaults to NSF (sbibm ran MAF: pass --estimator maf), npe and snpe to NSF.
 //
 // DIR defaults to ../shared/data beside the source tree (sbibm/ and gw_chirp/ below it).
 #include <chrono>
@@ -96,6 +96,14 @@ std::string publishedName(const std::string& method) {
         {"snre", "SNRE"},   {"nre-c", "NRE"},  {"snre-c", "SNRE"},  {"rej-abc", "REJ-ABC"}, {"smc-abc", "SMC-ABC"}};
     const auto found = names.find(method);
     return found == names.end() ? std::string() : found->second;
+}
+
+// What estimated the posterior, for the CSV.
+std::string estimatorLabel(const std::string& method, const std::string& estimator, bool estimatorGiven) {
+    if (method.find("abc") != std::string::npos) return "-";
+    if (method.find("nre") != std::string::npos) return "resnet";
+    if (method.find("nle") != std::string::npos && !estimatorGiven) return NleSettings().estimator.kind;
+    return estimator;
 }
 
 // One observation's run of a method that samples by MCMC or ABC (no amortised posterior).
@@ -334,7 +342,7 @@ int main(int argc, char** argv) {
             std::snprintf(cell, sizeof cell, "%s%.3f", perObservation.empty() ? "" : " ", score);
             perObservation += cell;
             csv << id << ',' << method << ',' << number << ',' << simulations << ',' << rounds << ','
-                << (method.find("abc") != std::string::npos ? "-" : estimator) << ',' << usedDevice << ',' << run.epochs
+                << estimatorLabel(method, estimator, estimatorGiven) << ',' << usedDevice << ',' << run.epochs
                 << ',' << run.simulationSeconds << ',' << run.trainingSeconds << ',' << run.samplingSeconds << ','
                 << total << ',' << acceptance << ',' << score << '\n';
             csv.flush();

@@ -38,7 +38,7 @@ DATA=.device/data
 CORES=$(nproc)
 
 # GPU jobs: one process each on cores 1..G, all sharing the one device.
-if [ -f .device/gpu_jobs ]; then cp .device/gpu_jobs /tmp/gpu/jobs
+if [ -f .device/gpu_jobs ]; then grep . .device/gpu_jobs >/tmp/gpu/jobs
 else for obs in 1 2 3 4 5; do echo "--observations $obs gw_chirp"; done >/tmp/gpu/jobs; fi
 GPU_COUNT=$(wc -l </tmp/gpu/jobs)
 core=1
@@ -67,10 +67,12 @@ export BIN DATA FIRST_SWEEP_CORE CORES
 timeout $(($(left) - 20)) bash -c \
     "xargs -P $((CORES - FIRST_SWEEP_CORE)) -L 1 bash -c 'sweep_one \$0 \$1 \$2' </tmp/sweep/jobs" &
 
-# Device checks on core 0.
-pin 0 timeout $(($(left) - 20)) "$BIN/device_check" --device cuda >"$OUT/device_check.txt" 2>&1
-echo "exit $?" >>"$OUT/device_check.txt"
-cat "$OUT/device_check.txt"
+# Device checks on core 0 (DEVICE_CHECK=0 skips them, for a run that only sweeps).
+if [ "${DEVICE_CHECK:-1}" != 0 ]; then
+    pin 0 timeout $(($(left) - 20)) "$BIN/device_check" --device cuda >"$OUT/device_check.txt" 2>&1
+    echo "exit $?" >>"$OUT/device_check.txt"
+    cat "$OUT/device_check.txt"
+fi
 wait
 header() { head -1 -q "$@" 2>/dev/null | head -1; }
 { header /tmp/gpu/*.csv; for f in /tmp/gpu/*.csv; do tail -n +2 "$f"; done; } >"$OUT/gpu.csv" 2>/dev/null

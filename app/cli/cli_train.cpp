@@ -157,7 +157,7 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
     const NpeSettings& settings = job.run.npe;
     try {
         const JointPrior prior = job.project.makePrior();
-        const QString sourceKey = simulationSourceKey(job.project);
+        const QString sourceKey = simulationSourceKey(job.project, settings.trials);
         TrainingHooks hooks = printingHooks(job, out, err);
         Matrix theta = std::move(stored.theta), x = std::move(stored.x);
         double simulationSeconds = 0.0;
@@ -707,9 +707,12 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     }
     const std::optional<Matrix> observation = chooseObservation(*project, parser.value("observation"), err);
     if (!observation) return kExitFailure;
-    if (observation->rows() != 1) {
+    // Several rows: i.i.d. observations of one θ; NPE then trains on sets of as many simulations
+    // through the permutation-invariant set embedding.
+    settings.trials = int(observation->rows());
+    if (settings.trials > 1 && project->simulator.kind == "imported") {
         err << "error: the observation has " << observation->rows()
-            << " rows; NPE conditions on one observation (likelihood, ratio and ABC methods take i.i.d. rows)\n";
+            << " rows, but imported simulations hold one output per θ and cannot train on sets\n";
         return kExitFailure;
     }
     job.run.observation = *observation;

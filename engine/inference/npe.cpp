@@ -6,6 +6,7 @@
 #include "inference/posterior_state.h"
 #include "inference/trainer.h"
 #include "simulators/batch_simulation.h"
+#include "simulators/iid_trials.h"
 
 namespace sbiw {
 
@@ -18,6 +19,7 @@ Problems NpeSettings::validate() const {
     appendProblems(problems, training.validate(), "training");
     if (simulations < 2)
         problems.push_back({"simulations", "must be at least 2"});
+    if (trials < 1) problems.push_back({"trials", "must be at least 1"});
     if (threads < 0)
         problems.push_back({"threads", "must be 0 (all cores) or positive"});
     if (device != "auto" && device != "cpu" && device != "cuda")
@@ -40,10 +42,11 @@ std::shared_ptr<PosteriorState> newPosteriorState(const JointPrior& prior,
     neural::EstimatorShape shape;
     shape.parameters = int(theta.size(1));
     shape.data = int(x.size(1));
-    shape.embedding = settings.estimator.resolvedEmbedding(shape.data, settings.isTimeSeries);
-    shape.setElementFeatures = settings.estimator.setElementFeatures > 0
-                                   ? settings.estimator.setElementFeatures
-                                   : shape.data;
+    shape.embedding = settings.trials > 1 && settings.estimator.embedding == "auto"
+                          ? "set"
+                          : settings.estimator.resolvedEmbedding(shape.data, settings.isTimeSeries);
+    shape.setElementFeatures = settings.estimator.setElementFeatures > 0 ? settings.estimator.setElementFeatures
+                                                                         : shape.data / settings.trials;
     const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
     const auto [xMean, xStd] = neural::columnStandardization(x.to(torch::kCPU));
     state->estimator = std::make_shared<neural::ConditionalEstimatorImpl>(
@@ -84,8 +87,9 @@ NpeResult trainNpe(const JointPrior& prior, const Matrix& theta, const Matrix& x
                     ->logProb(thetaData.index_select(0, rows), xData.index_select(0, rows))
                     .mean();
     };
-    const bool canSnapshot =
-        observation.rows() == 1 && observation.cols() == x.cols() && observation.allFinite();
+    const bool canSnapshot = observation.size() == x.cols() &&
+                             (observation.rows() == 1 || observation.rows() == settings.trials) &&
+                             observation.allFinite();
     NeuralPosterior posterior(state);
     if (canSnapshot) {
         // The seed follows from the epoch, so a resumed run takes the snapshots an uninterrupted
@@ -159,8 +163,10 @@ NpeTrainingSet simulateTrainingSet(const JointPrior& prior, const Simulator& sim
     SimulationOptions options;
     options.seed = settings.seed;
     options.threads = settings.threads;
+    const IidTrialsSimulator sets(simulator, settings.trials);
+    const Simulator& simulated = settings.trials > 1 ? static_cast<const Simulator&>(sets) : simulator;
     return trainingSetOf(
-        simulateFromPrior(prior, simulator, settings.simulations, options, loopControlOf(hooks)),
+        simulateFromPrior(prior, simulated, settings.simulations, options, loopControlOf(hooks)),
         settings.simulations);
 }
 

@@ -24,6 +24,10 @@ struct NpeSettings {
     int threads = 0;  // simulation and torch threads; 0: all cores for simulation, 1 for training
     std::string device = "auto";  // auto | cpu | cuda
     bool isTimeSeries = false;    // lets the "auto" embedding pick a CNN
+    // i.i.d. observations of one θ per simulation: x is `trials` simulator outputs concatenated
+    // (IidTrialsSimulator), and the "auto" embedding is the permutation-invariant set network.
+    // The posterior then conditions on an observation of `trials` rows.
+    int trials = 1;
 
     Problems validate() const;
 };

@@ -1,4 +1,5 @@
 #include "inference/posterior.h"
+#include "simulators/iid_trials.h"
 
 #include "core/csv.h"
 
@@ -66,12 +67,19 @@ EstimatorSettings settingsFromJson(const nlohmann::json& j) {
     return s;
 }
 
-void checkObservation(const Matrix& observation, int dataDimension) {
+// The observation as the one row the estimator conditions on: an estimator trained on sets of
+// i.i.d. trials (NpeSettings::trials) takes them as rows, one trial each, in any order.
+Matrix asOneRow(const Matrix& observation, int dataDimension) {
+    if (observation.rows() > 1 && observation.size() == dataDimension) {
+        if (!observation.allFinite()) throw std::invalid_argument("the observation contains non-finite values");
+        return flattenTrials(observation);
+    }
     if (observation.rows() != 1 || observation.cols() != dataDimension)
         throw std::invalid_argument("the observation must be one row of " + std::to_string(dataDimension) +
                                     " values (got " + std::to_string(observation.rows()) + " x " +
                                     std::to_string(observation.cols()) + ")");
     if (!observation.allFinite()) throw std::invalid_argument("the observation contains non-finite values");
+    return observation;
 }
 
 }  // namespace
@@ -91,7 +99,7 @@ std::string NeuralPosterior::device() const { return state_->device.str(); }
 Matrix NeuralPosterior::sample(std::int64_t count, const Matrix& observation, std::uint64_t seed,
                                SamplingReport* report) const {
     const auto start = std::chrono::steady_clock::now();
-    checkObservation(observation, dataDimension());
+    const Matrix xo = asOneRow(observation, dataDimension());
     const int d = parameterDimension();
     Matrix accepted(count, d);
     std::int64_t have = 0, proposed = 0;
@@ -99,7 +107,7 @@ Matrix NeuralPosterior::sample(std::int64_t count, const Matrix& observation, st
         std::lock_guard<std::mutex> lock(state_->mutex);
         torch::NoGradGuard noGrad;
         torch::manual_seed(seed);
-        const torch::Tensor x = toTensor(observation, state_->device);
+        const torch::Tensor x = toTensor(xo, state_->device);
         // Rejection of draws outside the prior's support ("leakage"); give up when fewer than
         // one in 10^4 proposals lands inside after a million tries.
         while (have < count) {
@@ -132,12 +140,12 @@ Matrix NeuralPosterior::sample(std::int64_t count, const Matrix& observation, st
 }
 
 Vector NeuralPosterior::logProb(const Matrix& theta, const Matrix& observation) const {
-    checkObservation(observation, dataDimension());
+    const Matrix xo = asOneRow(observation, dataDimension());
     if (theta.cols() != parameterDimension())
         throw std::invalid_argument("theta must have " + std::to_string(parameterDimension()) + " columns");
     std::lock_guard<std::mutex> lock(state_->mutex);
     torch::NoGradGuard noGrad;
-    const torch::Tensor x = toTensor(observation, state_->device).expand({theta.rows(), observation.cols()});
+    const torch::Tensor x = toTensor(xo, state_->device).expand({theta.rows(), xo.cols()});
     const Matrix values = toMatrix(state_->estimator->logProb(toTensor(theta, state_->device), x).unsqueeze(1));
     Vector result(theta.rows());
     for (Eigen::Index r = 0; r < theta.rows(); ++r)

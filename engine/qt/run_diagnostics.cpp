@@ -11,6 +11,7 @@
 #include "inference/posterior.h"
 #include "priors/joint_prior.h"
 #include "qt/diagnostics_json.h"
+#include "simulators/iid_trials.h"
 #include "qt/run_history.h"
 #include "qt/run_recorder.h"
 
@@ -68,7 +69,11 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
     setComputeThreadCount(1);
     const PosteriorAccess access = posteriorAccess(posterior);
     const JointPrior prior = project.makePrior();
-    const std::unique_ptr<Simulator> simulator = makeTrustedSimulator(project);
+    const std::unique_ptr<Simulator> projectSimulator = makeTrustedSimulator(project);
+    // A posterior of sets of i.i.d. trials is checked on such sets: simulated and observed alike.
+    const IidTrialsSimulator sets(*projectSimulator, settings.npe.trials);
+    const Simulator* simulator = settings.npe.trials > 1 ? &sets : projectSimulator.get();
+    const Matrix observed = flattenTrials(settings.observation);
     const auto start = std::chrono::steady_clock::now();
 
     DiagnosticsOutcome outcome;
@@ -136,7 +141,7 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
         check.threads = request.threads;
         check.significance = std::max(check.significance, 1.0 / double(check.posteriorSamples + 1));
         PredictiveCheckResult result =
-            posteriorPredictiveCheck(settings.observation, access, *simulator, check, control);
+            posteriorPredictiveCheck(observed, access, *simulator, check, control);
         if (result.cancelled) {
             outcome.cancelled = true;
             return outcome;

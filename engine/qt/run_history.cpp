@@ -1281,9 +1281,10 @@ QString projectContentHash(const Project& project) {
                                  {"observations", observations}});
 }
 
-QString simulationSourceKey(const Project& project) {
+QString simulationSourceKey(const Project& project, int trials) {
     const QJsonObject json = projectToJson(project);
     QJsonObject key{{"parameters", json.value("parameters")}, {"simulator", json.value("simulator")}};
+    if (trials > 1) key.insert("iid_trials", trials);
     // A program or plugin is its files' content, not its name: an edited simulator is another one.
     if (project.simulator.runsForeignCode())
         key.insert("code", QString::fromLatin1(foreignCode(project).fingerprint));

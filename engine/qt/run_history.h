@@ -262,6 +262,8 @@ QString projectContentHash(const Project& project);
 
 // SHA-256 (hex) of what simulations drawn from the prior depend on: the parameters with their
 // priors and the simulator. Stored simulations with this key can train any run of the problem.
-QString simulationSourceKey(const Project& project);
+// `trials` > 1: simulations that are sets of that many i.i.d. outputs (NPE on i.i.d. data), which
+// train only runs with as many trials.
+QString simulationSourceKey(const Project& project, int trials = 1);
 
 }  // namespace sbiw

@@ -86,7 +86,7 @@ NleSettings nleSettingsOf(const RunJob& job) {
     const InferenceSettings& inference = job.project.inference;
     NleSettings settings;
     copyNeural(settings, inference);
-    // The project's estimator applies when it is a flow; NLE's default (MAF) otherwise.
+    // The project's estimator applies when it is a flow; NLE's default (NSF) otherwise.
     if (inference.estimator == "maf" || inference.estimator == "nsf")
         settings.estimator.kind = inference.estimator;
     settings.rounds = roundsOf(inference);
@@ -157,6 +157,7 @@ bool endUnfinished(const TrainingSummary& training, bool trained, const RunRecor
 void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJobResult& result) {
     NpeRunSettings run;
     run.npe = npeSettingsOf(job.project);
+    run.npe.trials = int(job.observation.rows());  // several rows: sets of i.i.d. trials
     run.observationName = job.observationName;
     run.observation = job.observation;
     run.posteriorSamples = job.project.inference.posteriorSamples;
@@ -201,7 +202,7 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
         }
         // Stored before training, so that a run killed while training resumes on them.
         if (recorder) {
-            recorder->recordSimulations(simulationSourceKey(job.project), set.theta, set.x);
+            recorder->recordSimulations(simulationSourceKey(job.project, run.npe.trials), set.theta, set.x);
             hooks = recorder->recordingHooks(hooks);
         }
         hooks.snapshotEvery = job.snapshotEvery;
@@ -517,9 +518,12 @@ Problems RunJob::validate() const {
     if (observation.rows() < 1 || observation.cols() != project.dataDimension())
         problems.push_back({"observation", "must have " + std::to_string(project.dataDimension()) +
                                                " columns and a row"});
-    else if ((method == "npe" || method == "snpe") && observation.rows() != 1)
-        problems.push_back(
-            {"observation", "NPE conditions on one row; several i.i.d. rows need a likelihood (nle), ratio (nre) or ABC method"});
+    else if (method == "snpe" && observation.rows() != 1)
+        problems.push_back({"observation", "SNPE conditions on one row; several i.i.d. rows need npe (set "
+                                           "embedding), a likelihood (nle), ratio (nre) or ABC method"});
+    if (project.simulator.kind == "imported" && observation.rows() > 1)
+        problems.push_back({"observation", "imported simulations hold one output per θ: they cannot train on sets "
+                                           "of " + std::to_string(observation.rows()) + " i.i.d. rows"});
     if (project.simulator.kind == "imported" && method != "npe")
         problems.push_back({"inference.method", "imported simulations train NPE only: " + method +
                                                     " simulates as it goes and needs a simulator"});

@@ -135,8 +135,8 @@ Problems NpeRunSettings::validate() const {
         problems.push_back({"snapshot_samples", "must be at least 1"});
     if (checkpointEvery < 0)
         problems.push_back({"checkpoint_every", "must not be negative"});
-    if (observation.rows() != 1 || observation.cols() < 1 || !observation.allFinite())
-        problems.push_back({"observation_values", "must be one row of finite values"});
+    if (observation.rows() != npe.trials || observation.cols() < 1 || !observation.allFinite())
+        problems.push_back({"observation_values", "must be one row of finite values per i.i.d. trial"});
     if (parameterNames.empty())
         problems.push_back({"parameter_names", "must name every parameter"});
     return problems;
@@ -173,8 +173,9 @@ QJsonObject toJson(const NpeRunSettings& s) {
     const EstimatorSettings& e = s.npe.estimator;
     const TrainingSettings& t = s.npe.training;
     QJsonArray observation, names;
-    for (Eigen::Index c = 0; c < s.observation.cols(); ++c)
-        observation.append(s.observation(0, c));
+    for (Eigen::Index r = 0; r < s.observation.rows(); ++r)  // trial-major when several
+        for (Eigen::Index c = 0; c < s.observation.cols(); ++c)
+            observation.append(s.observation(r, c));
     for (const std::string& name : s.parameterNames)
         names.append(QString::fromStdString(name));
     return QJsonObject{
@@ -203,6 +204,7 @@ QJsonObject toJson(const NpeRunSettings& s) {
         {"is_time_series", s.npe.isTimeSeries},
         {"observation", s.observationName},
         {"observation_values", observation},
+        {"trials", s.npe.trials},
         {"posterior_samples", qint64(s.posteriorSamples)},
         {"parameter_names", names},
         {"snapshot_every", s.snapshotEvery},
@@ -244,11 +246,15 @@ NpeRunSettings npeRunSettingsFromJson(const QJsonObject& json) {
     s.npe.isTimeSeries = r.boolean("is_time_series");
     s.observationName = QString::fromStdString(r.text("observation"));
     const QJsonArray observation = r.array("observation_values");
-    s.observation.resize(1, observation.size());
+    s.npe.trials = r.smallIntegerOr("trials", 1);  // absent before 2026-11-26: one row
+    if (s.npe.trials < 1 || observation.size() % s.npe.trials != 0)
+        r.fail("trials", "does not divide the observation's values into rows");
+    const Eigen::Index rows = std::max(1, s.npe.trials);
+    s.observation.resize(rows, observation.size() / rows);
     for (qsizetype i = 0; i < observation.size(); ++i) {
         if (!observation.at(i).isDouble())
             r.fail("observation_values", "holds something other than numbers");
-        s.observation(0, Eigen::Index(i)) = observation.at(i).toDouble();
+        s.observation.data()[i] = observation.at(i).toDouble();
     }
     s.posteriorSamples = r.integer("posterior_samples");
     for (const QJsonValue& name : r.array("parameter_names"))

@@ -8,6 +8,7 @@
 
 #include "priors/joint_prior.h"
 #include "simulators/batch_simulation.h"
+#include "simulators/iid_trials.h"
 #include "simulators/simulator.h"
 #include "support/test_support.h"
 
@@ -137,6 +138,46 @@ private Q_SLOTS:
         QCOMPARE(batch.failureCount, 0);
         QVERIFY(QString::fromStdString(batch.nonFiniteSummary())
                     .startsWith(QString("%1 of 1000 simulations gave non-finite data").arg(expected.size())));
+    }
+
+    // Sets of i.i.d. trials: simulation i's trial m is the wrapped simulator's simulation
+    // i * trials + m at the same θ, so the sets are reproducible for any thread count and their
+    // trials independent; a failing trial fails its whole set, naming the trial.
+    void iidTrialsAreTheWrappedSimulationsAtOneTheta() {
+        const JointPrior prior = uniformPrior();
+        NoisyIdentity base;
+        const IidTrialsSimulator sets(base, 3);
+        QCOMPARE(sets.dataDimension(), 6);
+        SimulationOptions options;
+        options.seed = 9;
+        options.threads = 1;
+        const SimulationBatch grouped = simulateFromPrior(prior, sets, 400, options);
+        options.threads = 2;
+        options.chunkSize = 7;
+        QVERIFY(sameWithNaN(simulateFromPrior(prior, sets, 400, options).x, grouped.x));
+        Matrix repeated(1200, 2);
+        for (Eigen::Index r = 0; r < 1200; ++r) repeated.row(r) = grouped.theta.row(r / 3);
+        const SimulationBatch single = simulateAt(repeated, base, options);
+        for (Eigen::Index r = 0; r < 400; ++r)
+            for (int m = 0; m < 3; ++m)
+                QCOMPARE(grouped.x.block(r, 2 * m, 1, 2), single.x.row(3 * r + m));
+        // x - θ is N(0, 1) noise, independent between the trials of a set.
+        const Matrix noise = grouped.x - (Matrix(400, 6) << grouped.theta, grouped.theta, grouped.theta).finished();
+        const Matrix cov = test::covariance(noise);
+        SBIW_COMPARE_NEAR(cov(0, 0), 1.0, 0.2);
+        SBIW_COMPARE_NEAR(cov(0, 2), 0.0, 0.15);
+        SBIW_COMPARE_NEAR(cov(0, 4), 0.0, 0.15);
+
+        NoisyIdentity failing(INFINITY, /*throwBelow=*/-0.9);
+        const SimulationBatch withFailures = simulateFromPrior(prior, IidTrialsSimulator(failing, 2), 500, options);
+        QVERIFY(withFailures.failureCount > 10);
+        QVERIFY(QString::fromStdString(withFailures.failures.front().message).startsWith("trial 1: theta too small"));
+        for (std::int64_t r = 0; r < withFailures.count(); ++r)
+            QCOMPARE(!withFailures.x.row(r).allFinite(), withFailures.theta(r, 0) < -0.9);
+
+        Matrix observation(2, 3);
+        observation << 1, 2, 3, 4, 5, 6;
+        QCOMPARE(flattenTrials(observation), (Matrix(1, 6) << 1, 2, 3, 4, 5, 6).finished());
     }
 
     void simulatorErrorsBecomeNaNRowsWithTheirMessage() {

@@ -54,6 +54,32 @@ private Q_SLOTS:
         SBIW_COMPARE_NEAR(result.posterior->logProb(centre, observation())(0), -1.5 * std::log(2 * M_PI * 0.05), 0.25);
     }
 
+    // Several i.i.d. observations through the set embedding: with 3 rows x_1..x_3 of N(θ, 0.1 I)
+    // the posterior is N(Σ x_i / 4, 0.025 I); the rows may come in any order.
+    void setsOfIidTrialsGiveTheAnalyticPosterior() {
+        NpeSettings settings = smallSettings("nsf");
+        settings.trials = 3;
+        settings.simulations = 10000;
+        Matrix rows(3, 3);
+        rows << 0.4, -0.3, 0.1, 0.2, -0.1, 0.3, 0.6, -0.2, -0.1;
+        const NpeResult result = runNpe(gaussianPrior(), GaussianLinear3(), rows, settings);
+        QVERIFY2(result.posterior, result.training.stopReason.c_str());
+        QCOMPARE(result.posterior->dataDimension(), 9);
+        const Matrix samples = result.posterior->sample(20000, rows, 1);
+        const Vector mean = test::columnMeans(samples);
+        const Matrix cov = test::covariance(samples);
+        for (int i = 0; i < 3; ++i) {
+            SBIW_COMPARE_NEAR(mean(i), rows.col(i).sum() / 4.0, 0.05);
+            SBIW_COMPARE_NEAR(cov(i, i), 0.025, 0.25 * 0.025);
+        }
+        Matrix shuffled = rows;
+        shuffled.row(0) = rows.row(2);
+        shuffled.row(2) = rows.row(0);
+        const Vector shuffledMean = test::columnMeans(result.posterior->sample(20000, shuffled, 1));
+        for (int i = 0; i < 3; ++i) SBIW_COMPARE_NEAR(shuffledMean(i), mean(i), 0.03);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, result.posterior->sample(10, rows.topRows(2), 1));
+    }
+
     void saveAndLoadReproduceLogProbabilities() {
         NpeSettings settings = smallSettings("nsf");
         settings.simulations = 500;
