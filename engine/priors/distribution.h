@@ -24,7 +24,7 @@ struct Interval {
 };
 
 class Distribution {
-public:
+  public:
     virtual ~Distribution() = default;
 
     virtual int dimension() const = 0;
@@ -37,6 +37,10 @@ public:
     // Analytic moments, used by tests and by the GUI's prior summary.
     virtual std::vector<double> mean() const = 0;
     virtual std::vector<double> variance() const = 0;
+    // True when sample() draws each coordinate i as min(low + (high - low) * rng.uniform(),
+    // high) with [low, high] = support(i), one uniform() per coordinate in order (uniform,
+    // box_uniform): JointPrior then draws whole batches without a call per row.
+    virtual bool isUniformBox() const { return false; }
 
     // Bijection to R^dimension(): per-coordinate transforms chosen from the support
     // (identity on R, log on (a, inf), scaled logit on (a, b)).

@@ -100,6 +100,8 @@ class Uniform final : public Univariate {
   public:
     Uniform(double low, double high) : low_(low), high_(high), logDensity_(-std::log(high - low)) {}
 
+    bool isUniformBox() const override { return true; }
+
   protected:
     double draw(RandomStream& rng) const override {
         // Rounding of low + width * u may land on high; keep the draw inside.
@@ -312,6 +314,7 @@ class BoxUniform final : public Distribution {
         for (std::size_t i = 0; i < low_.size(); ++i)
             out[i] = std::min(rng.uniform(low_[i], high_[i]), high_[i]);
     }
+    bool isUniformBox() const override { return true; }
     double logProb(const double* theta) const override {
         for (std::size_t i = 0; i < low_.size(); ++i)
             if (!(theta[i] >= low_[i] && theta[i] <= high_[i]))

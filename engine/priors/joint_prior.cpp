@@ -1,5 +1,6 @@
 #include "priors/joint_prior.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -31,11 +32,21 @@ JointPrior::JointPrior(const std::vector<PriorSpec>& blocks) {
         dimension_ += block.distribution->dimension();
         blocks_.push_back(std::move(block));
     }
+    uniformBox_ = !blocks_.empty();
+    for (const Block& b : blocks_)
+        uniformBox_ = uniformBox_ && b.distribution->isUniformBox();
+    if (uniformBox_)
+        for (int i = 0; i < dimension_; ++i) {
+            const Interval bounds = support(i);
+            low_.push_back(bounds.lower);
+            high_.push_back(bounds.upper);
+        }
 }
 
 std::vector<PriorSpec> JointPrior::blockSpecs() const {
     std::vector<PriorSpec> specs;
-    for (const Block& b : blocks_) specs.push_back(b.spec);
+    for (const Block& b : blocks_)
+        specs.push_back(b.spec);
     return specs;
 }
 
@@ -73,12 +84,41 @@ Interval JointPrior::support(int parameter) const {
 
 Matrix JointPrior::sample(std::int64_t count, std::uint64_t seed, std::int64_t firstIndex) const {
     Matrix out(count, dimension_);
-    for (std::int64_t r = 0; r < count; ++r) {
-        // Same stream as the simulation with index firstIndex + r draws its θ from.
-        RandomStream rng(seed, StreamPurpose::Prior, static_cast<std::uint64_t>(firstIndex + r));
-        sample(rng, out.row(r).data());
-    }
+    // Same streams as the simulations with indices firstIndex + r draw their θ from.
+    sampleRows(seed, static_cast<std::uint64_t>(firstIndex), count, out.data());
     return out;
+}
+
+void JointPrior::sampleRows(std::uint64_t seed, std::uint64_t firstIndex, std::int64_t count,
+                            double* out) const {
+    const int d = dimension_;
+    if (!uniformBox_) {
+        for (std::int64_t r = 0; r < count; ++r) {
+            RandomStream rng(seed, StreamPurpose::Prior, firstIndex + std::uint64_t(r));
+            sample(rng, out + r * d);
+        }
+        return;
+    }
+    // Uniform boxes take one draw per parameter: the first ceil(d / 4) Philox blocks of each
+    // row's stream, computed for a tile of rows at once.
+    constexpr std::int64_t kTile = 64;
+    const int blocks = (d + 3) / 4;
+    std::vector<std::uint64_t> draws(std::size_t(4 * blocks * kTile));
+    const double* low = low_.data();
+    const double* high = high_.data();
+    for (std::int64_t begin = 0; begin < count; begin += kTile) {
+        const std::int64_t n = std::min(kTile, count - begin);
+        streamDraws(seed, StreamPurpose::Prior, firstIndex + std::uint64_t(begin), n, blocks,
+                    draws.data());
+        for (std::int64_t r = 0; r < n; ++r) {
+            const std::uint64_t* bits = draws.data() + 4 * blocks * r;
+            double* theta = out + (begin + r) * d;
+            // As Uniform::draw: min(rng.uniform(low, high), high).
+            for (int i = 0; i < d; ++i)
+                theta[i] = std::min(
+                    low[i] + (high[i] - low[i]) * RandomStream::uniformFrom(bits[i]), high[i]);
+        }
+    }
 }
 
 Vector JointPrior::logProb(const Matrix& theta) const {

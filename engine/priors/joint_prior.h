@@ -13,7 +13,7 @@
 namespace sbiw {
 
 class JointPrior {
-public:
+  public:
     JointPrior() = default;
     // Blocks in parameter order; their dimensions add up to dimension().
     explicit JointPrior(const std::vector<PriorSpec>& blocks);
@@ -34,6 +34,10 @@ public:
     // Batched versions: row r of the sample uses stream (seed, Prior, firstIndex + r), so a
     // batch is reproducible whatever way it is split.
     Matrix sample(std::int64_t count, std::uint64_t seed, std::int64_t firstIndex = 0) const;
+    // The same rows into `out` (count x dimension(), row-major): row r exactly as sample(rng,
+    // ...) with stream (seed, Prior, firstIndex + r).
+    void sampleRows(std::uint64_t seed, std::uint64_t firstIndex, std::int64_t count,
+                    double* out) const;
     Vector logProb(const Matrix& theta) const;
 
     void toUnconstrained(const double* theta, double* z) const;
@@ -45,7 +49,7 @@ public:
     std::vector<double> mean() const;
     std::vector<double> variance() const;
 
-private:
+  private:
     struct Block {
         int offset = 0;
         PriorSpec spec;
@@ -53,6 +57,9 @@ private:
     };
     std::vector<Block> blocks_;
     int dimension_ = 0;
+    // Every block a uniform box (isUniformBox()): the bounds per parameter, for sampleRows().
+    bool uniformBox_ = false;
+    std::vector<double> low_, high_;
 };
 
 }  // namespace sbiw

@@ -10,8 +10,8 @@
 #include <stdexcept>
 
 #include "core/csv.h"
-#include "core/random.h"
 #include "core/memory.h"
+#include "core/random.h"
 #include "priors/joint_prior.h"
 #include "simulators/simulator.h"
 
@@ -19,33 +19,41 @@ namespace sbiw {
 
 Problems SimulationOptions::validate() const {
     Problems problems;
-    if (threads < 0) problems.push_back({"threads", "must be 0 (all cores) or positive"});
-    if (firstIndex < 0) problems.push_back({"firstIndex", "must not be negative"});
-    if (chunkSize < 0) problems.push_back({"chunkSize", "must be 0 (automatic) or positive"});
+    if (threads < 0)
+        problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (firstIndex < 0)
+        problems.push_back({"firstIndex", "must not be negative"});
+    if (chunkSize < 0)
+        problems.push_back({"chunkSize", "must be 0 (automatic) or positive"});
     return problems;
 }
 
 std::string SimulationBatch::nonFiniteSummary() const {
     std::ostringstream text;
     text << nonFiniteRows.size() << " of " << count() << " simulations gave non-finite data";
-    if (failureCount > 0) text << " (" << failureCount << " failed with an error)";
+    if (failureCount > 0)
+        text << " (" << failureCount << " failed with an error)";
     if (!nonFiniteRows.empty()) {
         text << "; rows ";
         const std::size_t shown = std::min<std::size_t>(nonFiniteRows.size(), 10);
-        for (std::size_t i = 0; i < shown; ++i) text << (i ? ", " : "") << nonFiniteRows[i];
-        if (shown < nonFiniteRows.size()) text << ", ...";
+        for (std::size_t i = 0; i < shown; ++i)
+            text << (i ? ", " : "") << nonFiniteRows[i];
+        if (shown < nonFiniteRows.size())
+            text << ", ...";
         const std::int64_t first = nonFiniteRows.front();
         if (first < theta.rows())
-            text << "; θ of row " << first << ": " << formatTheta(theta.row(first).data(), int(theta.cols()));
+            text << "; θ of row " << first << ": "
+                 << formatTheta(theta.row(first).data(), int(theta.cols()));
     }
-    if (!failures.empty()) text << "; first error: " << failures.front().message;
+    if (!failures.empty())
+        text << "; first error: " << failures.front().message;
     return text.str();
 }
 
 namespace {
 
-// Simulates rows [0, count) of `batch`; `drawTheta(row)` fills batch.theta's row first when
-// the parameters come from the prior.
+// Simulates rows [0, count) of `batch`; `drawTheta(begin, end)` fills batch.theta's rows
+// [begin, end) first when the parameters come from the prior.
 template <typename DrawTheta>
 void runBatch(SimulationBatch& batch, const Simulator& simulator, std::int64_t count,
               const SimulationOptions& options, const LoopControl& control, DrawTheta drawTheta) {
@@ -62,8 +70,7 @@ void runBatch(SimulationBatch& batch, const Simulator& simulator, std::int64_t c
     const int thetaDim = int(batch.theta.cols());
 
     auto body = [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t row = begin; row < end; ++row)
-            drawTheta(row, static_cast<std::uint64_t>(options.firstIndex + row));
+        drawTheta(begin, end);
         SimulationRows request;
         request.theta = batch.theta.data() + begin * thetaDim;
         request.x = batch.x.data() + begin * dataDim;
@@ -89,8 +96,9 @@ void runBatch(SimulationBatch& batch, const Simulator& simulator, std::int64_t c
     if (chunkSize == 0 && simulator.preferredChunkSize() > 0) {
         // As large as the simulator likes, yet small enough to keep every thread busy.
         const std::int64_t threads = resolveThreadCount(options.threads);
-        chunkSize = std::clamp<std::int64_t>((count + threads - 1) / std::max<std::int64_t>(threads, 1), 1,
-                                             simulator.preferredChunkSize());
+        chunkSize =
+            std::clamp<std::int64_t>((count + threads - 1) / std::max<std::int64_t>(threads, 1), 1,
+                                     simulator.preferredChunkSize());
     }
     const LoopOutcome outcome = parallelChunks(count, options.threads, chunkSize, body, control);
 
@@ -108,8 +116,10 @@ void runBatch(SimulationBatch& batch, const Simulator& simulator, std::int64_t c
               [](const auto& a, const auto& b) { return a.row < b.row; });
     batch.failureCount = 0;
     for (std::int64_t row = 0; row < kept; ++row) {
-        if (rowFailed[static_cast<std::size_t>(row)]) ++batch.failureCount;
-        if (!batch.x.row(row).allFinite()) batch.nonFiniteRows.push_back(row);
+        if (rowFailed[static_cast<std::size_t>(row)])
+            ++batch.failureCount;
+        if (!batch.x.row(row).allFinite())
+            batch.nonFiniteRows.push_back(row);
     }
 }
 
@@ -128,12 +138,14 @@ SimulationBatch simulateFromPrior(const JointPrior& prior, const Simulator& simu
                                   std::int64_t count, const SimulationOptions& options,
                                   const LoopControl& control) {
     checkDimensions(simulator.parameterDimension(), prior.dimension(), "prior");
-    if (count < 0) throw std::invalid_argument("simulation count must not be negative");
+    if (count < 0)
+        throw std::invalid_argument("simulation count must not be negative");
     SimulationBatch batch;
     batch.theta.resize(count, prior.dimension());
-    runBatch(batch, simulator, count, options, control, [&](std::int64_t row, std::uint64_t index) {
-        RandomStream rng(options.seed, StreamPurpose::Prior, index);
-        prior.sample(rng, batch.theta.row(row).data());
+    runBatch(batch, simulator, count, options, control, [&](std::int64_t begin, std::int64_t end) {
+        // Row i from stream (seed, Prior, firstIndex + i).
+        prior.sampleRows(options.seed, static_cast<std::uint64_t>(options.firstIndex + begin),
+                         end - begin, batch.theta.row(begin).data());
     });
     return batch;
 }
@@ -143,8 +155,7 @@ SimulationBatch simulateAt(const Matrix& theta, const Simulator& simulator,
     checkDimensions(simulator.parameterDimension(), int(theta.cols()), "theta");
     SimulationBatch batch;
     batch.theta = theta;
-    runBatch(batch, simulator, theta.rows(), options, control,
-             [](std::int64_t, std::uint64_t) {});
+    runBatch(batch, simulator, theta.rows(), options, control, [](std::int64_t, std::int64_t) {});
     return batch;
 }
 
@@ -166,16 +177,18 @@ SingleSimulation simulateOnce(const Simulator& simulator, const std::vector<doub
         } else {
             for (std::size_t i = 0; i < x.size(); ++i)
                 if (!std::isfinite(x[i])) {
-                    result.error = "x[" + std::to_string(i) + "] is " + formatNumber(x[i]) + " at θ = " +
-                                   formatTheta(theta.data(), int(theta.size()));
+                    result.error = "x[" + std::to_string(i) + "] is " + formatNumber(x[i]) +
+                                   " at θ = " + formatTheta(theta.data(), int(theta.size()));
                     break;
                 }
-            if (result.error.empty()) result.x = std::move(x);
+            if (result.error.empty())
+                result.x = std::move(x);
         }
     } catch (const std::exception& error) {
         result.error = error.what();
     }
-    result.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.elapsedSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
 }
 

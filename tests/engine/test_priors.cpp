@@ -258,6 +258,8 @@ class TestPriors : public QObject {
     void validationMessages();
     void jointPrior();
     void jointPriorProblems();
+    void sampleRowsIsRowByRowSampling();
+    void streamDrawsAndResumedStreams();
 };
 
 void TestPriors::familyTable() {
@@ -979,6 +981,66 @@ void TestPriors::jointPriorProblems() {
         QVERIFY(hasProblem(error.problems(), "[0].std"));
         QVERIFY(hasProblem(error.problems(), "[2].high"));
         QCOMPARE(error.problems().size(), std::size_t(2));
+    }
+}
+
+// JointPrior::sampleRows (what batch simulation uses) gives exactly the rows that each row's
+// own stream gives through sample(rng, ...): for uniform boxes (drawn many rows at once from the
+// first Philox blocks, here with 1, 2 and 3 blocks per row) and for any other prior.
+void TestPriors::sampleRowsIsRowByRowSampling() {
+    const auto uniform = [](double low, double high) {
+        return PriorSpec::scalar("uniform", {{"low", low}, {"high", high}});
+    };
+    const PriorSpec box = vectorSpec("box_uniform", {{"low", {0, -2, 10}}, {"high", {1, 2, 10.5}}});
+    const PriorSpec box10 = vectorSpec("box_uniform", {{"low", std::vector<double>(10, -1.0)},
+                                                       {"high", std::vector<double>(10, 1.0)}});
+    const PriorSpec normal = PriorSpec::scalar("normal", {{"mean", 0}, {"std", 1}});
+    const std::vector<std::vector<PriorSpec>> priors = {
+        {uniform(-1, 1), uniform(-1, 1)},              // two_moons
+        {uniform(0.5, 3), box, uniform(-1e-3, 1e-3)},  // 5 draws: two blocks per row
+        {box10},                                       // gaussian_linear_uniform: three
+        {uniform(-1, 1), normal, box},                 // not all uniform: row by row
+    };
+    const std::uint64_t seed = 977;
+    for (const auto& blocks : priors) {
+        const JointPrior prior(blocks);
+        const int d = prior.dimension();
+        for (std::uint64_t firstIndex :
+             {std::uint64_t(0), std::uint64_t(13), std::uint64_t(1) << 40}) {
+            const std::int64_t count = 203;  // tiles of 64 rows and a remainder
+            std::vector<double> rows(std::size_t(count * d));
+            prior.sampleRows(seed, firstIndex, count, rows.data());
+            for (std::int64_t r = 0; r < count; ++r) {
+                RandomStream rng(seed, StreamPurpose::Prior, firstIndex + std::uint64_t(r));
+                std::vector<double> expected(static_cast<std::size_t>(d));
+                prior.sample(rng, expected.data());
+                for (int j = 0; j < d; ++j)
+                    QCOMPARE(rows[std::size_t(r * d + j)], expected[std::size_t(j)]);
+                QVERIFY(prior.inSupport(&rows[std::size_t(r * d)]));
+            }
+        }
+    }
+}
+
+// streamDraws gives each stream's first draws in nextBits() order, and a stream resumed from
+// them after k draws goes on as the stream itself.
+void TestPriors::streamDrawsAndResumedStreams() {
+    const std::uint64_t seed = 5, first = 1000;
+    const int rows = 11, blocks = 3;
+    std::vector<std::uint64_t> draws(std::size_t(rows * 4 * blocks));
+    streamDraws(seed, StreamPurpose::Simulator, first, rows, blocks, draws.data());
+    for (int r = 0; r < rows; ++r) {
+        RandomStream rng(seed, StreamPurpose::Simulator, first + std::uint64_t(r));
+        for (int i = 0; i < 4 * blocks; ++i)
+            QCOMPARE(draws[std::size_t(r * 4 * blocks + i)], rng.nextBits());
+        const std::uint64_t next = rng.nextBits();
+        for (int used = 0; used <= 4; ++used) {
+            RandomStream resumed(seed, StreamPurpose::Simulator, first + std::uint64_t(r),
+                                 &draws[std::size_t(r * 4 * blocks)], used);
+            for (int i = used; i < 4 * blocks; ++i)
+                QCOMPARE(resumed.nextBits(), draws[std::size_t(r * 4 * blocks + i)]);
+            QCOMPARE(resumed.nextBits(), next);
+        }
     }
 }
 

@@ -16,7 +16,9 @@ inline double unitFrom32(std::uint32_t bits) {
     return (double(bits) + 0.5) * 0x1.0p-32;
 }
 
-inline double normal(RandomStream& rng) { return rng.normal(); }
+inline double normal(RandomStream& rng) {
+    return rng.normal();
+}
 
 // n independent standard normals.
 inline void fillNormals(RandomStream& rng, double* out, int n) {
@@ -32,14 +34,13 @@ struct HalfCircleTables {
 };
 const HalfCircleTables& halfCircleTables();  // computed once, thread-safe
 
-// (cos a, sin a) for a ~ U(-π/2, π/2) from one 64-bit draw: the top 8 bits pick a bin, the low
-// 52 bits the offset d within it (|d| <= π/512), and the angle-addition formulas with short
+// (cos a, sin a) for a ~ U(-π/2, π/2) from one 64-bit draw `bits`: the top 8 bits pick a bin, the
+// low 52 bits the offset d within it (|d| <= π/512), and the angle-addition formulas with short
 // Taylor series for cos d and sin d (truncation error < 1e-19) finish the job: no sincos, no
 // rejection loop, no division.
-inline void rightHalfDirection(RandomStream& rng, double& cosA, double& sinA) {
+inline void rightHalfDirectionFrom(const HalfCircleTables& tables, std::uint64_t bits, double& cosA,
+                                   double& sinA) {
     constexpr double kBinWidth = 3.14159265358979323846 / HalfCircleTables::kBins;
-    const HalfCircleTables& tables = halfCircleTables();
-    const std::uint64_t bits = rng.nextBits();
     const int bin = int(bits >> 56);
     const double offset = (double(bits & ((std::uint64_t(1) << 52) - 1)) + 0.5) * 0x1.0p-52;
     const double d = kBinWidth * (offset - 0.5);
@@ -48,6 +49,9 @@ inline void rightHalfDirection(RandomStream& rng, double& cosA, double& sinA) {
     const double sinD = d * (1.0 + d2 * (-1.0 / 6 + d2 * (1.0 / 120)));
     cosA = tables.cosCentre[bin] * cosD - tables.sinCentre[bin] * sinD;
     sinA = tables.sinCentre[bin] * cosD + tables.cosCentre[bin] * sinD;
+}
+inline void rightHalfDirection(RandomStream& rng, double& cosA, double& sinA) {
+    rightHalfDirectionFrom(halfCircleTables(), rng.nextBits(), cosA, sinA);
 }
 
 }  // namespace sbiw::tasks
