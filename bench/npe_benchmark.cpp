@@ -119,22 +119,16 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
     SampledRun run;
     const bool sequential = method[0] == 's' && method != "smc-abc";
     if (method == "rej-abc" || method == "smc-abc") {
-        AbcResult result;
-        if (method == "rej-abc") {
-            RejectionAbcSettings settings;
+        const auto budget = [&common](auto settings) {
             settings.simulations = common.simulations;
             settings.seed = common.seed;
             settings.threads = common.threads;
             settings.posteriorSamples = 10000;
-            result = rejectionAbc(prior, simulator, xo, settings);
-        } else {
-            SmcAbcSettings settings;
-            settings.simulations = common.simulations;
-            settings.seed = common.seed;
-            settings.threads = common.threads;
-            settings.posteriorSamples = 10000;
-            result = smcAbc(prior, simulator, xo, settings);
-        }
+            return settings;
+        };
+        const AbcResult result = method == "rej-abc"
+                                     ? rejectionAbc(prior, simulator, xo, budget(RejectionAbcSettings{}))
+                                     : smcAbc(prior, simulator, xo, budget(SmcAbcSettings{}));
         run.samples = result.samples;
         run.simulationSeconds = result.elapsedSeconds;
         return run;

@@ -7,13 +7,17 @@
 
 namespace sbiw {
 
-IidTrialsSimulator::IidTrialsSimulator(const Simulator& base, int trials) : base_(base), trials_(trials) {
-    if (trials < 1) throw std::invalid_argument("i.i.d. trials must be at least 1, got " + std::to_string(trials));
+IidTrialsSimulator::IidTrialsSimulator(const Simulator& base, int trials)
+    : base_(base), trials_(trials) {
+    if (trials < 1)
+        throw std::invalid_argument("i.i.d. trials must be at least 1, got " +
+                                    std::to_string(trials));
 }
 
 void IidTrialsSimulator::simulate(const double* theta, double* x, RandomStream& rng) const {
     const int d = base_.dataDimension();
-    for (int m = 0; m < trials_; ++m) base_.simulate(theta, x + std::ptrdiff_t(m) * d, rng);
+    for (int m = 0; m < trials_; ++m)
+        base_.simulate(theta, x + std::ptrdiff_t(m) * d, rng);
 }
 
 SimulationRowsResult IidTrialsSimulator::simulateRows(const SimulationRows& rows) const {
@@ -32,8 +36,10 @@ SimulationRowsResult IidTrialsSimulator::simulateRows(const SimulationRows& rows
     result.completedRows = inner.completedRows / trials_;
     for (const RowFailure& failure : inner.failures) {
         const std::int64_t row = failure.row / trials_;
-        if (!result.failures.empty() && result.failures.back().row == row) continue;
-        result.failures.push_back({row, "trial " + std::to_string(failure.row % trials_ + 1) + ": " + failure.message});
+        if (!result.failures.empty() && result.failures.back().row == row)
+            continue;
+        result.failures.push_back(
+            {row, "trial " + std::to_string(failure.row % trials_ + 1) + ": " + failure.message});
     }
     return result;
 }

@@ -210,37 +210,14 @@ void cnnEmbedding(const std::string& device) {
 void likelihoodAndRatioMethods(const std::string& device) {
     for (const std::string method : {"snle", "nre-c"}) {
         std::printf("%s on %s: the analytic gaussian_linear posterior\n", method.c_str(), device.c_str());
-        McmcSettings mcmc;
-        mcmc.chains = 20;
-        mcmc.samples = 4000;
-        mcmc.warmupSteps = 50;
-        mcmc.thinning = 5;
-        mcmc.seed = 2;
         NleResult result;
         const double took = seconds([&] {
             if (method == "snle") {
-                NleSettings s;
-                s.estimator.hiddenFeatures = 32;
-                s.estimator.transforms = 3;
+                NleSettings s = test::gaussianLinear3Nle(device);
                 s.rounds = 2;
-                s.simulations = 4000;
-                s.seed = 5;
-                s.device = device;
-                s.training.batchSize = 100;
-                s.training.learningRate = 1e-3;
-                s.mcmc = mcmc;
                 result = runNle(gaussianPrior(), GaussianLinear3(), observation(), s);
             } else {
-                NreSettings s;
-                s.loss = "c";
-                s.hiddenFeatures = 32;
-                s.simulations = 4000;
-                s.seed = 5;
-                s.device = device;
-                s.training.batchSize = 100;
-                s.training.learningRate = 1e-3;
-                s.mcmc = mcmc;
-                result = runNre(gaussianPrior(), GaussianLinear3(), observation(), s);
+                result = runNre(gaussianPrior(), GaussianLinear3(), observation(), test::gaussianLinear3Nre("c", device));
             }
         });
         check(result.trained && result.posterior.samples.rows() == 4000,

@@ -36,42 +36,11 @@ class RecordingSimulator : public test::GaussianLinear3 {
     mutable std::vector<std::vector<double>> asked_;
 };
 
-McmcSettings smallMcmc() {
-    McmcSettings m;
-    m.chains = 20;
-    m.samples = 4000;
-    m.warmupSteps = 50;
-    m.thinning = 5;
-    m.seed = 2;
-    return m;
-}
-
-template <class Settings>
-void setSmallBudget(Settings& s) {
-    s.simulations = 4000;
-    s.seed = 5;
-    s.device = "cpu";
-    s.threads = 1;
-    s.training.batchSize = 100;
-    s.training.learningRate = 1e-3;
-    s.training.maxEpochs = 200;
-    s.mcmc = smallMcmc();
-}
-
 NleSettings smallNle() {
-    NleSettings s;
-    s.estimator.hiddenFeatures = 32;
-    s.estimator.transforms = 3;
-    setSmallBudget(s);
-    return s;
+    return test::gaussianLinear3Nle();
 }
-
 NreSettings smallNre(const std::string& loss) {
-    NreSettings s;
-    s.loss = loss;
-    s.hiddenFeatures = 32;
-    setSmallBudget(s);
-    return s;
+    return test::gaussianLinear3Nre(loss);
 }
 
 // method: nle | snle | nre | nre-c | snre-c; the sequential ones run two rounds.

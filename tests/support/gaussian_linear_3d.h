@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "inference/nle.h"
 #include "inference/npe.h"
+#include "inference/nre.h"
 
 namespace sbiw::test {
 
@@ -46,6 +48,47 @@ inline NpeSettings gaussianLinear3Settings(const std::string& kind,
     s.training.batchSize = 100;
     s.training.learningRate = 1e-3;
     s.training.maxEpochs = 300;
+    return s;
+}
+
+// MCMC that samples the 3-D posterior well in about a second: 20 chains, 4,000 samples.
+inline McmcSettings gaussianLinear3Mcmc() {
+    McmcSettings m;
+    m.chains = 20;
+    m.samples = 4000;
+    m.warmupSteps = 50;
+    m.thinning = 5;
+    m.seed = 2;
+    return m;
+}
+
+// The budget, training and MCMC the likelihood and ratio methods recover the posterior with.
+template <class Settings>
+void setGaussianLinear3Budget(Settings& s, const std::string& device = "cpu") {
+    s.simulations = 4000;
+    s.seed = 5;
+    s.device = device;
+    s.threads = 1;
+    s.training.batchSize = 100;
+    s.training.learningRate = 1e-3;
+    s.training.maxEpochs = 200;
+    s.mcmc = gaussianLinear3Mcmc();
+}
+
+inline NleSettings gaussianLinear3Nle(const std::string& device = "cpu") {
+    NleSettings s;
+    s.estimator.hiddenFeatures = 32;
+    s.estimator.transforms = 3;
+    setGaussianLinear3Budget(s, device);
+    return s;
+}
+
+// loss: "a" (NRE-A) or "c" (NRE-C).
+inline NreSettings gaussianLinear3Nre(const std::string& loss, const std::string& device = "cpu") {
+    NreSettings s;
+    s.loss = loss;
+    s.hiddenFeatures = 32;
+    setGaussianLinear3Budget(s, device);
     return s;
 }
 
