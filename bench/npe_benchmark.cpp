@@ -144,25 +144,22 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
     McmcSettings mcmc;  // sbibm: slice, 100 chains, warm-up 100, thinning 10, resampling init
     mcmc.samples = 10000;
     mcmc.seed = common.seed;
-    if (method == "nle" || method == "snle") {
-        NleSettings settings;
-        if (estimatorGiven) settings.estimator.kind = common.estimator.kind;
+    const auto shared = [&](auto settings) {
         settings.simulations = common.simulations;
         settings.rounds = sequential ? rounds : 1;
         settings.seed = common.seed;
         settings.threads = common.threads;
         settings.device = common.device;
         settings.mcmc = mcmc;
+        return settings;
+    };
+    if (method == "nle" || method == "snle") {
+        NleSettings settings = shared(NleSettings{});
+        if (estimatorGiven) settings.estimator.kind = common.estimator.kind;
         result = runNle(prior, simulator, xo, settings, hooks);
     } else {
-        NreSettings settings;
+        NreSettings settings = shared(NreSettings{});
         settings.loss = method.find("-c") != std::string::npos ? "c" : "a";
-        settings.simulations = common.simulations;
-        settings.rounds = sequential ? rounds : 1;
-        settings.seed = common.seed;
-        settings.threads = common.threads;
-        settings.device = common.device;
-        settings.mcmc = mcmc;
         result = runNre(prior, simulator, xo, settings, hooks);
     }
     for (const LikelihoodRound& round : result.rounds)

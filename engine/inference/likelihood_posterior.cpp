@@ -195,17 +195,12 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
                                  hooks, settings.rounds > 1 ? round : 0);
         const TrainingSummary& t = current.training;
         result.rounds.push_back(current);
-        result.training.epochs += t.epochs;
-        result.training.seconds += t.seconds;
-        result.training.history.insert(result.training.history.end(), t.history.begin(),
-                                       t.history.end());
+        addRound(result.training, t);
         result.training.stopReason = settings.rounds > 1
                                          ? "round " + std::to_string(round) + ": " + t.stopReason
                                          : t.stopReason;
         if (t.bestEpoch > 0) {
             result.trained = true;
-            result.training.bestEpoch = t.bestEpoch;
-            result.training.bestValidationLoss = t.bestValidationLoss;
         } else {
             restoreParameters(*model.module, before);
         }

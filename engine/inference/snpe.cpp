@@ -252,14 +252,9 @@ SnpeResult runSnpe(const JointPrior& prior, const Simulator& simulator, const Ma
                                          neural::roundSeed(npe.seed, round, 0), hooks, round);
         const TrainingSummary& t = current.training;
         result.rounds.push_back(current);
-        result.training.epochs += t.epochs;
-        result.training.seconds += t.seconds;
-        result.training.history.insert(result.training.history.end(), t.history.begin(),
-                                       t.history.end());
+        neural::addRound(result.training, t);
         if (t.bestEpoch > 0) {
             result.posterior = posterior;
-            result.training.bestEpoch = t.bestEpoch;
-            result.training.bestValidationLoss = t.bestValidationLoss;
         } else {
             neural::restoreParameters(estimator, before);
         }

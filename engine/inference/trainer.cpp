@@ -514,6 +514,16 @@ Matrix toMatrix(const torch::Tensor& tensor) {
     return m;
 }
 
+void addRound(TrainingSummary& run, const TrainingSummary& round) {
+    run.epochs += round.epochs;
+    run.seconds += round.seconds;
+    run.history.insert(run.history.end(), round.history.begin(), round.history.end());
+    if (round.bestEpoch == 0)
+        return;
+    run.bestEpoch = round.bestEpoch;
+    run.bestValidationLoss = round.bestValidationLoss;
+}
+
 std::vector<torch::Tensor> copyOfParameters(torch::nn::Module& module) {
     torch::NoGradGuard noGrad;
     std::vector<torch::Tensor> copy;

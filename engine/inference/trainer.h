@@ -41,6 +41,10 @@ inline std::uint64_t roundSeed(std::uint64_t seed, int round, std::uint64_t salt
     return seed + 0x9E3779B97F4A7C15ULL * (std::uint64_t(round) + (salt << 20));
 }
 
+// Adds one round's training to the run's summary: epochs, seconds and history, and the best
+// epoch and loss when the round improved (status and stop reason stay the caller's).
+void addRound(TrainingSummary& run, const TrainingSummary& round);
+
 // A round that ends before any epoch improved leaves the weights it started from: copy them
 // before, put them back after.
 std::vector<torch::Tensor> copyOfParameters(torch::nn::Module& module);
