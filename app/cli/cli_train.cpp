@@ -493,7 +493,7 @@ int trainThroughJob(const QCommandLineParser& parser, const QString& usage, cons
             << "rej-abc, smc-abc\n";
         return kExitUsage;
     }
-    const bool sequential = method.startsWith('s');
+    const bool sequential = isSequentialMethod(method.toStdString());
     QStringList notHere{"reuse-simulations", "checkpoint-every"};
     if (method != "snpe") notHere << "save-posterior";
     if (method.contains("nre")) notHere << "estimator";  // the classifier is not a density estimator

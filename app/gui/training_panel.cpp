@@ -166,7 +166,7 @@ void TrainingPanel::refresh() {
     seedSpin_->setValue(int(std::min<std::uint64_t>(s.seed, std::uint64_t(seedSpin_->maximum()))));
     learningRateSpin_->setValue(s.training.learningRate);
     const bool neural = s.method != "rej-abc" && s.method != "smc-abc";
-    const bool sequential = s.method.size() > 1 && s.method[0] == 's' && s.method != "smc-abc";
+    const bool sequential = isSequentialMethod(s.method);
     for (QWidget* w : std::initializer_list<QWidget*>{batchSpin_, learningRateSpin_, maxEpochsSpin_,
                                                       patienceSpin_, deviceCombo_})
         w->setEnabled(neural);

@@ -10,14 +10,7 @@ Problems NleSettings::validate() const {
     appendProblems(problems, estimator.validate(), "estimator");
     appendProblems(problems, training.validate(), "training");
     appendProblems(problems, mcmc.validate(), "mcmc");
-    if (rounds < 1)
-        problems.push_back({"rounds", "must be at least 1"});
-    if (simulations < 2 * std::int64_t(std::max(rounds, 1)))
-        problems.push_back({"simulations", "must be at least 2 per round"});
-    if (threads < 0)
-        problems.push_back({"threads", "must be 0 (all cores) or positive"});
-    if (device != "auto" && device != "cpu" && device != "cuda")
-        problems.push_back({"device", "'" + device + "' is not one of: auto, cpu, cuda"});
+    appendRunProblems(problems, *this);
     if (estimator.kind != "mdn" && estimator.embedding != "none" && estimator.embedding != "auto")
         problems.push_back(
             {"estimator.embedding", "a likelihood estimator conditions on θ and embeds nothing"});

@@ -39,6 +39,19 @@ struct NleSettings {
     Problems validate() const;
 };
 
+// Checks the fields NleSettings and NreSettings share (rounds, budget, threads, device).
+template <class MethodSettings>
+void appendRunProblems(Problems& problems, const MethodSettings& s) {
+    if (s.rounds < 1)
+        problems.push_back({"rounds", "must be at least 1"});
+    if (s.simulations < 2 * std::int64_t(s.rounds < 1 ? 1 : s.rounds))
+        problems.push_back({"simulations", "must be at least 2 per round"});
+    if (s.threads < 0)
+        problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (s.device != "auto" && s.device != "cpu" && s.device != "cuda")
+        problems.push_back({"device", "'" + s.device + "' is not one of: auto, cpu, cuda"});
+}
+
 // One round of a likelihood or ratio run.
 struct LikelihoodRound {
     int round = 0;

@@ -93,14 +93,7 @@ Problems NreSettings::validate() const {
         problems.push_back({"hiddenFeatures", "must be positive"});
     if (blocks < 0)
         problems.push_back({"blocks", "must not be negative"});
-    if (rounds < 1)
-        problems.push_back({"rounds", "must be at least 1"});
-    if (simulations < 2 * std::int64_t(std::max(rounds, 1)))
-        problems.push_back({"simulations", "must be at least 2 per round"});
-    if (threads < 0)
-        problems.push_back({"threads", "must be 0 (all cores) or positive"});
-    if (device != "auto" && device != "cpu" && device != "cuda")
-        problems.push_back({"device", "'" + device + "' is not one of: auto, cpu, cuda"});
+    appendRunProblems(problems, *this);
     return problems;
 }
 

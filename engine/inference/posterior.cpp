@@ -69,37 +69,52 @@ EstimatorSettings settingsFromJson(const nlohmann::json& j) {
 
 // The observation as the one row the estimator conditions on: an estimator trained on sets of
 // i.i.d. trials (NpeSettings::trials) takes them as rows, one trial each, in any order.
-Matrix asOneRow(const Matrix& observation, int dataDimension) {
-    if (observation.rows() > 1 && observation.size() == dataDimension) {
-        if (!observation.allFinite()) throw std::invalid_argument("the observation contains non-finite values");
+Matrix asOneRow(const Matrix& observation, int dataDimension, const neural::EstimatorShape& shape) {
+    if (shape.embedding == "set" && observation.rows() > 1 && observation.size() == dataDimension &&
+        observation.cols() == shape.setElementFeatures) {
+        if (!observation.allFinite())
+            throw std::invalid_argument("the observation contains non-finite values");
         return flattenTrials(observation);
     }
     if (observation.rows() != 1 || observation.cols() != dataDimension)
-        throw std::invalid_argument("the observation must be one row of " + std::to_string(dataDimension) +
-                                    " values (got " + std::to_string(observation.rows()) + " x " +
+        throw std::invalid_argument("the observation must be one row of " +
+                                    std::to_string(dataDimension) + " values (got " +
+                                    std::to_string(observation.rows()) + " x " +
                                     std::to_string(observation.cols()) + ")");
-    if (!observation.allFinite()) throw std::invalid_argument("the observation contains non-finite values");
+    if (!observation.allFinite())
+        throw std::invalid_argument("the observation contains non-finite values");
     return observation;
 }
 
 }  // namespace
 
 NeuralPosterior::NeuralPosterior() = default;
-NeuralPosterior::NeuralPosterior(std::shared_ptr<detail::PosteriorState> state) : state_(std::move(state)) {}
+NeuralPosterior::NeuralPosterior(std::shared_ptr<detail::PosteriorState> state)
+    : state_(std::move(state)) {}
 NeuralPosterior::~NeuralPosterior() = default;
 NeuralPosterior::NeuralPosterior(const NeuralPosterior&) = default;
 NeuralPosterior& NeuralPosterior::operator=(const NeuralPosterior&) = default;
 
-int NeuralPosterior::parameterDimension() const { return state_->estimator->shape().parameters; }
-int NeuralPosterior::dataDimension() const { return state_->estimator->shape().data; }
-const EstimatorSettings& NeuralPosterior::estimatorSettings() const { return state_->estimator->settings(); }
-const JointPrior& NeuralPosterior::prior() const { return state_->prior; }
-std::string NeuralPosterior::device() const { return state_->device.str(); }
+int NeuralPosterior::parameterDimension() const {
+    return state_->estimator->shape().parameters;
+}
+int NeuralPosterior::dataDimension() const {
+    return state_->estimator->shape().data;
+}
+const EstimatorSettings& NeuralPosterior::estimatorSettings() const {
+    return state_->estimator->settings();
+}
+const JointPrior& NeuralPosterior::prior() const {
+    return state_->prior;
+}
+std::string NeuralPosterior::device() const {
+    return state_->device.str();
+}
 
 Matrix NeuralPosterior::sample(std::int64_t count, const Matrix& observation, std::uint64_t seed,
                                SamplingReport* report) const {
     const auto start = std::chrono::steady_clock::now();
-    const Matrix xo = asOneRow(observation, dataDimension());
+    const Matrix xo = asOneRow(observation, dataDimension(), state_->estimator->shape());
     const int d = parameterDimension();
     Matrix accepted(count, d);
     std::int64_t have = 0, proposed = 0;
@@ -111,42 +126,48 @@ Matrix NeuralPosterior::sample(std::int64_t count, const Matrix& observation, st
         // Rejection of draws outside the prior's support ("leakage"); give up when fewer than
         // one in 10^4 proposals lands inside after a million tries.
         while (have < count) {
-            const double rate = proposed > 0 ? std::max(1e-4, double(have) / double(proposed)) : 1.0;
-            const std::int64_t batch = std::clamp<std::int64_t>(std::int64_t(double(count - have) / rate * 1.1) + 16,
-                                                                16, 200000);
+            const double rate =
+                proposed > 0 ? std::max(1e-4, double(have) / double(proposed)) : 1.0;
+            const std::int64_t batch = std::clamp<std::int64_t>(
+                std::int64_t(double(count - have) / rate * 1.1) + 16, 16, 200000);
             const Matrix draws = toMatrix(state_->estimator->sample(batch, x));
             // Only the draws looked at count: the surplus of the last batch is neither accepted
             // nor rejected (counting it made a posterior entirely inside the support report
             // 90.8% acceptance).
             Eigen::Index r = 0;
             for (; r < draws.rows() && have < count; ++r) {
-                if (!draws.row(r).allFinite() || !state_->prior.inSupport(draws.row(r).data())) continue;
+                if (!draws.row(r).allFinite() || !state_->prior.inSupport(draws.row(r).data()))
+                    continue;
                 accepted.row(have++) = draws.row(r);
             }
             proposed += r;
             if (proposed >= 1'000'000 && double(have) < 1e-4 * double(proposed))
-                throw std::runtime_error("posterior sampling: only " + std::to_string(have) + " of " +
-                                         std::to_string(proposed) +
-                                         " draws fell inside the prior's support; the estimator has not learned "
-                                         "this observation (is it far from the simulations?)");
+                throw std::runtime_error(
+                    "posterior sampling: only " + std::to_string(have) + " of " +
+                    std::to_string(proposed) +
+                    " draws fell inside the prior's support; the estimator has not learned "
+                    "this observation (is it far from the simulations?)");
         }
     }
     if (report) {
         report->proposed = proposed;
         report->accepted = have;
-        report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        report->seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     return accepted;
 }
 
 Vector NeuralPosterior::logProb(const Matrix& theta, const Matrix& observation) const {
-    const Matrix xo = asOneRow(observation, dataDimension());
+    const Matrix xo = asOneRow(observation, dataDimension(), state_->estimator->shape());
     if (theta.cols() != parameterDimension())
-        throw std::invalid_argument("theta must have " + std::to_string(parameterDimension()) + " columns");
+        throw std::invalid_argument("theta must have " + std::to_string(parameterDimension()) +
+                                    " columns");
     std::lock_guard<std::mutex> lock(state_->mutex);
     torch::NoGradGuard noGrad;
     const torch::Tensor x = toTensor(xo, state_->device).expand({theta.rows(), xo.cols()});
-    const Matrix values = toMatrix(state_->estimator->logProb(toTensor(theta, state_->device), x).unsqueeze(1));
+    const Matrix values =
+        toMatrix(state_->estimator->logProb(toTensor(theta, state_->device), x).unsqueeze(1));
     Vector result(theta.rows());
     for (Eigen::Index r = 0; r < theta.rows(); ++r)
         result(r) = state_->prior.inSupport(theta.row(r).data()) ? values(r, 0) : -INFINITY;
@@ -167,7 +188,8 @@ void writeArchive(const detail::PosteriorState& state, torch::serialize::OutputA
                      {"set_element_features", shape.setElementFeatures}};
     meta["seed"] = state.seed;
     nlohmann::json prior = nlohmann::json::array();
-    for (const PriorSpec& spec : state.priorBlocks) prior.push_back(priorToJson(spec));
+    for (const PriorSpec& spec : state.priorBlocks)
+        prior.push_back(priorToJson(spec));
     meta["prior"] = prior;
     archive.write("sbiw_metadata", c10::IValue(meta.dump()));
     state.estimator->save(archive);
@@ -178,12 +200,14 @@ NeuralPosterior readArchive(torch::serialize::InputArchive& archive, const std::
     if (!archive.try_read("sbiw_metadata", metaValue) || !metaValue.isString())
         throw std::runtime_error("not an SBI Workbench posterior (no metadata)");
     const nlohmann::json meta = nlohmann::json::parse(metaValue.toStringRef());
-    if (meta.at("format") != kFormatName) throw std::runtime_error("not an SBI Workbench posterior");
+    if (meta.at("format") != kFormatName)
+        throw std::runtime_error("not an SBI Workbench posterior");
     if (meta.at("version").get<int>() > kFormatVersion)
         throw std::runtime_error("written by a newer SBI Workbench (format version " +
                                  std::to_string(meta.at("version").get<int>()) + ")");
     auto state = std::make_shared<detail::PosteriorState>();
-    for (const auto& spec : meta.at("prior")) state->priorBlocks.push_back(priorFromJson(spec));
+    for (const auto& spec : meta.at("prior"))
+        state->priorBlocks.push_back(priorFromJson(spec));
     state->prior = JointPrior(state->priorBlocks);
     state->seed = meta.at("seed").get<std::uint64_t>();
     neural::EstimatorShape shape;
@@ -204,7 +228,9 @@ NeuralPosterior readArchive(torch::serialize::InputArchive& archive, const std::
 
 }  // namespace
 
-const char* NeuralPosterior::formatName() { return kFormatName; }
+const char* NeuralPosterior::formatName() {
+    return kFormatName;
+}
 
 void NeuralPosterior::save(const std::string& path) const {
     try {

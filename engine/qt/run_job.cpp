@@ -27,6 +27,10 @@ const std::vector<std::string>& runnableMethods() {
     return methods;
 }
 
+bool isSequentialMethod(const std::string& method) {
+    return method == "snpe" || method == "snle" || method == "snre" || method == "snre-c";
+}
+
 namespace {
 
 bool isAbc(const std::string& method) {
@@ -41,9 +45,8 @@ bool isLikelihoodMethod(const std::string& method) {
     return method == "nle" || method == "snle";
 }
 
-// The sequential methods (snpe, snle, snre, snre-c) run the project's rounds; the others one.
 int roundsOf(const InferenceSettings& inference) {
-    return inference.method.front() == 's' ? inference.rounds : 1;
+    return isSequentialMethod(inference.method) ? inference.rounds : 1;
 }
 
 // The budget every method's settings take from the project: simulations, seed, threads.

@@ -56,6 +56,8 @@ struct RunJobResult {
 
 // The methods a project can run from the GUI, in menu order.
 const std::vector<std::string>& runnableMethods();
+// snpe, snle, snre, snre-c: they run the project's inference.rounds (the others one).
+bool isSequentialMethod(const std::string& method);
 
 // Never throws: failures come back as RunState::Failed with the reason.
 RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks);
