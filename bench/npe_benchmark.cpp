@@ -7,7 +7,7 @@
 //   bench_npe [--method M] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn]
 //             [--observations 1,2,3,4,5] [--threads T] [--device auto|cpu|cuda]
 //             [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C]
-//             [--c2st-threads T] [--csv FILE] [--amortized] [TASK ...]
+//             [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [TASK ...]
 //
 // M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
 // sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
@@ -15,6 +15,8 @@
 // 100, thinning 10); nle defaults to NSF (sbibm ran MAF: pass --estimator maf), npe and snpe to NSF.
 //
 // DIR defaults to ../shared/data beside the source tree (sbibm/ and gw_chirp/ below it).
+// --seed-offset K seeds each run with observation + K (default 0, as sbibm), to measure the spread
+// of a method over seeds.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -129,6 +131,11 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
         const AbcResult result = method == "rej-abc"
                                      ? rejectionAbc(prior, simulator, xo, budget(RejectionAbcSettings{}))
                                      : smcAbc(prior, simulator, xo, budget(SmcAbcSettings{}));
+        for (const AbcPopulation& p : result.populations)
+            std::fprintf(stderr, "  population: eps %.4g, %lld accepted%s, acceptance %.3f, ESS %.0f\n", p.epsilon,
+                         static_cast<long long>(p.accepted),
+                         p.carriedOver > 0 ? (" + " + std::to_string(p.carriedOver) + " carried over").c_str() : "",
+                         p.acceptanceRate, p.effectiveSampleSize);
         run.samples = result.samples;
         run.simulationSeconds = result.elapsedSeconds;
         return run;
@@ -199,6 +206,7 @@ int main(int argc, char** argv) {
     // NPE is amortised: --amortized trains once (seed 1) and samples that posterior at every
     // observation, instead of sbibm's one training run per observation (seed = observation).
     bool amortized = false;
+    std::uint64_t seedOffset = 0;  // --seed-offset: runs seeded observation + offset, to see the spread over seeds
     std::vector<std::string> tasks;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -218,12 +226,13 @@ int main(int argc, char** argv) {
         else if (arg == "--c2st-threads") c2stThreads = std::atoi(next().c_str());
         else if (arg == "--csv") csvPath = next();
         else if (arg == "--amortized") amortized = true;
+        else if (arg == "--seed-offset") seedOffset = std::strtoull(next().c_str(), nullptr, 10);
         else if (arg == "--observations") {
             observations.clear();
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
             std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] "
-                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [TASK ...]");
+                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
         else {
@@ -262,7 +271,7 @@ int main(int argc, char** argv) {
             NpeSettings settings;
             settings.estimator.kind = estimator;
             settings.simulations = simulations;
-            settings.seed = std::uint64_t(number);
+            settings.seed = std::uint64_t(number) + seedOffset;
             settings.threads = threads;
             settings.device = device;
             settings.estimator.embedding = embedding;

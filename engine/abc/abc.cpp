@@ -701,34 +701,53 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
             }
             rate = std::max(double(accepted) / double(tried), 1e-3);
         }
-        // A population cut short by the budget (or cancellation) replaces the previous one only
-        // when it is at least half full: its particles are valid draws for the smaller ε, but
-        // too few of them would describe the posterior worse.
-        if (run.cancelled || accepted == 0 || (accepted < size && 2 * accepted < size))
+        if (run.cancelled || accepted == 0)
             break;
+        // A population cut short by the budget is filled up with the previous population's
+        // closest particles (as sbi's use_last_pop_samples): a few dozen fresh particles alone
+        // would describe the posterior worse than a full population, and the old particles
+        // closest to x_o mostly lie within the new ε anyway (ε is a quantile of their
+        // distances). Not when the posterior uses the weights: those of old particles would be
+        // wrong for the new ε. Then the cut-short population replaces the previous one only
+        // when at least half full.
+        std::vector<Eigen::Index> fill;
+        if (accepted < size && settings.weightedPosterior && 2 * accepted < size)
+            break;
+        if (accepted < size && !settings.weightedPosterior)
+            fill = closest(population.distances, size - accepted);
+        if (!fill.empty()) {
+            const Population old = selectRows(population.theta, population.summaries,
+                                              population.distances, fill);
+            acceptedTheta.push_back(old.theta);
+            acceptedSummaries.push_back(old.summaries);
+            acceptedDistances.insert(acceptedDistances.end(), old.distances.data(),
+                                     old.distances.data() + old.distances.size());
+        }
+        const Eigen::Index members = Eigen::Index(acceptedDistances.size());
 
         Population next;
-        next.theta.resize(accepted, population.theta.cols());
-        next.summaries.resize(accepted, population.summaries.cols());
+        next.theta.resize(members, population.theta.cols());
+        next.summaries.resize(members, population.summaries.cols());
         Eigen::Index at = 0;
         for (std::size_t b = 0; b < acceptedTheta.size(); ++b) {
             next.theta.middleRows(at, acceptedTheta[b].rows()) = acceptedTheta[b];
             next.summaries.middleRows(at, acceptedTheta[b].rows()) = acceptedSummaries[b];
             at += acceptedTheta[b].rows();
         }
-        next.distances = Eigen::Map<const Vector>(acceptedDistances.data(), accepted);
+        next.distances = Eigen::Map<const Vector>(acceptedDistances.data(), members);
         next.weights = importanceWeights(next.theta, population, factor, prior);
 
         AbcPopulation report;
         report.epsilon = epsilon;
         report.simulations = run.simulationsUsed - simulationsBefore;
         report.accepted = accepted;
+        report.carriedOver = std::int64_t(fill.size());
         report.acceptanceRate = double(accepted) / double(tried);
         report.effectiveSampleSize = effectiveSize(next.weights);
-        if (report.effectiveSampleSize < settings.resampleBelowEss * double(accepted)) {
+        if (report.effectiveSampleSize < settings.resampleBelowEss * double(members)) {
             RandomStream rng(settings.seed, StreamPurpose::Abc,
                              kResampleStream + std::uint64_t(result.populations.size()));
-            next = resample(next, accepted, rng);
+            next = resample(next, members, rng);
             report.resampled = true;
         }
         result.populations.push_back(report);

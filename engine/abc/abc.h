@@ -10,7 +10,8 @@
 //    new particles are drawn from the weighted population, perturbed by a Gaussian kernel with a
 //    multiple of the population's weighted covariance, simulated, kept when within ε, and
 //    weighted by prior / (kernel mixture density). The population can be resampled when its
-//    effective sample size drops too low; the simulation budget ends the run.
+//    effective sample size drops too low; the simulation budget ends the run, and a last
+//    population it cuts short is filled up with the previous one's closest particles (as sbi).
 //
 // Defaults follow sbibm's published configuration (see SmcAbcSettings for where, and why, they
 // differ from the textbook choices).
@@ -135,7 +136,9 @@ struct SmcAbcSettings : AbcSettings {
 struct AbcPopulation {
     double epsilon = 0.0;              // tolerance (rejection ABC: the largest kept distance)
     std::int64_t simulations = 0;      // simulator calls spent on this population
-    std::int64_t accepted = 0;         // particles in it
+    std::int64_t accepted = 0;         // particles in it accepted for this ε
+    std::int64_t carriedOver = 0;      // SMC's last population when the budget ran out: the
+                                       // previous population's closest particles filling it up
     double acceptanceRate = 0.0;       // accepted / θ simulated
     double effectiveSampleSize = 0.0;  // of its weights, before any resampling
     bool resampled = false;

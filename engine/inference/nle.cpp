@@ -1,9 +1,37 @@
 #include "inference/nle.h"
 
+#include <memory>
+
+#include "core/random.h"
 #include "inference/conditional_estimator.h"
 #include "inference/likelihood_posterior.h"
 
 namespace sbiw {
+
+namespace {
+
+// Columns of x whose every training value is a whole number: counts, binary outcomes. A
+// continuous flow fits such data as spikes at the integers, ever higher the longer it trains, and
+// the likelihood it then gives an integer x_o swings with θ for no reason (sbibm's sir, 10 counts
+// out of 1000: C2ST 0.88-0.98 with NSF). Uniform dequantisation instead trains on x + u,
+// u ~ U[0, 1) in those columns: that density integrates over each unit cell to the count's
+// probability, and the likelihood of an integer x_o is read at its cell's centre, x_o + 1/2.
+torch::Tensor wholeNumberColumns(const torch::Tensor& x) {
+    return (x == x.round()).all(0).to(torch::kDouble);
+}
+
+// u ~ U[0, 1) of a training batch, from its own stream: reproducible whatever the threads.
+torch::Tensor cellOffsets(std::int64_t rows, std::int64_t columns, std::uint64_t seed,
+                          std::uint64_t batch) {
+    torch::Tensor u = torch::empty({rows, columns}, torch::kDouble);
+    double* out = u.data_ptr<double>();
+    RandomStream rng(seed, StreamPurpose::Training, batch);
+    for (std::int64_t i = 0; i < rows * columns; ++i)
+        out[i] = rng.uniform();
+    return u;
+}
+
+}  // namespace
 
 Problems NleSettings::validate() const {
     Problems problems;
@@ -27,7 +55,16 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
         shape.parameters = int(x.size(1));
         shape.data = int(theta.size(1));
         shape.embedding = "none";
-        const auto [xMean, xStd] = neural::columnStandardization(x.to(torch::kCPU));
+        const torch::Tensor xCpu = x.to(torch::kCPU, torch::kDouble);
+        const torch::Tensor discrete = settings.dequantizeWholeNumbers
+                                           ? wholeNumberColumns(xCpu)
+                                           : torch::zeros({x.size(1)}, torch::kDouble);
+        // Standardise x as dequantised: centres of the cells, plus the offsets' variance 1/12.
+        auto [xMeanCentred, xStdRaw] = neural::columnStandardization(xCpu + 0.5 * discrete);
+        const torch::Tensor xMean = xMeanCentred.to(x.dtype());
+        const torch::Tensor xStd =
+            torch::where(discrete > 0, (xStdRaw.square() + 1.0 / 12.0).sqrt(), xStdRaw)
+                .to(x.dtype());
         const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
         EstimatorSettings estimatorSettings = settings.estimator;
         estimatorSettings.embedding = "none";
@@ -35,12 +72,29 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
             estimatorSettings, shape, xMean, xStd, thetaMean, thetaStd, settings.seed);
         neural::LikelihoodModel model;
         model.module = estimator;
-        model.loss = [estimator](const torch::Tensor& thetaRows, const torch::Tensor& xRows,
-                                 const torch::Tensor&) {
-            return -estimator->logProb(xRows, thetaRows).mean();
+        const bool anyDiscrete = discrete.sum().item<double>() > 0;
+        const torch::Tensor cellCentre = (0.5 * discrete).to(x.dtype());
+        const torch::Tensor mask = discrete.to(x.dtype());
+        // Training batches draw fresh offsets; validation reads cell centres, as sampling does,
+        // so that validation losses compare across epochs.
+        auto batches = std::make_shared<std::uint64_t>(0);
+        const std::uint64_t offsetSeed = settings.seed ^ 0xDE0A4711ULL;
+        model.loss = [estimator, anyDiscrete, cellCentre, mask, batches, offsetSeed](
+                         const torch::Tensor& thetaRows, const torch::Tensor& xRows,
+                         const torch::Tensor&) {
+            if (!anyDiscrete)
+                return -estimator->logProb(xRows, thetaRows).mean();
+            const torch::Tensor shift =
+                estimator->is_training()
+                    ? cellOffsets(xRows.size(0), xRows.size(1), offsetSeed, (*batches)++)
+                              .to(xRows.options()) *
+                          mask.to(xRows.device())
+                    : cellCentre.to(xRows.device());
+            return -estimator->logProb(xRows + shift, thetaRows).mean();
         };
-        model.term = [estimator](const torch::Tensor& thetaRows, const torch::Tensor& xRows) {
-            return estimator->logProb(xRows, thetaRows);
+        model.term = [estimator, cellCentre](const torch::Tensor& thetaRows,
+                                             const torch::Tensor& xRows) {
+            return estimator->logProb(xRows + cellCentre.to(xRows.device()), thetaRows);
         };
         return model;
     };

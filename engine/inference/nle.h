@@ -35,6 +35,10 @@ struct NleSettings {
     int threads = 0;              // simulation threads; 0: all cores (training uses one)
     std::string device = "auto";  // auto | cpu | cuda
     McmcSettings mcmc;            // chains, warm-up, thinning and samples of the posterior
+    // Data columns holding only whole numbers in the training set (counts, 0/1 outcomes) are
+    // modelled dequantised: the flow learns x + U[0, 1) there, and an observation's likelihood
+    // is read at x_o + 1/2 (see nle.cpp). Off: every column is modelled as it is.
+    bool dequantizeWholeNumbers = true;
 
     Problems validate() const;
 };
