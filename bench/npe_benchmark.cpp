@@ -132,10 +132,9 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
                                      ? rejectionAbc(prior, simulator, xo, budget(RejectionAbcSettings{}))
                                      : smcAbc(prior, simulator, xo, budget(SmcAbcSettings{}));
         for (const AbcPopulation& p : result.populations)
-            std::fprintf(stderr, "  population: eps %.4g, %lld accepted%s, acceptance %.3f, ESS %.0f\n", p.epsilon,
-                         static_cast<long long>(p.accepted),
-                         p.carriedOver > 0 ? (" + " + std::to_string(p.carriedOver) + " carried over").c_str() : "",
-                         p.acceptanceRate, p.effectiveSampleSize);
+            std::fprintf(stderr, "  population: eps %.4g (planned %.4g), %lld particles (%lld carried over), acceptance %.3f, ESS %.0f\n",
+                         p.epsilon, p.plannedEpsilon, static_cast<long long>(p.accepted),
+                         static_cast<long long>(p.carriedOver), p.acceptanceRate, p.effectiveSampleSize);
         run.samples = result.samples;
         run.simulationSeconds = result.elapsedSeconds;
         return run;

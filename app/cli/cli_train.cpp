@@ -418,12 +418,8 @@ int runAbc(const Project& project, const QString& projectPath, const AbcJob& job
             history->finishRun(runId, {RunState::Finished, {}, {}, {}});
         }
         if (!job.samplesPath.isEmpty()) writeCsv(job.samplesPath.toStdString(), project.parameterNames(), result.samples);
-        const AbcPopulation& last = result.populations.back();
-        out << QString(job.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC") << ": " << result.simulations
-            << " simulations, " << result.populations.size() << " population"
-            << (result.populations.size() == 1 ? "" : "s") << ", final epsilon " << QString::number(last.epsilon, 'g', 4)
-            << ", " << result.particles.rows() << " particles (" << QString::number(result.elapsedSeconds, 'f', 1)
-            << " s)\n";
+        out << QString::fromStdString(describe(job.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC", result)) << " ("
+            << QString::number(result.elapsedSeconds, 'f', 1) << " s)\n";
         out << result.samples.rows() << " posterior samples"
             << (job.samplesPath.isEmpty() ? QString() : " written to " + job.samplesPath)
             << (history ? QStringLiteral(", recorded as run %1").arg(runId) : QString()) << "\n";

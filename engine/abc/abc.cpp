@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iomanip>
 #include <limits>
 #include <numeric>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -277,6 +279,20 @@ Population selectRows(const Matrix& theta, const Matrix& summaries, const Vector
     }
     p.weights = Vector::Constant(n, 1.0 / double(std::max<Eigen::Index>(n, 1)));
     return p;
+}
+
+// The blocks one above the other.
+Matrix stackRows(const std::vector<Matrix>& blocks) {
+    Eigen::Index rows = 0;
+    for (const Matrix& b : blocks)
+        rows += b.rows();
+    Matrix out(rows, blocks.empty() ? 0 : blocks.front().cols());
+    Eigen::Index at = 0;
+    for (const Matrix& b : blocks) {
+        out.middleRows(at, b.rows()) = b;
+        at += b.rows();
+    }
+    return out;
 }
 
 // Indices of the `count` smallest finite distances, closest first (ties by index).
@@ -614,6 +630,7 @@ AbcResult rejectionAbc(const JointPrior& prior, const Simulator& simulator,
 
     AbcPopulation report;
     report.epsilon = population.distances.maxCoeff();
+    report.plannedEpsilon = report.epsilon;
     report.simulations = run.simulationsUsed;
     report.accepted = population.size();
     report.acceptanceRate = double(population.size()) / double(count);
@@ -653,6 +670,7 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
     Population population = selectRows(theta0, summaries0, distances0, rows0);
     AbcPopulation first;
     first.epsilon = population.distances.maxCoeff();
+    first.plannedEpsilon = first.epsilon;
     first.simulations = run.simulationsUsed;
     first.accepted = population.size();
     first.acceptanceRate = double(population.size()) / double(initial);
@@ -670,9 +688,10 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
 
         // Accept candidates until the population is full or the budget is spent. Batches aim
         // at the missing particles at the running acceptance rate; all accepted particles are
-        // kept, so a population can end slightly larger than `size`.
-        std::vector<Matrix> acceptedTheta, acceptedSummaries;
-        std::vector<double> acceptedDistances;
+        // kept, so a population can end slightly larger than `size`. The rejected candidates
+        // are kept too, for a round that the budget cuts short.
+        std::vector<Matrix> roundTheta, roundSummaries;
+        std::vector<double> roundDistances;
         std::int64_t accepted = 0, tried = 0;
         while (accepted < size && thetaUsed < budget) {
             const std::int64_t missing = size - accepted;
@@ -687,67 +706,66 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
             thetaUsed += batch;
             tried += batch;
             const Vector d = run.distancesTo(s);
-            std::vector<Eigen::Index> keep;
-            for (Eigen::Index i = 0; i < d.size(); ++i)
-                if (d[i] <= epsilon)
-                    keep.push_back(i);
-            if (!keep.empty()) {
-                const Population part = selectRows(candidates, s, d, keep);
-                acceptedTheta.push_back(part.theta);
-                acceptedSummaries.push_back(part.summaries);
-                acceptedDistances.insert(acceptedDistances.end(), part.distances.data(),
-                                         part.distances.data() + part.distances.size());
-                accepted += part.size();
-            }
+            roundTheta.push_back(candidates);
+            roundSummaries.push_back(s);
+            roundDistances.insert(roundDistances.end(), d.data(), d.data() + d.size());
+            accepted += (d.array() <= epsilon).count();
             rate = std::max(double(accepted) / double(tried), 1e-3);
         }
-        if (run.cancelled || accepted == 0)
+        if (run.cancelled || tried == 0)
             break;
-        // A population cut short by the budget is filled up with the previous population's
-        // closest particles (as sbi's use_last_pop_samples): a few dozen fresh particles alone
-        // would describe the posterior worse than a full population, and the old particles
-        // closest to x_o mostly lie within the new ε anyway (ε is a quantile of their
-        // distances). Not when the posterior uses the weights: those of old particles would be
-        // wrong for the new ε. Then the cut-short population replaces the previous one only
-        // when at least half full.
-        std::vector<Eigen::Index> fill;
-        if (accepted < size && settings.weightedPosterior && 2 * accepted < size)
-            break;
-        if (accepted < size && !settings.weightedPosterior)
-            fill = closest(population.distances, size - accepted);
-        if (!fill.empty()) {
-            const Population old = selectRows(population.theta, population.summaries,
-                                              population.distances, fill);
-            acceptedTheta.push_back(old.theta);
-            acceptedSummaries.push_back(old.summaries);
-            acceptedDistances.insert(acceptedDistances.end(), old.distances.data(),
-                                     old.distances.data() + old.distances.size());
+        // A round that the budget cuts short ends the run with the `size` particles closest to
+        // x_o among its candidates and, for the equal-weight posterior, the previous
+        // population's particles (sbi fills up with those): its tolerance widens to the largest
+        // of their distances, and it replaces the previous population only if that is smaller.
+        // The importance weights are exact for the round's candidates only, so a weighted
+        // posterior does not pool.
+        const bool cutShort = accepted < size;
+        const bool pool = cutShort && !settings.weightedPosterior;
+        if (pool) {
+            roundTheta.insert(roundTheta.begin(), population.theta);
+            roundSummaries.insert(roundSummaries.begin(), population.summaries);
+            roundDistances.insert(roundDistances.begin(), population.distances.data(),
+                                  population.distances.data() + population.size());
         }
-        const Eigen::Index members = Eigen::Index(acceptedDistances.size());
-
-        Population next;
-        next.theta.resize(members, population.theta.cols());
-        next.summaries.resize(members, population.summaries.cols());
-        Eigen::Index at = 0;
-        for (std::size_t b = 0; b < acceptedTheta.size(); ++b) {
-            next.theta.middleRows(at, acceptedTheta[b].rows()) = acceptedTheta[b];
-            next.summaries.middleRows(at, acceptedTheta[b].rows()) = acceptedSummaries[b];
-            at += acceptedTheta[b].rows();
+        const Eigen::Index carriedRows = pool ? population.size() : 0;
+        const Matrix allTheta = stackRows(roundTheta), allSummaries = stackRows(roundSummaries);
+        const Vector allDistances =
+            Eigen::Map<const Vector>(roundDistances.data(), Eigen::Index(roundDistances.size()));
+        double tolerance = epsilon;
+        std::vector<Eigen::Index> members;
+        if (!cutShort) {
+            for (Eigen::Index i = 0; i < allDistances.size(); ++i)
+                if (allDistances[i] <= epsilon)
+                    members.push_back(i);
+        } else {
+            members = closest(allDistances, size);
+            if (std::int64_t(members.size()) < size)
+                break;
+            tolerance = allDistances[members.back()];
+            if (!(tolerance < result.populations.back().epsilon))
+                break;
         }
-        next.distances = Eigen::Map<const Vector>(acceptedDistances.data(), members);
-        next.weights = importanceWeights(next.theta, population, factor, prior);
+        const std::int64_t carried = std::count_if(
+            members.begin(), members.end(), [carriedRows](Eigen::Index i) { return i < carriedRows; });
+        // (selectRows weighs equally: the pooled particles came from two proposals.)
+        Population next = selectRows(allTheta, allSummaries, allDistances, members);
+        if (carried == 0)
+            next.weights = importanceWeights(next.theta, population, factor, prior);
 
         AbcPopulation report;
-        report.epsilon = epsilon;
+        report.epsilon = tolerance;
+        report.plannedEpsilon = epsilon;
+        report.cutShort = cutShort;
+        report.carriedOver = carried;
         report.simulations = run.simulationsUsed - simulationsBefore;
-        report.accepted = accepted;
-        report.carriedOver = std::int64_t(fill.size());
-        report.acceptanceRate = double(accepted) / double(tried);
+        report.accepted = next.size();
+        report.acceptanceRate = double(next.size() - carried) / double(tried);
         report.effectiveSampleSize = effectiveSize(next.weights);
-        if (report.effectiveSampleSize < settings.resampleBelowEss * double(members)) {
+        if (report.effectiveSampleSize < settings.resampleBelowEss * double(next.size())) {
             RandomStream rng(settings.seed, StreamPurpose::Abc,
                              kResampleStream + std::uint64_t(result.populations.size()));
-            next = resample(next, members, rng);
+            next = resample(next, next.size(), rng);
             report.resampled = true;
         }
         result.populations.push_back(report);
@@ -763,6 +781,25 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
     }
     finishReport(run, result);
     return result;
+}
+
+std::string describe(const std::string& method, const AbcResult& result) {
+    std::ostringstream line;
+    line << method << ": " << result.simulations << " simulations, " << result.populations.size()
+         << (result.populations.size() == 1 ? " population" : " populations");
+    if (!result.populations.empty()) {
+        const AbcPopulation& last = result.populations.back();
+        line << ", final epsilon " << std::setprecision(4) << last.epsilon << ", "
+             << result.particles.rows() << " particles";
+        if (last.cutShort)
+            line << " (the budget cut the last population short: the closest of its "
+                 << last.simulations << " simulations"
+                 << (last.carriedOver > 0 ? " and the previous population's, " +
+                                                std::to_string(last.carriedOver) + " carried over"
+                                          : std::string())
+                 << "; epsilon planned " << last.plannedEpsilon << ")";
+    }
+    return line.str();
 }
 
 }  // namespace sbiw

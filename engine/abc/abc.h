@@ -10,8 +10,10 @@
 //    new particles are drawn from the weighted population, perturbed by a Gaussian kernel with a
 //    multiple of the population's weighted covariance, simulated, kept when within ε, and
 //    weighted by prior / (kernel mixture density). The population can be resampled when its
-//    effective sample size drops too low; the simulation budget ends the run, and a last
-//    population it cuts short is filled up with the previous one's closest particles (as sbi).
+//    effective sample size drops too low; the simulation budget ends the run. A last round that
+//    the budget cuts short keeps the particles closest to x_o among its candidates and the
+//    previous population (sbi fills it up with the previous population's closest), which widens
+//    its ε.
 //
 // Defaults follow sbibm's published configuration (see SmcAbcSettings for where, and why, they
 // differ from the textbook choices).
@@ -136,9 +138,13 @@ struct SmcAbcSettings : AbcSettings {
 struct AbcPopulation {
     double epsilon = 0.0;              // tolerance (rejection ABC: the largest kept distance)
     std::int64_t simulations = 0;      // simulator calls spent on this population
-    std::int64_t accepted = 0;         // particles in it accepted for this ε
-    std::int64_t carriedOver = 0;      // SMC's last population when the budget ran out: the
-                                       // previous population's closest particles filling it up
+    std::int64_t accepted = 0;         // particles in it
+    // The tolerance SMC aimed at (rejection ABC: epsilon). It differs from `epsilon` only for a
+    // last population that the budget cut short: made of the particles closest to x_o, its
+    // epsilon is the largest of their distances.
+    double plannedEpsilon = 0.0;
+    bool cutShort = false;
+    std::int64_t carriedOver = 0;  // of its particles, how many the previous population gave
     double acceptanceRate = 0.0;       // accepted / θ simulated
     double effectiveSampleSize = 0.0;  // of its weights, before any resampling
     bool resampled = false;
@@ -148,7 +154,8 @@ struct AbcResult {
     Matrix samples;    // posteriorSamples rows (none when cancelled)
     Matrix particles;  // the final population (regression-adjusted when asked)
     Vector weights;    // normalised importance weights of the particles (SMC: also when
-                       // weightedPosterior is off and the samples ignore them)
+                       // weightedPosterior is off and the samples ignore them; equal for a
+                       // last population pooled with particles of the one before)
     Vector distances;  // their distances to the observation
     std::vector<AbcPopulation> populations;  // rejection ABC: one
     std::int64_t simulations = 0;            // simulator calls used
@@ -170,5 +177,10 @@ AbcResult rejectionAbc(const JointPrior& prior, const Simulator& simulator,
 
 AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const SmcAbcSettings& settings = {}, const LoopControl& control = {});
+
+// One line for logs and the run history, e.g. "SMC-ABC: 10000 simulations, 14 populations,
+// final epsilon 0.05123, 100 particles (37 carried over from the population before)".
+// `method` names the algorithm ("Rejection ABC", "SMC-ABC").
+std::string describe(const std::string& method, const AbcResult& result);
 
 }  // namespace sbiw

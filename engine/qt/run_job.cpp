@@ -490,13 +490,8 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             history->finishRun(result.runId, {RunState::Finished, {}, {}, {}});
         }
         result.state = RunState::Finished;
-        result.summary =
-            QStringLiteral("%1: %2 simulations, %3 population(s), final epsilon %4")
-                .arg(inference.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC")
-                .arg(abc.simulations)
-                .arg(abc.populations.size())
-                .arg(abc.populations.empty() ? std::nan("") : abc.populations.back().epsilon, 0,
-                     'g', 4);
+        result.summary = QString::fromStdString(
+            describe(inference.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC", abc));
     } catch (...) {
         if (history && result.runId > 0)
             history->finishRun(result.runId,
