@@ -363,16 +363,9 @@ struct AbcJob {
 
 int runAbc(const Project& project, const QString& projectPath, const AbcJob& job, bool record, const QString& dbPath,
            QTextStream& out, QTextStream& err) {
-    const auto progress = [&err, quiet = job.quiet](const LoopProgress& p) {
-        if (!quiet) {
-            err << "\rsimulated " << p.completed << " of " << p.total;
-            err.flush();
-        }
-    };
-    LoopControl control;
-    control.cancelFlag = &interruptFlag();
-    control.onProgress = progress;
-    control.progressIntervalSeconds = 0.5;
+    // The same progress lines as `simulate` (one a second, none for a run under a second).
+    LoopControl control = progressPrinter(err, "simulated");
+    if (job.quiet) control.onProgress = nullptr;
     std::optional<RunHistory> history;
     qint64 runId = 0;
     try {
