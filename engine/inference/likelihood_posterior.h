@@ -24,31 +24,6 @@ namespace sbiw::neural {
 // term(theta [M, D], x [M, X]) -> [M]: the network's log-likelihood or log-ratio per row.
 using LikelihoodTerm = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
 
-// The settings NLE and NRE share.
-struct LikelihoodRunSettings {
-    std::int64_t simulations = 10000;  // all rounds together
-    int rounds = 1;
-    std::uint64_t seed = 1;
-    int threads = 0;
-    std::string device = "auto";
-    TrainingSettings training;
-    McmcSettings mcmc;
-};
-
-// The shared fields of NleSettings or NreSettings.
-template <class MethodSettings>
-LikelihoodRunSettings likelihoodRunOf(const MethodSettings& settings) {
-    LikelihoodRunSettings run;
-    run.simulations = settings.simulations;
-    run.rounds = settings.rounds;
-    run.seed = settings.seed;
-    run.threads = settings.threads;
-    run.device = settings.device;
-    run.training = settings.training;
-    run.mcmc = settings.mcmc;
-    return run;
-}
-
 // A network plugged into the rounds.
 struct LikelihoodModel {
     std::shared_ptr<torch::nn::Module> module;  // whose parameters are trained

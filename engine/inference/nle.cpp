@@ -33,12 +33,26 @@ torch::Tensor cellOffsets(std::int64_t rows, std::int64_t columns, std::uint64_t
 
 }  // namespace
 
+Problems LikelihoodRunSettings::validateRun() const {
+    Problems problems;
+    appendProblems(problems, training.validate(), "training");
+    appendProblems(problems, mcmc.validate(), "mcmc");
+    if (rounds < 1)
+        problems.push_back({"rounds", "must be at least 1"});
+    if (simulations < 2 * std::int64_t(rounds < 1 ? 1 : rounds))
+        problems.push_back({"simulations", "must be at least 2 per round"});
+    if (threads < 0)
+        problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (device != "auto" && device != "cpu" && device != "cuda")
+        problems.push_back({"device", "'" + device + "' is not one of: auto, cpu, cuda"});
+    return problems;
+}
+
 Problems NleSettings::validate() const {
     Problems problems;
     appendProblems(problems, estimator.validate(), "estimator");
-    appendProblems(problems, training.validate(), "training");
-    appendProblems(problems, mcmc.validate(), "mcmc");
-    appendRunProblems(problems, *this);
+    const Problems run = validateRun();
+    problems.insert(problems.end(), run.begin(), run.end());
     if (estimator.kind != "mdn" && estimator.embedding != "none" && estimator.embedding != "auto")
         problems.push_back(
             {"estimator.embedding", "a likelihood estimator conditions on θ and embeds nothing"});
@@ -99,7 +113,7 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
         return model;
     };
     return neural::runLikelihoodRounds(prior, simulator, observation,
-                                       neural::likelihoodRunOf(settings), makeModel, hooks);
+                                       settings, makeModel, hooks);
 }
 
 }  // namespace sbiw

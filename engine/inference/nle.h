@@ -19,7 +19,21 @@
 
 namespace sbiw {
 
-struct NleSettings {
+// What a likelihood or ratio run needs besides its network (NleSettings, NreSettings).
+struct LikelihoodRunSettings {
+    TrainingSettings training;
+    std::int64_t simulations = 10000;  // all rounds together
+    int rounds = 1;                    // 1: NLE / NRE; more: SNLE / SNRE, the budget split evenly
+    std::uint64_t seed = 1;
+    int threads = 0;              // simulation threads; 0: all cores (training uses one)
+    std::string device = "auto";  // auto | cpu | cuda
+    McmcSettings mcmc;            // chains, warm-up, thinning and samples of the posterior
+
+    // Problems of these fields (training.*, mcmc.*, rounds, simulations, threads, device).
+    Problems validateRun() const;
+};
+
+struct NleSettings : LikelihoodRunSettings {
     EstimatorSettings estimator = [] {
         EstimatorSettings e;
         // sbi's default is MAF; the spline flow fits two_moons' crescents far better (C2ST 0.54
@@ -28,13 +42,6 @@ struct NleSettings {
         e.embedding = "none";
         return e;
     }();
-    TrainingSettings training;
-    std::int64_t simulations = 10000;  // all rounds together
-    int rounds = 1;                    // 1: NLE; more: SNLE, the budget split evenly
-    std::uint64_t seed = 1;
-    int threads = 0;              // simulation threads; 0: all cores (training uses one)
-    std::string device = "auto";  // auto | cpu | cuda
-    McmcSettings mcmc;            // chains, warm-up, thinning and samples of the posterior
     // Data columns holding only whole numbers in the training set (counts, 0/1 outcomes) are
     // modelled dequantised: the flow learns x + U[0, 1) there, and an observation's likelihood
     // is read at x_o + 1/2 (see nle.cpp). Off: every column is modelled as it is.
@@ -42,19 +49,6 @@ struct NleSettings {
 
     Problems validate() const;
 };
-
-// Checks the fields NleSettings and NreSettings share (rounds, budget, threads, device).
-template <class MethodSettings>
-void appendRunProblems(Problems& problems, const MethodSettings& s) {
-    if (s.rounds < 1)
-        problems.push_back({"rounds", "must be at least 1"});
-    if (s.simulations < 2 * std::int64_t(s.rounds < 1 ? 1 : s.rounds))
-        problems.push_back({"simulations", "must be at least 2 per round"});
-    if (s.threads < 0)
-        problems.push_back({"threads", "must be 0 (all cores) or positive"});
-    if (s.device != "auto" && s.device != "cpu" && s.device != "cuda")
-        problems.push_back({"device", "'" + s.device + "' is not one of: auto, cpu, cuda"});
-}
 
 // One round of a likelihood or ratio run.
 struct LikelihoodRound {

@@ -81,8 +81,6 @@ torch::Tensor contrastiveLoss(RatioClassifierImpl& classifier, const torch::Tens
 
 Problems NreSettings::validate() const {
     Problems problems;
-    appendProblems(problems, training.validate(), "training");
-    appendProblems(problems, mcmc.validate(), "mcmc");
     if (loss != "a" && loss != "c")
         problems.push_back({"loss", "'" + loss + "' is not one of: a (NRE-A), c (NRE-C)"});
     if (classes < 1)
@@ -93,7 +91,8 @@ Problems NreSettings::validate() const {
         problems.push_back({"hiddenFeatures", "must be positive"});
     if (blocks < 0)
         problems.push_back({"blocks", "must not be negative"});
-    appendRunProblems(problems, *this);
+    const Problems run = validateRun();
+    problems.insert(problems.end(), run.begin(), run.end());
     return problems;
 }
 
@@ -145,7 +144,7 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
         return model;
     };
     return neural::runLikelihoodRounds(prior, simulator, observation,
-                                       neural::likelihoodRunOf(settings), makeModel, hooks);
+                                       settings, makeModel, hooks);
 }
 
 }  // namespace sbiw

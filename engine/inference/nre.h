@@ -19,19 +19,12 @@
 
 namespace sbiw {
 
-struct NreSettings {
+struct NreSettings : LikelihoodRunSettings {
     std::string loss = "a";   // a (binary, NRE-A) | c (contrastive, NRE-C)
     int classes = 5;          // NRE-C: K, atoms per class (sbi's num_classes)
     double gamma = 1.0;       // NRE-C: odds of the joint classes against the marginal one
     int hiddenFeatures = 50;  // sbi's classifier: residual MLP, 50 units, 2 blocks
     int blocks = 2;
-    TrainingSettings training;
-    std::int64_t simulations = 10000;  // all rounds together
-    int rounds = 1;                    // 1: NRE; more: SNRE, the budget split evenly
-    std::uint64_t seed = 1;
-    int threads = 0;              // simulation threads; 0: all cores (training uses one)
-    std::string device = "auto";  // auto | cpu | cuda
-    McmcSettings mcmc;
 
     Problems validate() const;
 };
