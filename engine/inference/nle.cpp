@@ -63,7 +63,7 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
                  const NleSettings& settings, const TrainingHooks& hooks) {
     throwIfProblems(settings.validate());
     const auto makeModel = [&settings](const torch::Tensor& theta, const torch::Tensor& x,
-                                       const torch::Device&) {
+                                       const torch::Device& device) {
         // Roles swapped against NPE: the density is over x, the condition is θ.
         neural::EstimatorShape shape;
         shape.parameters = int(x.size(1));
@@ -87,8 +87,8 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
         neural::LikelihoodModel model;
         model.module = estimator;
         const bool anyDiscrete = discrete.sum().item<double>() > 0;
-        const torch::Tensor cellCentre = (0.5 * discrete).to(x.dtype());
-        const torch::Tensor mask = discrete.to(x.dtype());
+        const torch::Tensor mask = discrete.to(device, x.scalar_type());
+        const torch::Tensor cellCentre = 0.5 * mask;
         // Training batches draw fresh offsets; validation reads cell centres, as sampling does,
         // so that validation losses compare across epochs.
         auto batches = std::make_shared<std::uint64_t>(0);
@@ -102,18 +102,17 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
                 estimator->is_training()
                     ? cellOffsets(xRows.size(0), xRows.size(1), offsetSeed, (*batches)++)
                               .to(xRows.options()) *
-                          mask.to(xRows.device())
-                    : cellCentre.to(xRows.device());
+                          mask
+                    : cellCentre;
             return -estimator->logProb(xRows + shift, thetaRows).mean();
         };
-        model.term = [estimator, cellCentre](const torch::Tensor& thetaRows,
-                                             const torch::Tensor& xRows) {
-            return estimator->logProb(xRows + cellCentre.to(xRows.device()), thetaRows);
+        model.term = [estimator, anyDiscrete, cellCentre](const torch::Tensor& thetaRows,
+                                                          const torch::Tensor& xRows) {
+            return estimator->logProb(anyDiscrete ? xRows + cellCentre : xRows, thetaRows);
         };
         return model;
     };
-    return neural::runLikelihoodRounds(prior, simulator, observation,
-                                       settings, makeModel, hooks);
+    return neural::runLikelihoodRounds(prior, simulator, observation, settings, makeModel, hooks);
 }
 
 }  // namespace sbiw

@@ -143,8 +143,7 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
         }
         return model;
     };
-    return neural::runLikelihoodRounds(prior, simulator, observation,
-                                       settings, makeModel, hooks);
+    return neural::runLikelihoodRounds(prior, simulator, observation, settings, makeModel, hooks);
 }
 
 }  // namespace sbiw
