@@ -688,8 +688,8 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
 
         // Accept candidates until the population is full or the budget is spent. Batches aim
         // at the missing particles at the running acceptance rate; all accepted particles are
-        // kept, so a population can end slightly larger than `size`. The rejected candidates
-        // are kept too, for a round that the budget cuts short.
+        // kept, so a population can end slightly larger than `size`. The closest rejected
+        // candidates are kept too, for a round that the budget cuts short.
         std::vector<Matrix> roundTheta, roundSummaries;
         std::vector<double> roundDistances;
         std::int64_t accepted = 0, tried = 0;
@@ -711,6 +711,18 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
             roundDistances.insert(roundDistances.end(), d.data(), d.data() + d.size());
             accepted += (d.array() <= epsilon).count();
             rate = std::max(double(accepted) / double(tried), 1e-3);
+            // Only the closest max(size, accepted) candidates can be members: keep those, so
+            // that a round of many simulations at a low acceptance rate holds little memory.
+            if (std::int64_t(roundDistances.size()) > 4 * std::max(size, accepted)) {
+                const Vector all = Eigen::Map<const Vector>(
+                    roundDistances.data(), Eigen::Index(roundDistances.size()));
+                const Population kept = selectRows(stackRows(roundTheta), stackRows(roundSummaries),
+                                                   all, closest(all, std::max(size, accepted)));
+                roundTheta = {kept.theta};
+                roundSummaries = {kept.summaries};
+                roundDistances.assign(kept.distances.data(),
+                                      kept.distances.data() + kept.distances.size());
+            }
         }
         if (run.cancelled || tried == 0)
             break;
