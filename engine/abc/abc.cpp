@@ -714,8 +714,8 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
             // Only the closest max(size, accepted) candidates can be members: keep those, so
             // that a round of many simulations at a low acceptance rate holds little memory.
             if (std::int64_t(roundDistances.size()) > 4 * std::max(size, accepted)) {
-                const Vector all = Eigen::Map<const Vector>(
-                    roundDistances.data(), Eigen::Index(roundDistances.size()));
+                const Vector all = Eigen::Map<const Vector>(roundDistances.data(),
+                                                            Eigen::Index(roundDistances.size()));
                 const Population kept = selectRows(stackRows(roundTheta), stackRows(roundSummaries),
                                                    all, closest(all, std::max(size, accepted)));
                 roundTheta = {kept.theta};
@@ -758,8 +758,9 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
             if (!(tolerance < result.populations.back().epsilon))
                 break;
         }
-        const std::int64_t carried = std::count_if(
-            members.begin(), members.end(), [carriedRows](Eigen::Index i) { return i < carriedRows; });
+        const std::int64_t carried =
+            std::count_if(members.begin(), members.end(),
+                          [carriedRows](Eigen::Index i) { return i < carriedRows; });
         // (selectRows weighs equally: the pooled particles came from two proposals.)
         Population next = selectRows(allTheta, allSummaries, allDistances, members);
         if (carried == 0)

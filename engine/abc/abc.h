@@ -136,15 +136,15 @@ struct SmcAbcSettings : AbcSettings {
 };
 
 struct AbcPopulation {
-    double epsilon = 0.0;              // tolerance (rejection ABC: the largest kept distance)
-    std::int64_t simulations = 0;      // simulator calls spent on this population
-    std::int64_t accepted = 0;         // particles in it
+    double epsilon = 0.0;          // tolerance (rejection ABC: the largest kept distance)
+    std::int64_t simulations = 0;  // simulator calls spent on this population
+    std::int64_t accepted = 0;     // particles in it
     // The tolerance SMC aimed at (rejection ABC: epsilon). It differs from `epsilon` only for a
     // last population that the budget cut short: made of the particles closest to x_o, its
     // epsilon is the largest of their distances.
     double plannedEpsilon = 0.0;
     bool cutShort = false;
-    std::int64_t carriedOver = 0;  // of its particles, how many the previous population gave
+    std::int64_t carriedOver = 0;      // of its particles, how many the previous population gave
     double acceptanceRate = 0.0;       // accepted / θ simulated
     double effectiveSampleSize = 0.0;  // of its weights, before any resampling
     bool resampled = false;

@@ -22,8 +22,8 @@
 namespace sbiw {
 
 const std::vector<std::string>& runnableMethods() {
-    static const std::vector<std::string> methods = {"npe", "snpe",  "nle",    "snle",    "nre",
-                                                     "snre", "nre-c", "snre-c", "rej-abc", "smc-abc"};
+    static const std::vector<std::string> methods = {
+        "npe", "snpe", "nle", "snle", "nre", "snre", "nre-c", "snre-c", "rej-abc", "smc-abc"};
     return methods;
 }
 
@@ -205,7 +205,8 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
         }
         // Stored before training, so that a run killed while training resumes on them.
         if (recorder) {
-            recorder->recordSimulations(simulationSourceKey(job.project, run.npe.trials), set.theta, set.x);
+            recorder->recordSimulations(simulationSourceKey(job.project, run.npe.trials), set.theta,
+                                        set.x);
             hooks = recorder->recordingHooks(hooks);
         }
         hooks.snapshotEvery = job.snapshotEvery;
@@ -368,12 +369,13 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
     const bool ratio = isRatioMethod(method);
     const NleSettings nle = nleSettingsOf(job);
     const NreSettings nre = nreSettingsOf(job);
-    const QString estimator = ratio ? QStringLiteral("resnet") : QString::fromStdString(nle.estimator.kind);
+    const QString estimator =
+        ratio ? QStringLiteral("resnet") : QString::fromStdString(nle.estimator.kind);
     const std::string device = resolveDevice(nle.device);
     std::optional<RunRecorder> recorder;
     if (history) {
-        QJsonObject settings = likelihoodRunSettingsJson(QString::fromStdString(method),
-                                                         estimator, nle, job.observationName);
+        QJsonObject settings = likelihoodRunSettingsJson(QString::fromStdString(method), estimator,
+                                                         nle, job.observationName);
         if (ratio) {
             settings["loss"] = QString::fromStdString(nre.loss);
             if (nre.loss == "c") {
@@ -411,7 +413,9 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
         const QString shownEstimator = ratio ? QStringLiteral("classifier") : estimator;
         result.summary =
             trainingLine(run.rounds.size() > 1
-                             ? QStringLiteral("%1 (%2, %3 rounds)").arg(name, shownEstimator).arg(run.rounds.size())
+                             ? QStringLiteral("%1 (%2, %3 rounds)")
+                                   .arg(name, shownEstimator)
+                                   .arg(run.rounds.size())
                              : QStringLiteral("%1 (%2)").arg(name, shownEstimator),
                          run.training, run.trainingPairs) +
             QStringLiteral("; %1 MCMC: %2 samples from %3 chains in %4 s, max split R-hat %5")
@@ -423,15 +427,18 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
                      'f', 3);
         if (run.rounds.size() > 1)
             for (const LikelihoodRound& round : run.rounds)
-                result.details << QStringLiteral("round %1: %2 simulations %3, %4 epochs (%5 s), best validation loss %6")
-                                      .arg(round.round)
-                                      .arg(round.simulations)
-                                      .arg(round.round == 1 ? QStringLiteral("from the prior")
-                                                            : QStringLiteral("at MCMC draws from the posterior (%1 s)")
-                                                                  .arg(round.proposalSeconds, 0, 'f', 1))
-                                      .arg(round.training.epochs)
-                                      .arg(round.training.seconds, 0, 'f', 1)
-                                      .arg(round.training.bestValidationLoss, 0, 'g', 5);
+                result.details
+                    << QStringLiteral(
+                           "round %1: %2 simulations %3, %4 epochs (%5 s), best validation loss %6")
+                           .arg(round.round)
+                           .arg(round.simulations)
+                           .arg(round.round == 1
+                                    ? QStringLiteral("from the prior")
+                                    : QStringLiteral("at MCMC draws from the posterior (%1 s)")
+                                          .arg(round.proposalSeconds, 0, 'f', 1))
+                           .arg(round.training.epochs)
+                           .arg(round.training.seconds, 0, 'f', 1)
+                           .arg(round.training.bestValidationLoss, 0, 'g', 5);
     } catch (...) {
         if (recorder)
             recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
@@ -517,11 +524,14 @@ Problems RunJob::validate() const {
         problems.push_back({"observation", "must have " + std::to_string(project.dataDimension()) +
                                                " columns and a row"});
     else if (method == "snpe" && observation.rows() != 1)
-        problems.push_back({"observation", "SNPE conditions on one row; several i.i.d. rows need npe (set "
-                                           "embedding), a likelihood (nle), ratio (nre) or ABC method"});
+        problems.push_back({"observation",
+                            "SNPE conditions on one row; several i.i.d. rows need npe (set "
+                            "embedding), a likelihood (nle), ratio (nre) or ABC method"});
     if (project.simulator.kind == "imported" && observation.rows() > 1)
-        problems.push_back({"observation", "imported simulations hold one output per θ: they cannot train on sets "
-                                           "of " + std::to_string(observation.rows()) + " i.i.d. rows"});
+        problems.push_back({"observation",
+                            "imported simulations hold one output per θ: they cannot train on sets "
+                            "of " +
+                                std::to_string(observation.rows()) + " i.i.d. rows"});
     if (project.simulator.kind == "imported" && method != "npe")
         problems.push_back({"inference.method", "imported simulations train NPE only: " + method +
                                                     " simulates as it goes and needs a simulator"});

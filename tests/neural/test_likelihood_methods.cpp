@@ -126,7 +126,8 @@ class TestLikelihoodMethods : public QObject {
         const double mean = test::columnMeans(result.posterior.samples)(0);
         const double variance = test::covariance(result.posterior.samples)(0, 0);
         const double a = 5 + 1, b = 3 + 1;  // Beta(6, 4)
-        const double betaMean = a / (a + b), betaVariance = a * b / ((a + b) * (a + b) * (a + b + 1));
+        const double betaMean = a / (a + b),
+                     betaVariance = a * b / ((a + b) * (a + b) * (a + b + 1));
         qInfo("mean %.3f (Beta %.3f), variance %.4f (Beta %.4f)", mean, betaMean, variance,
               betaVariance);
         // Seeds 1-7: mean 0.576-0.620, variance 0.020-0.029. Without dequantisation the mean
