@@ -376,7 +376,9 @@ int runAbc(const Project& project, const QString& projectPath, const AbcJob& job
                                  {"seed", QString::number(job.seed)},
                                  {"threads", job.threads},
                                  {"posterior_samples", qint64(job.samples)},
-                                 {"observation", job.observationName}};
+                                 {"observation", job.observationName},
+                                 {"summary", QString::fromStdString(project.inference.abc.summary)},
+                                 {"distance", QString::fromStdString(project.inference.abc.distance)}};
         if (record) {
             history.emplace(historyPathFor(dbPath, projectPath));
             runId = history->startRun(
@@ -391,6 +393,7 @@ int runAbc(const Project& project, const QString& projectPath, const AbcJob& job
             settings.seed = job.seed;
             settings.threads = job.threads;
             settings.posteriorSamples = job.samples;
+            project.inference.abc.applyTo(settings);
             result = rejectionAbc(prior, *simulator, job.observation, settings, control);
         } else {
             SmcAbcSettings settings;
@@ -398,9 +401,9 @@ int runAbc(const Project& project, const QString& projectPath, const AbcJob& job
             settings.seed = job.seed;
             settings.threads = job.threads;
             settings.posteriorSamples = job.samples;
+            project.inference.abc.applyTo(settings);
             result = smcAbc(prior, *simulator, job.observation, settings, control);
         }
-        if (!job.quiet) err << "\n";
         if (result.cancelled) {
             if (history) history->finishRun(runId, {RunState::Cancelled, "cancelled while simulating", {}, {}});
             err << "interrupted: cancelled after " << result.simulations << " simulations; ABC runs cannot be resumed\n";

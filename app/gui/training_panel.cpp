@@ -1,12 +1,15 @@
 #include "gui/training_panel.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -87,6 +90,24 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
         this);
     cudaLabel_->setObjectName("cudaStatus");
 
+    summaryCombo_ = new QComboBox(this);
+    summaryCombo_->setObjectName("abcSummary");
+    summaryCombo_->addItem(tr("Data as they are"), "identity");
+    summaryCombo_->addItem(tr("Chosen data columns"), "columns");
+    summaryCombo_->addItem(tr("Mean and std over i.i.d. rows"), "iid_mean_std");
+    summaryColumnsEdit_ = new QLineEdit(this);
+    summaryColumnsEdit_->setObjectName("abcColumns");
+    summaryColumnsEdit_->setPlaceholderText(tr("e.g. 0, 2, 5 (empty: all, for i.i.d. rows)"));
+    summaryColumnsEdit_->setToolTip(tr("0-based data columns used as summary statistics"));
+    distanceCombo_ = new QComboBox(this);
+    distanceCombo_->setObjectName("abcDistance");
+    distanceCombo_->addItem(tr("Euclidean (L2)"), "l2");
+    distanceCombo_->addItem(tr("Manhattan (L1)"), "l1");
+    zScoreCheck_ = new QCheckBox(tr("Scale statistics by their prior-predictive spread"), this);
+    zScoreCheck_->setObjectName("abcZScore");
+    regressionCheck_ = new QCheckBox(tr("Regression adjustment"), this);
+    regressionCheck_->setObjectName("abcRegression");
+
     startButton_ = new QPushButton(tr("Start training"), this);
     startButton_->setObjectName("startTraining");
     startButton_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
@@ -116,6 +137,11 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     form->addRow(tr("Device"), deviceCombo_);
     form->addRow(QString(), cudaLabel_);
     form->addRow(tr("Seed"), seedSpin_);
+    form->addRow(tr("ABC summary"), summaryCombo_);
+    form->addRow(tr("Summary columns"), summaryColumnsEdit_);
+    form->addRow(tr("ABC distance"), distanceCombo_);
+    form->addRow(QString(), zScoreCheck_);
+    form->addRow(QString(), regressionCheck_);
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(startButton_);
     buttons->addWidget(cancelButton_);
@@ -130,6 +156,11 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     connect(methodCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     connect(estimatorCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     connect(deviceCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
+    connect(summaryCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
+    connect(distanceCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
+    connect(summaryColumnsEdit_, &QLineEdit::editingFinished, this, [this] { commit(-1); });
+    connect(zScoreCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
+    connect(regressionCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
     int key = 2000;
     for (QSpinBox* box :
          {simulationsSpin_, roundsSpin_, batchSpin_, maxEpochsSpin_, patienceSpin_, seedSpin_})
@@ -172,6 +203,19 @@ void TrainingPanel::refresh() {
         w->setEnabled(neural);
     estimatorCombo_->setEnabled(neural && s.method.find("nre") == std::string::npos);
     roundsSpin_->setEnabled(sequential);
+    summaryCombo_->setCurrentIndex(summaryCombo_->findData(QString::fromStdString(s.abc.summary)));
+    distanceCombo_->setCurrentIndex(
+        distanceCombo_->findData(QString::fromStdString(s.abc.distance)));
+    QStringList columns;
+    for (int c : s.abc.columns)
+        columns << QString::number(c);
+    summaryColumnsEdit_->setText(columns.join(", "));
+    zScoreCheck_->setChecked(s.abc.zScore);
+    regressionCheck_->setChecked(s.abc.regressionAdjustment);
+    for (QWidget* w : std::initializer_list<QWidget*>{summaryCombo_, distanceCombo_, zScoreCheck_,
+                                                      regressionCheck_})
+        w->setEnabled(!neural);
+    summaryColumnsEdit_->setEnabled(!neural && s.abc.summary != "identity");
     roundsSpin_->setToolTip(sequential ? QString() : tr("Rounds apply to the sequential methods"));
     updating_ = false;
 }
@@ -191,6 +235,24 @@ void TrainingPanel::commit(int mergeKey) {
     s.training.patience = patienceSpin_->value();
     s.seed = std::uint64_t(seedSpin_->value());
     s.training.learningRate = learningRateSpin_->value();
+    s.abc.summary = summaryCombo_->currentData().toString().toStdString();
+    s.abc.distance = distanceCombo_->currentData().toString().toStdString();
+    s.abc.zScore = zScoreCheck_->isChecked();
+    s.abc.regressionAdjustment = regressionCheck_->isChecked();
+    std::vector<int> columns;
+    for (const QString& token :
+         summaryColumnsEdit_->text().split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const int column = token.toInt(&ok);
+        if (!ok || column < 0) {
+            statusLabel_->setText(
+                tr("Summary columns: '%1' is not a data column number (0, 1, 2, …)").arg(token));
+            refresh();  // back to the project's columns
+            return;
+        }
+        columns.push_back(column);
+    }
+    s.abc.columns = columns;
     document_->edit(tr("Change training settings"), changed, mergeKey);
 }
 

@@ -9,8 +9,10 @@
 #include "inference/settings.h"
 #include "qt/run_job.h"
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QLineEdit;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -38,6 +40,8 @@ class TrainingPanel : public QWidget {
     QPushButton* cancelButton() const { return cancelButton_; }
     QComboBox* methodCombo() const { return methodCombo_; }
     QSpinBox* simulationsSpin() const { return simulationsSpin_; }
+    QComboBox* summaryCombo() const { return summaryCombo_; }
+    QLineEdit* summaryColumnsEdit() const { return summaryColumnsEdit_; }
     QProgressBar* progressBar() const { return progress_; }
     QLabel* statusLabel() const { return statusLabel_; }
     widgets::LossCurvePlot* lossPlot() const { return lossPlot_; }
@@ -57,6 +61,10 @@ class TrainingPanel : public QWidget {
     ProjectDocument* document_;
     TrainingController* controller_;
     QComboBox *methodCombo_, *estimatorCombo_, *deviceCombo_;
+    // ABC: summary statistics and distance (inference.abc).
+    QComboBox *summaryCombo_, *distanceCombo_;
+    QLineEdit* summaryColumnsEdit_;
+    QCheckBox *zScoreCheck_, *regressionCheck_;
     QSpinBox *simulationsSpin_, *roundsSpin_, *batchSpin_, *maxEpochsSpin_, *patienceSpin_,
         *seedSpin_;
     QDoubleSpinBox* learningRateSpin_;

@@ -32,15 +32,16 @@ struct ParameterSpec {
 // Where the simulations come from. Paths are relative to the project file's folder
 // (Project::baseDirectory); only the fields of the chosen kind may be set.
 struct SimulatorBinding {
-    std::string kind = "builtin";      // one of simulatorKinds()
-    std::string task;                  // builtin: catalogue id
-    std::vector<std::string> command;  // program: the program and its arguments, run in the project's folder
-    std::string script;                // script: a JavaScript file defining simulate(theta, rng)
-    std::string library;               // plugin: a shared library with the C ABI of sbiw_simulator_plugin.h
-    std::string csv;                   // imported: a CSV of simulations, θ columns then x columns
-    int dataDimension = 0;             // all kinds but builtin: the length of x
-    int batchSize = 200;               // program: rows per request
-    double timeoutSeconds = 60.0;      // program: per request; script: per simulation
+    std::string kind = "builtin";  // one of simulatorKinds()
+    std::string task;              // builtin: catalogue id
+    std::vector<std::string>
+        command;            // program: the program and its arguments, run in the project's folder
+    std::string script;     // script: a JavaScript file defining simulate(theta, rng)
+    std::string library;    // plugin: a shared library with the C ABI of sbiw_simulator_plugin.h
+    std::string csv;        // imported: a CSV of simulations, θ columns then x columns
+    int dataDimension = 0;  // all kinds but builtin: the length of x
+    int batchSize = 200;    // program: rows per request
+    double timeoutSeconds = 60.0;  // program: per request; script: per simulation
 
     Problems validate() const;
     // True for the kinds that run code from outside the workbench (the user must trust it).
@@ -66,7 +67,7 @@ struct TrainingSettings {
     int batchSize = 200;
     double learningRate = 5e-4;
     double validationFraction = 0.1;
-    int patience = 20;        // epochs without validation improvement before stopping
+    int patience = 20;  // epochs without validation improvement before stopping
     int maxEpochs = 1000;
     double gradientClipNorm = 5.0;  // 0 disables clipping
 
@@ -74,9 +75,26 @@ struct TrainingSettings {
     bool operator==(const TrainingSettings& o) const;
 };
 
+struct AbcSettings;
+
+// The summary statistics and distance of the ABC methods (rej-abc, smc-abc), as the project
+// chooses them; abc/abc.h has their meaning.
+struct AbcProjectSettings {
+    std::string summary = "identity";   // identity | columns | iid_mean_std
+    std::vector<int> columns;           // 0-based data columns (columns, iid_mean_std)
+    std::string distance = "l2";        // l2 | l1
+    bool zScore = false;                // scale every statistic by its prior-predictive spread
+    bool regressionAdjustment = false;  // Beaumont et al. (2002) linear regression
+
+    Problems validate() const;
+    bool operator==(const AbcProjectSettings& o) const;
+    // Copies these choices into an ABC run's settings (valid ones; validate() first).
+    void applyTo(AbcSettings& settings) const;
+};
+
 struct InferenceSettings {
-    std::string method = "npe";     // one of inferenceMethods()
-    std::string estimator = "nsf";  // one of densityEstimators()
+    std::string method = "npe";        // one of inferenceMethods()
+    std::string estimator = "nsf";     // one of densityEstimators()
     std::int64_t simulations = 10000;  // total budget over all rounds
     int rounds = 1;
     std::uint64_t seed = 1;
@@ -84,6 +102,7 @@ struct InferenceSettings {
     int threads = 0;              // 0: all cores
     std::int64_t posteriorSamples = 10000;
     TrainingSettings training;
+    AbcProjectSettings abc;
 
     Problems validate() const;
     bool operator==(const InferenceSettings& o) const;

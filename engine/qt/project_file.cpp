@@ -187,11 +187,32 @@ void readTraining(JsonReader& reader, const QJsonValue& value, const std::string
     t.gradientClipNorm = reader.number(o, "gradient_clip_norm", path, t.gradientClipNorm);
 }
 
+void readAbc(JsonReader& reader, const QJsonValue& value, const std::string& path, AbcProjectSettings& a) {
+    if (value.isUndefined() || !reader.isObject(value, path)) return;
+    const QJsonObject o = value.toObject();
+    reader.rejectUnknownKeys(o, path, {"summary", "columns", "distance", "z_score", "regression_adjustment"});
+    a.summary = reader.string(o, "summary", path, false, a.summary);
+    if (o.contains("columns")) {
+        std::vector<double> columns;
+        reader.numberArray(o.value("columns"), joinPath(path, "columns"), columns);
+        a.columns.clear();
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            if (columns[i] != std::floor(columns[i]) || std::abs(columns[i]) > 1e6)
+                reader.fail(joinPath(path, "columns[" + std::to_string(i) + "]"), "must be a whole number");
+            else
+                a.columns.push_back(int(columns[i]));
+        }
+    }
+    a.distance = reader.string(o, "distance", path, false, a.distance);
+    a.zScore = reader.boolean(o, "z_score", path, a.zScore);
+    a.regressionAdjustment = reader.boolean(o, "regression_adjustment", path, a.regressionAdjustment);
+}
+
 void readInference(JsonReader& reader, const QJsonValue& value, const std::string& path, InferenceSettings& s) {
     if (value.isUndefined() || !reader.isObject(value, path)) return;
     const QJsonObject o = value.toObject();
     reader.rejectUnknownKeys(o, path, {"method", "estimator", "simulations", "rounds", "seed", "device",
-                                       "threads", "posterior_samples", "training"});
+                                       "threads", "posterior_samples", "training", "abc"});
     s.method = reader.string(o, "method", path, false, s.method);
     s.estimator = reader.string(o, "estimator", path, false, s.estimator);
     s.simulations = reader.integer(o, "simulations", path, s.simulations);
@@ -205,6 +226,7 @@ void readInference(JsonReader& reader, const QJsonValue& value, const std::strin
     s.threads = reader.smallInteger(o, "threads", path, s.threads);
     s.posteriorSamples = reader.integer(o, "posterior_samples", path, s.posteriorSamples);
     readTraining(reader, o.value("training"), joinPath(path, "training"), s.training);
+    readAbc(reader, o.value("abc"), joinPath(path, "abc"), s.abc);
 }
 
 void readView(JsonReader& reader, const QJsonValue& value, const std::string& path, ViewSettings& v) {
@@ -561,6 +583,20 @@ QJsonObject projectToJson(const Project& project) {
                                                      {"patience", t.patience},
                                                      {"max_epochs", t.maxEpochs},
                                                      {"gradient_clip_norm", t.gradientClipNorm}}}});
+    if (!(s.abc == AbcProjectSettings{})) {
+        QJsonObject abc{{"summary", QString::fromStdString(s.abc.summary)},
+                        {"distance", QString::fromStdString(s.abc.distance)},
+                        {"z_score", s.abc.zScore},
+                        {"regression_adjustment", s.abc.regressionAdjustment}};
+        if (!s.abc.columns.empty()) {
+            QJsonArray columns;
+            for (int c : s.abc.columns) columns.append(c);
+            abc.insert("columns", columns);
+        }
+        QJsonObject inference = root.value("inference").toObject();
+        inference.insert("abc", abc);
+        root.insert("inference", inference);
+    }
     const ViewSettings& v = project.view;
     root.insert("view", QJsonObject{{"histogram_bins", v.histogramBins},
                                     {"show_true_parameters", v.showTrueParameters},

@@ -111,6 +111,7 @@ template <class Settings>
 void fillAbc(Settings& settings, const InferenceSettings& inference) {
     copyBudget(settings, inference);
     settings.posteriorSamples = inference.posteriorSamples;
+    inference.abc.applyTo(settings);
 }
 
 RunStart runStartOf(const RunJob& job, const QString& estimator, const QJsonObject& settings,
@@ -462,7 +463,9 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
                                    {"seed", QString::number(inference.seed)},
                                    {"threads", inference.threads},
                                    {"posterior_samples", qint64(inference.posteriorSamples)},
-                                   {"observation", job.observationName}};
+                                   {"observation", job.observationName},
+                                   {"summary", QString::fromStdString(inference.abc.summary)},
+                                   {"distance", QString::fromStdString(inference.abc.distance)}};
         result.runId = history->startRun(
             runStartOf(job, QStringLiteral("-"), settings, QStringLiteral("cpu")));
         if (job.onRunStarted)

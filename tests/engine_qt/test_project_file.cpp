@@ -93,6 +93,11 @@ private Q_SLOTS:
             project.inference.seed = 123456789012345;
             project.inference.training.learningRate = 3e-4;
             project.view.credibleLevels = {0.5, 0.9, 0.99};
+            project.inference.abc.summary = "columns";
+            project.inference.abc.columns = {0};
+            project.inference.abc.distance = "l1";
+            project.inference.abc.zScore = true;
+            project.inference.abc.regressionAdjustment = true;
             const QString path = dir.filePath(QString::fromStdString(task.id) + ".sbiw");
             QCOMPARE(saveProject(project, path), QString());
             const ProjectLoadResult back = loadProject(path);

@@ -223,6 +223,44 @@ class TestMainWindow : public QObject {
         QCOMPARE(window.document()->project().inference.simulations, std::int64_t(3000));
     }
 
+    void chooseAbcSummaryStatisticsInThePanel() {
+        MainWindow window;
+        window.show();
+        ProjectDocument* document = window.document();  // two_moons
+        TrainingPanel* panel = window.trainingPanel();
+        QVERIFY(!panel->summaryCombo()->isEnabled());  // NPE: no summary statistics
+        panel->methodCombo()->setCurrentIndex(panel->methodCombo()->findData("rej-abc"));
+        QVERIFY(panel->summaryCombo()->isEnabled());
+        QVERIFY(!panel->summaryColumnsEdit()->isEnabled());  // identity: all data
+        panel->summaryCombo()->setCurrentIndex(panel->summaryCombo()->findData("columns"));
+        QCOMPARE(QString::fromStdString(document->project().inference.abc.summary),
+                 QString("columns"));
+        QLineEdit* columns = panel->summaryColumnsEdit();
+        QVERIFY(columns->isEnabled());
+        columns->setText("1");
+        Q_EMIT columns->editingFinished();
+        QCOMPARE(document->project().inference.abc.columns, std::vector<int>{1});
+        // Not a column number: refused with the reason, the project keeps column 1.
+        columns->setText("1, x");
+        Q_EMIT columns->editingFinished();
+        QVERIFY2(panel->statusLabel()->text().contains("'x'"),
+                 qPrintable(panel->statusLabel()->text()));
+        QCOMPARE(document->project().inference.abc.columns, std::vector<int>{1});
+        QCOMPARE(columns->text(), QString("1"));
+        document->undoStack()->undo();
+        QVERIFY(document->project().inference.abc.columns.empty());
+
+        // The run uses the project's choice and says what it did.
+        columns->setText("0");
+        Q_EMIT columns->editingFinished();
+        panel->simulationsSpin()->setValue(2000);
+        QCOMPARE(window.startTraining(), QString());
+        const RunJobResult result = waitForRun(window);
+        QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
+        QVERIFY2(result.summary.startsWith("Rejection ABC: 2000 simulations"),
+                 qPrintable(result.summary));
+    }
+
     void attachAScriptSimulatorInThePanel() {
         // The example JS two_moons, copied beside a saved project: check a broken version (the
         // error line is marked), fix it, apply, simulate once, train a few epochs on it.
