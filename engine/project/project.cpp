@@ -14,8 +14,7 @@ namespace {
 
 std::string listOf(const std::vector<std::string>& items) {
     std::string text;
-    for (const std::string& item : items)
-        text += (text.empty() ? "" : ", ") + item;
+    for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
     return text;
 }
 
@@ -31,8 +30,7 @@ void requireOneOf(Problems& problems, const std::string& path, const std::string
 
 // Parameter names become CSV column headers and labels: keep them simple.
 std::string nameProblem(const std::string& name) {
-    if (name.empty())
-        return "must not be empty";
+    if (name.empty()) return "must not be empty";
     for (char c : name)
         if (c == ',' || c == '"' || c == '\n' || c == '\r')
             return "must not contain commas, quotes or line breaks";
@@ -42,8 +40,8 @@ std::string nameProblem(const std::string& name) {
 }  // namespace
 
 const std::vector<std::string>& inferenceMethods() {
-    static const std::vector<std::string> methods = {
-        "npe", "snpe", "nle", "snle", "nre", "snre", "nre-c", "snre-c", "rej-abc", "smc-abc"};
+    static const std::vector<std::string> methods = {"npe",    "snpe",   "nle",     "snle",   "nre",
+                                                     "snre",   "nre-c",  "snre-c",  "rej-abc", "smc-abc"};
     return methods;
 }
 
@@ -58,24 +56,20 @@ const std::vector<std::string>& computeDevices() {
 }
 
 const std::vector<std::string>& simulatorKinds() {
-    static const std::vector<std::string> kinds = {"builtin", "program", "script", "plugin",
-                                                   "imported"};
+    static const std::vector<std::string> kinds = {"builtin", "program", "script", "plugin", "imported"};
     return kinds;
 }
 
 Problems SimulatorBinding::validate() const {
     Problems problems;
-    if (std::find(simulatorKinds().begin(), simulatorKinds().end(), kind) ==
-        simulatorKinds().end()) {
-        problems.push_back({"kind", "'" + kind + "' is not a known simulator kind (known: " +
-                                        listOf(simulatorKinds()) + ")"});
+    if (std::find(simulatorKinds().begin(), simulatorKinds().end(), kind) == simulatorKinds().end()) {
+        problems.push_back({"kind", "'" + kind + "' is not a known simulator kind (known: " + listOf(simulatorKinds()) + ")"});
         return problems;
     }
     // A field of another kind is a mistake (a half-edited file), not something to ignore.
     auto onlyFor = [&](bool set, const char* field, const char* owner) {
         if (set && kind != owner)
-            problems.push_back(
-                {field, std::string("only used by kind '") + owner + "'; remove it"});
+            problems.push_back({field, std::string("only used by kind '") + owner + "'; remove it"});
     };
     onlyFor(!task.empty(), "task", "builtin");
     onlyFor(!command.empty(), "command", "program");
@@ -87,32 +81,22 @@ Problems SimulatorBinding::validate() const {
             problems.push_back({"task", "missing: name a built-in task"});
         } else if (!findTask(task)) {
             std::vector<std::string> ids;
-            for (const TaskInfo& t : builtinTasks())
-                ids.push_back(t.id);
-            problems.push_back(
-                {"task", "unknown built-in task '" + task + "' (known: " + listOf(ids) + ")"});
+            for (const TaskInfo& t : builtinTasks()) ids.push_back(t.id);
+            problems.push_back({"task", "unknown built-in task '" + task + "' (known: " + listOf(ids) + ")"});
         }
         if (dataDimension != 0)
-            problems.push_back(
-                {"data_dimension", "not used by built-in tasks (they know theirs); remove it"});
+            problems.push_back({"data_dimension", "not used by built-in tasks (they know theirs); remove it"});
         return problems;
     }
     if (kind == "program") {
         if (command.empty() || command.front().empty())
-            problems.push_back(
-                {"command",
-                 "missing: give the program and its arguments, e.g. [\"python3\", \"sim.py\"]"});
-        if (batchSize < 1)
-            problems.push_back({"batch_size", "must be at least 1"});
+            problems.push_back({"command", "missing: give the program and its arguments, e.g. [\"python3\", \"sim.py\"]"});
+        if (batchSize < 1) problems.push_back({"batch_size", "must be at least 1"});
     }
-    if (kind == "script" && script.empty())
-        problems.push_back({"script", "missing: name a JavaScript file"});
-    if (kind == "plugin" && library.empty())
-        problems.push_back({"library", "missing: name a shared library"});
-    if (kind == "imported" && csv.empty())
-        problems.push_back({"csv", "missing: name a CSV file of simulations"});
-    if (dataDimension < 1)
-        problems.push_back({"data_dimension", "missing or below 1: give the length of x"});
+    if (kind == "script" && script.empty()) problems.push_back({"script", "missing: name a JavaScript file"});
+    if (kind == "plugin" && library.empty()) problems.push_back({"library", "missing: name a shared library"});
+    if (kind == "imported" && csv.empty()) problems.push_back({"csv", "missing: name a CSV file of simulations"});
+    if (dataDimension < 1) problems.push_back({"data_dimension", "missing or below 1: give the length of x"});
     if (!(timeoutSeconds > 0.0) || !std::isfinite(timeoutSeconds))
         problems.push_back({"timeout_seconds", "must be a positive number of seconds"});
     return problems;
@@ -126,16 +110,13 @@ bool SimulatorBinding::operator==(const SimulatorBinding& o) const {
 
 Problems TrainingSettings::validate() const {
     Problems problems;
-    if (batchSize < 1)
-        problems.push_back({"batch_size", "must be at least 1"});
+    if (batchSize < 1) problems.push_back({"batch_size", "must be at least 1"});
     if (!(learningRate > 0.0 && learningRate < 1.0))
         problems.push_back({"learning_rate", "must be between 0 and 1 (exclusive)"});
     if (!(validationFraction > 0.0 && validationFraction < 0.5))
         problems.push_back({"validation_fraction", "must be between 0 and 0.5 (exclusive)"});
-    if (patience < 1)
-        problems.push_back({"patience", "must be at least 1 epoch"});
-    if (maxEpochs < 1)
-        problems.push_back({"max_epochs", "must be at least 1"});
+    if (patience < 1) problems.push_back({"patience", "must be at least 1 epoch"});
+    if (maxEpochs < 1) problems.push_back({"max_epochs", "must be at least 1"});
     if (!(gradientClipNorm >= 0.0) || !std::isfinite(gradientClipNorm))
         problems.push_back({"gradient_clip_norm", "must be 0 (off) or a positive number"});
     return problems;
@@ -182,16 +163,12 @@ Problems InferenceSettings::validate() const {
     requireOneOf(problems, "method", method, inferenceMethods());
     requireOneOf(problems, "estimator", estimator, densityEstimators());
     requireOneOf(problems, "device", device, computeDevices());
-    if (simulations < 1)
-        problems.push_back({"simulations", "must be at least 1"});
-    if (rounds < 1)
-        problems.push_back({"rounds", "must be at least 1"});
+    if (simulations < 1) problems.push_back({"simulations", "must be at least 1"});
+    if (rounds < 1) problems.push_back({"rounds", "must be at least 1"});
     if (rounds > 1 && simulations < rounds)
         problems.push_back({"simulations", "must be at least the number of rounds"});
-    if (threads < 0)
-        problems.push_back({"threads", "must be 0 (all cores) or positive"});
-    if (posteriorSamples < 1)
-        problems.push_back({"posterior_samples", "must be at least 1"});
+    if (threads < 0) problems.push_back({"threads", "must be 0 (all cores) or positive"});
+    if (posteriorSamples < 1) problems.push_back({"posterior_samples", "must be at least 1"});
     appendProblems(problems, training.validate(), "training");
     appendProblems(problems, abc.validate(), "abc");
     return problems;
@@ -222,12 +199,10 @@ bool ViewSettings::operator==(const ViewSettings& o) const {
 
 Problems Project::validate() const {
     Problems problems;
-    if (name.empty())
-        problems.push_back({"name", "must not be empty"});
+    if (name.empty()) problems.push_back({"name", "must not be empty"});
 
     // Parameters and the prior blocks they form.
-    if (parameters.empty())
-        problems.push_back({"parameters", "a project needs at least one parameter"});
+    if (parameters.empty()) problems.push_back({"parameters", "a project needs at least one parameter"});
     std::set<std::string> seen;
     int coveredUntil = 0;  // parameters [.., coveredUntil) belong to an earlier multivariate block
     for (std::size_t i = 0; i < parameters.size(); ++i) {
@@ -241,9 +216,7 @@ Problems Project::validate() const {
         const bool covered = int(i) < coveredUntil;
         if (parameter.prior) {
             if (covered) {
-                problems.push_back({path + ".prior",
-                                    "this parameter is already covered by the multivariate prior "
-                                    "of an earlier parameter; remove this prior"});
+                problems.push_back({path + ".prior", "this parameter is already covered by the multivariate prior of an earlier parameter; remove this prior"});
                 continue;
             }
             const Problems priorProblems = parameter.prior->validate();
@@ -303,8 +276,7 @@ Problems Project::validate() const {
                                     " parameters"});
     }
     if (!defaultObservation.empty() && !findObservation(defaultObservation))
-        problems.push_back(
-            {"default_observation", "no observation is named '" + defaultObservation + "'"});
+        problems.push_back({"default_observation", "no observation is named '" + defaultObservation + "'"});
     if (defaultObservation.empty() && !observations.empty())
         problems.push_back({"default_observation", "missing: name one of the observations"});
 
@@ -321,16 +293,14 @@ Problems Project::validate() const {
 
 std::vector<std::string> Project::parameterNames() const {
     std::vector<std::string> names;
-    for (const ParameterSpec& p : parameters)
-        names.push_back(p.name);
+    for (const ParameterSpec& p : parameters) names.push_back(p.name);
     return names;
 }
 
 std::vector<PriorSpec> Project::priorBlocks() const {
     std::vector<PriorSpec> blocks;
     for (const ParameterSpec& p : parameters)
-        if (p.prior)
-            blocks.push_back(*p.prior);
+        if (p.prior) blocks.push_back(*p.prior);
     return blocks;
 }
 
@@ -343,24 +313,21 @@ std::unique_ptr<Simulator> Project::makeSimulator() const {
     Problems problems;
     appendProblems(problems, simulator.validate(), "simulator");
     if (problems.empty() && simulator.kind != "builtin")
-        problems.push_back(
-            {"simulator.kind", "'" + simulator.kind +
-                                   "' simulators are made by the app (makeProjectSimulator), which "
-                                   "knows the project's folder and asks for trust"});
+        problems.push_back({"simulator.kind", "'" + simulator.kind +
+                                                  "' simulators are made by the app (makeProjectSimulator), which "
+                                                  "knows the project's folder and asks for trust"});
     throwIfProblems(problems);
     return findTask(simulator.task)->create();
 }
 
 const Observation* Project::findObservation(const std::string& observationName) const {
     for (const Observation& o : observations)
-        if (o.name == observationName)
-            return &o;
+        if (o.name == observationName) return &o;
     return nullptr;
 }
 
 int Project::dataDimension() const {
-    if (simulator.kind != "builtin")
-        return simulator.dataDimension;
+    if (simulator.kind != "builtin") return simulator.dataDimension;
     const TaskInfo* task = findTask(simulator.task);
     return task ? task->dataDimension : 0;
 }
@@ -368,7 +335,8 @@ int Project::dataDimension() const {
 bool Project::operator==(const Project& o) const {
     return name == o.name && description == o.description && parameters == o.parameters &&
            simulator == o.simulator && observations == o.observations &&
-           defaultObservation == o.defaultObservation && inference == o.inference && view == o.view;
+           defaultObservation == o.defaultObservation && inference == o.inference &&
+           view == o.view;
 }
 
 Project projectFromTask(const TaskInfo& task) {
@@ -391,15 +359,13 @@ Project projectFromTask(const TaskInfo& task) {
     for (const ReferenceObservation& reference : task.referenceObservations) {
         Observation observation;
         observation.name = "observation " + std::to_string(reference.number);
-        observation.data =
-            Eigen::Map<const Matrix>(reference.data.data(), 1, Eigen::Index(reference.data.size()));
+        observation.data = Eigen::Map<const Matrix>(reference.data.data(), 1, Eigen::Index(reference.data.size()));
         observation.trueParameters = reference.trueParameters;
         observation.note = "reference observation " + std::to_string(reference.number) + " of " +
                            task.id + " (" + task.source + ")";
         project.observations.push_back(std::move(observation));
     }
-    if (!project.observations.empty())
-        project.defaultObservation = project.observations.front().name;
+    if (!project.observations.empty()) project.defaultObservation = project.observations.front().name;
     return project;
 }
 

@@ -32,16 +32,15 @@ struct ParameterSpec {
 // Where the simulations come from. Paths are relative to the project file's folder
 // (Project::baseDirectory); only the fields of the chosen kind may be set.
 struct SimulatorBinding {
-    std::string kind = "builtin";  // one of simulatorKinds()
-    std::string task;              // builtin: catalogue id
-    std::vector<std::string>
-        command;            // program: the program and its arguments, run in the project's folder
-    std::string script;     // script: a JavaScript file defining simulate(theta, rng)
-    std::string library;    // plugin: a shared library with the C ABI of sbiw_simulator_plugin.h
-    std::string csv;        // imported: a CSV of simulations, θ columns then x columns
-    int dataDimension = 0;  // all kinds but builtin: the length of x
-    int batchSize = 200;    // program: rows per request
-    double timeoutSeconds = 60.0;  // program: per request; script: per simulation
+    std::string kind = "builtin";      // one of simulatorKinds()
+    std::string task;                  // builtin: catalogue id
+    std::vector<std::string> command;  // program: the program and its arguments, run in the project's folder
+    std::string script;                // script: a JavaScript file defining simulate(theta, rng)
+    std::string library;               // plugin: a shared library with the C ABI of sbiw_simulator_plugin.h
+    std::string csv;                   // imported: a CSV of simulations, θ columns then x columns
+    int dataDimension = 0;             // all kinds but builtin: the length of x
+    int batchSize = 200;               // program: rows per request
+    double timeoutSeconds = 60.0;      // program: per request; script: per simulation
 
     Problems validate() const;
     // True for the kinds that run code from outside the workbench (the user must trust it).
@@ -67,7 +66,7 @@ struct TrainingSettings {
     int batchSize = 200;
     double learningRate = 5e-4;
     double validationFraction = 0.1;
-    int patience = 20;  // epochs without validation improvement before stopping
+    int patience = 20;        // epochs without validation improvement before stopping
     int maxEpochs = 1000;
     double gradientClipNorm = 5.0;  // 0 disables clipping
 
@@ -93,8 +92,8 @@ struct AbcProjectSettings {
 };
 
 struct InferenceSettings {
-    std::string method = "npe";        // one of inferenceMethods()
-    std::string estimator = "nsf";     // one of densityEstimators()
+    std::string method = "npe";     // one of inferenceMethods()
+    std::string estimator = "nsf";  // one of densityEstimators()
     std::int64_t simulations = 10000;  // total budget over all rounds
     int rounds = 1;
     std::uint64_t seed = 1;

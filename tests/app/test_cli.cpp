@@ -14,29 +14,24 @@ using namespace sbiw;
 
 namespace {
 
-using test::cli;
 using test::CliRun;
+using test::cli;
 
-QString project(const char* task) {
-    return test::sourcePath(QString("projects/%1.sbiw").arg(task));
-}
+QString project(const char* task) { return test::sourcePath(QString("projects/%1.sbiw").arg(task)); }
 
 }  // namespace
 
 class TestCli : public QObject {
     Q_OBJECT
-  private Q_SLOTS:
+private Q_SLOTS:
     void usageErrorsExitWithTwo() {
         QCOMPARE(cli({}).code, int(kExitUsage));
         QCOMPARE(cli({"frobnicate"}).code, int(kExitUsage));
         const CliRun noOut = cli({"simulate", project("two_moons"), "--count", "10"});
         QCOMPARE(noOut.code, int(kExitUsage));
         QVERIFY(noOut.err.contains("--out is required"));
-        QCOMPARE(cli({"simulate", project("two_moons"), "--count", "-5", "--out", "x.csv"}).code,
-                 int(kExitUsage));
-        QCOMPARE(cli({"simulate", project("two_moons"), "--count", "5", "--theta", "t.csv", "--out",
-                      "x.csv"})
-                     .code,
+        QCOMPARE(cli({"simulate", project("two_moons"), "--count", "-5", "--out", "x.csv"}).code, int(kExitUsage));
+        QCOMPARE(cli({"simulate", project("two_moons"), "--count", "5", "--theta", "t.csv", "--out", "x.csv"}).code,
                  int(kExitUsage));
         QCOMPARE(cli({"validate", "--bogus", "x"}).code, int(kExitUsage));
     }
@@ -44,13 +39,11 @@ class TestCli : public QObject {
     void everyCommandHasHelp() {
         const CliRun overall = cli({"--help"});
         QCOMPARE(overall.code, int(kExitSuccess));
-        for (const char* command :
-             {"validate", "simulate", "train", "history", "diagnose", "c2st", "new", "tasks"}) {
+        for (const char* command : {"validate", "simulate", "train", "history", "diagnose", "c2st", "new", "tasks"}) {
             QVERIFY(overall.out.contains(command));
             const CliRun help = cli({command, "--help"});
             QCOMPARE(help.code, int(kExitSuccess));
-            QVERIFY2(help.out.startsWith("usage: sbiw-cli " + QString(command)),
-                     qPrintable(help.out));
+            QVERIFY2(help.out.startsWith("usage: sbiw-cli " + QString(command)), qPrintable(help.out));
         }
     }
 
@@ -58,11 +51,9 @@ class TestCli : public QObject {
         const CliRun good = cli({"validate", project("sir")});
         QCOMPARE(good.code, int(kExitSuccess));
         QVERIFY(good.out.contains("valid"));
-        const CliRun bad =
-            cli({"validate", test::testDataPath("broken_projects/high_below_low.sbiw")});
+        const CliRun bad = cli({"validate", test::testDataPath("broken_projects/high_below_low.sbiw")});
         QCOMPARE(bad.code, int(kExitFailure));
-        QVERIFY2(bad.err.contains("parameters[1].prior.high: must be greater than low"),
-                 qPrintable(bad.err));
+        QVERIFY2(bad.err.contains("parameters[1].prior.high: must be greater than low"), qPrintable(bad.err));
     }
 
     void tasksListsTheCatalogue() {
@@ -83,8 +74,7 @@ class TestCli : public QObject {
     void simulateWritesParametersThenData() {
         QTemporaryDir dir;
         const QString out = dir.filePath("sims.csv");
-        const CliRun run =
-            cli({"simulate", project("two_moons"), "--count", "500", "--seed", "3", "--out", out});
+        const CliRun run = cli({"simulate", project("two_moons"), "--count", "500", "--seed", "3", "--out", out});
         QCOMPARE(run.code, int(kExitSuccess));
         const CsvTable table = readCsv(out.toStdString());
         QCOMPARE(table.values.rows(), 500);
@@ -97,22 +87,15 @@ class TestCli : public QObject {
     void anEarlierInterruptDoesNotCancelTheNextCommand() {
         QTemporaryDir dir;
         interruptFlag().store(true);  // as left by a Ctrl-C during an earlier in-process command
-        const CliRun run = cli(
-            {"simulate", project("two_moons"), "--count", "100", "--out", dir.filePath("s.csv")});
+        const CliRun run = cli({"simulate", project("two_moons"), "--count", "100", "--out", dir.filePath("s.csv")});
         QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
     }
 
     void simulateIsReproducibleAcrossThreads() {
         QTemporaryDir dir;
         const QString one = dir.filePath("one.csv"), two = dir.filePath("two.csv");
-        QCOMPARE(cli({"simulate", project("slcp"), "--count", "3000", "--seed", "9", "--threads",
-                      "1", "--out", one})
-                     .code,
-                 0);
-        QCOMPARE(cli({"simulate", project("slcp"), "--count", "3000", "--seed", "9", "--threads",
-                      "2", "--out", two})
-                     .code,
-                 0);
+        QCOMPARE(cli({"simulate", project("slcp"), "--count", "3000", "--seed", "9", "--threads", "1", "--out", one}).code, 0);
+        QCOMPARE(cli({"simulate", project("slcp"), "--count", "3000", "--seed", "9", "--threads", "2", "--out", two}).code, 0);
         QFile a(one), b(two);
         QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
         QCOMPARE(a.readAll(), b.readAll());
@@ -120,18 +103,12 @@ class TestCli : public QObject {
 
     void thetaModeReproducesTheDataColumns() {
         QTemporaryDir dir;
-        const QString sims = dir.filePath("sims.csv"), theta = dir.filePath("theta.csv"),
-                      x = dir.filePath("x.csv");
-        QCOMPARE(cli({"simulate", project("gaussian_linear"), "--count", "200", "--seed", "5",
-                      "--out", sims})
-                     .code,
-                 0);
+        const QString sims = dir.filePath("sims.csv"), theta = dir.filePath("theta.csv"), x = dir.filePath("x.csv");
+        QCOMPARE(cli({"simulate", project("gaussian_linear"), "--count", "200", "--seed", "5", "--out", sims}).code, 0);
         const CsvTable table = readCsv(sims.toStdString());
-        writeCsv(theta.toStdString(),
-                 std::vector<std::string>(table.header.begin(), table.header.begin() + 10),
+        writeCsv(theta.toStdString(), std::vector<std::string>(table.header.begin(), table.header.begin() + 10),
                  table.values.leftCols(10));
-        const CliRun run = cli(
-            {"simulate", project("gaussian_linear"), "--theta", theta, "--seed", "5", "--out", x});
+        const CliRun run = cli({"simulate", project("gaussian_linear"), "--theta", theta, "--seed", "5", "--out", x});
         QCOMPARE(run.code, int(kExitSuccess));
         const CsvTable data = readCsv(x.toStdString());
         QCOMPARE(data.header.front(), std::string("data_1"));
@@ -143,11 +120,9 @@ class TestCli : public QObject {
         QTemporaryDir dir;
         const QString theta = dir.filePath("theta.csv");
         writeCsv(theta.toStdString(), {"a", "b", "c"}, Matrix::Zero(2, 3));
-        const CliRun run = cli(
-            {"simulate", project("two_moons"), "--theta", theta, "--out", dir.filePath("x.csv")});
+        const CliRun run = cli({"simulate", project("two_moons"), "--theta", theta, "--out", dir.filePath("x.csv")});
         QCOMPARE(run.code, int(kExitFailure));
-        QVERIFY2(run.err.contains("has 3 columns, the project has 2 parameters"),
-                 qPrintable(run.err));
+        QVERIFY2(run.err.contains("has 3 columns, the project has 2 parameters"), qPrintable(run.err));
         QVERIFY(!QFile::exists(dir.filePath("x.csv")));
     }
 
@@ -156,12 +131,10 @@ class TestCli : public QObject {
         auto normals = [](std::uint64_t seed, double shift) {
             Matrix m(1500, 2);
             RandomStream rng(seed, StreamPurpose::Test, 0);
-            for (Eigen::Index i = 0; i < m.size(); ++i)
-                m.data()[i] = rng.normal() + shift;
+            for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.normal() + shift;
             return m;
         };
-        const QString a = dir.filePath("a.csv"), b = dir.filePath("b.csv"),
-                      far = dir.filePath("far.csv");
+        const QString a = dir.filePath("a.csv"), b = dir.filePath("b.csv"), far = dir.filePath("far.csv");
         writeCsv(a.toStdString(), {"p1", "p2"}, normals(1, 0.0));
         writeCsv(b.toStdString(), {"p1", "p2"}, normals(2, 0.0));
         writeCsv(far.toStdString(), {"p1", "p2"}, normals(3, 10.0));
@@ -178,27 +151,9 @@ class TestCli : public QObject {
         // gaussian_linear: the exact posterior is N(x_o / 2, 0.05 I); a small MDN run gets close.
         QTemporaryDir dir;
         const QString out = dir.filePath("samples.csv"), model = dir.filePath("posterior.pt");
-        const CliRun run = cli({"train",
-                                project("gaussian_linear"),
-                                "--method",
-                                "npe",
-                                "--estimator",
-                                "mdn",
-                                "--simulations",
-                                "5000",
-                                "--seed",
-                                "3",
-                                "--samples",
-                                "2000",
-                                "--out",
-                                out,
-                                "--device",
-                                "cpu",
-                                "--threads",
-                                "1",
-                                "--save-posterior",
-                                model,
-                                "--no-history"});
+        const CliRun run = cli({"train", project("gaussian_linear"), "--method", "npe", "--estimator", "mdn",
+                                "--simulations", "5000", "--seed", "3", "--samples", "2000", "--out", out,
+                                "--device", "cpu", "--threads", "1", "--save-posterior", model, "--no-history"});
         QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
         QVERIFY(run.out.contains("epoch 1  train"));
         QVERIFY(run.out.contains("wrote 2000 posterior samples"));
@@ -206,11 +161,9 @@ class TestCli : public QObject {
         const CsvTable samples = readCsv(out.toStdString());
         QCOMPARE(samples.header.front(), std::string("parameter_1"));
         QCOMPARE(samples.values.rows(), 2000);
-        const Matrix xo = test::readCsvMatrix(
-            test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
+        const Matrix xo = test::readCsvMatrix(test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
         const Vector mean = test::columnMeans(samples.values);
-        for (int i = 0; i < 10; ++i)
-            SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
+        for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
     }
 
     // Three i.i.d. rows of N(θ, 0.1 I) under the prior N(0, 0.1 I): posterior mean Σ x_i / 4. NPE
@@ -218,42 +171,19 @@ class TestCli : public QObject {
     // the three rows.
     void npeTakesSeveralIidRowsAsASet() {
         QTemporaryDir dir;
-        const Matrix xo = test::readCsvMatrix(
-            test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
+        const Matrix xo = test::readCsvMatrix(test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
         Matrix rows(3, 10);
-        for (int r = 0; r < 3; ++r)
-            rows.row(r) = xo.row(0) * (1.0 - 0.2 * r);
+        for (int r = 0; r < 3; ++r) rows.row(r) = xo.row(0) * (1.0 - 0.2 * r);
         std::vector<std::string> header;
-        for (int i = 1; i <= 10; ++i)
-            header.push_back("data_" + std::to_string(i));
-        const QString trials = dir.filePath("trials.csv"), out = dir.filePath("post.csv"),
-                      db = dir.filePath("h.sqlite");
+        for (int i = 1; i <= 10; ++i) header.push_back("data_" + std::to_string(i));
+        const QString trials = dir.filePath("trials.csv"), out = dir.filePath("post.csv"), db = dir.filePath("h.sqlite");
         writeCsv(trials.toStdString(), header, rows);
-        const CliRun run = cli({"train",
-                                project("gaussian_linear"),
-                                "--observation",
-                                trials,
-                                "--simulations",
-                                "4000",
-                                "--seed",
-                                "2",
-                                "--samples",
-                                "2000",
-                                "--max-epochs",
-                                "60",
-                                "--out",
-                                out,
-                                "--device",
-                                "cpu",
-                                "--threads",
-                                "1",
-                                "--quiet",
-                                "--db",
-                                db});
+        const CliRun run = cli({"train", project("gaussian_linear"), "--observation", trials, "--simulations", "4000",
+                                "--seed", "2", "--samples", "2000", "--max-epochs", "60", "--out", out, "--device",
+                                "cpu", "--threads", "1", "--quiet", "--db", db});
         QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
         const Vector mean = test::columnMeans(readCsv(out.toStdString()).values);
-        for (int i = 0; i < 10; ++i)
-            SBIW_COMPARE_NEAR(mean(i), rows.col(i).sum() / 4.0, 0.12);
+        for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(mean(i), rows.col(i).sum() / 4.0, 0.12);
         const CliRun shown = cli({"history", "show", "1", project("gaussian_linear"), "--db", db});
         QVERIFY2(shown.out.contains("\"trials\": 3"), qPrintable(shown.out));
     }
@@ -262,83 +192,47 @@ class TestCli : public QObject {
         // Likelihood estimator + slice sampling; exact posterior N(x_o / 2, 0.05 I).
         QTemporaryDir dir;
         const QString out = dir.filePath("nle.csv");
-        const CliRun run = cli({"train",         project("gaussian_linear"),
-                                "--method",      "nle",
-                                "--simulations", "3000",
-                                "--seed",        "3",
-                                "--samples",     "1000",
-                                "--chains",      "20",
-                                "--max-epochs",  "40",
-                                "--out",         out,
-                                "--device",      "cpu",
-                                "--threads",     "1",
-                                "--quiet",       "--no-history"});
+        const CliRun run = cli({"train", project("gaussian_linear"), "--method", "nle", "--simulations", "3000",
+                                "--seed", "3", "--samples", "1000", "--chains", "20", "--max-epochs", "40",
+                                "--out", out, "--device", "cpu", "--threads", "1", "--quiet", "--no-history"});
         QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
         QVERIFY2(run.out.contains("slice MCMC: 1000 samples from 20 chains"), qPrintable(run.out));
         const CsvTable samples = readCsv(out.toStdString());
         QCOMPARE(samples.values.rows(), 1000);
-        const Matrix xo = test::readCsvMatrix(
-            test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
+        const Matrix xo = test::readCsvMatrix(test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
         const Vector mean = test::columnMeans(samples.values);
-        for (int i = 0; i < 10; ++i)
-            SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
+        for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
         // NRE through the same path: a ratio classifier instead of a likelihood flow.
-        const CliRun ratio = cli({"train",         project("gaussian_linear"),
-                                  "--method",      "nre",
-                                  "--simulations", "3000",
-                                  "--seed",        "3",
-                                  "--samples",     "1000",
-                                  "--chains",      "20",
-                                  "--max-epochs",  "40",
-                                  "--mcmc",        "mh",
-                                  "--out",         out,
-                                  "--device",      "cpu",
-                                  "--threads",     "1",
-                                  "--quiet",       "--no-history"});
+        const CliRun ratio = cli({"train", project("gaussian_linear"), "--method", "nre", "--simulations", "3000",
+                                  "--seed", "3", "--samples", "1000", "--chains", "20", "--max-epochs", "40", "--mcmc",
+                                  "mh", "--out", out, "--device", "cpu", "--threads", "1", "--quiet", "--no-history"});
         QVERIFY2(ratio.code == kExitSuccess, qPrintable(ratio.err));
         QVERIFY2(ratio.out.contains("NRE (classifier) on 3000 simulations"), qPrintable(ratio.out));
         QVERIFY2(ratio.out.contains("mh MCMC: 1000 samples from 20 chains"), qPrintable(ratio.out));
         const Vector ratioMean = test::columnMeans(readCsv(out.toStdString()).values);
-        for (int i = 0; i < 10; ++i)
-            SBIW_COMPARE_NEAR(ratioMean(i), xo(0, i) / 2.0, 0.15);
-        // Sequential NRE-C, two rounds: the second simulates at MCMC draws from the first's
-        // posterior.
-        const CliRun sequential = cli({"train",         project("gaussian_linear"),
-                                       "--method",      "snre-c",
-                                       "--rounds",      "2",
-                                       "--simulations", "3000",
-                                       "--seed",        "3",
-                                       "--samples",     "1000",
-                                       "--chains",      "20",
-                                       "--max-epochs",  "40",
-                                       "--out",         out,
-                                       "--device",      "cpu",
-                                       "--threads",     "1",
-                                       "--quiet",       "--no-history"});
+        for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(ratioMean(i), xo(0, i) / 2.0, 0.15);
+        // Sequential NRE-C, two rounds: the second simulates at MCMC draws from the first's posterior.
+        const CliRun sequential = cli({"train", project("gaussian_linear"), "--method", "snre-c", "--rounds", "2",
+                                       "--simulations", "3000", "--seed", "3", "--samples", "1000", "--chains", "20",
+                                       "--max-epochs", "40", "--out", out, "--device", "cpu", "--threads", "1",
+                                       "--quiet", "--no-history"});
         QVERIFY2(sequential.code == kExitSuccess, qPrintable(sequential.err));
-        QVERIFY2(sequential.out.contains("SNRE-C (classifier, 2 rounds) on 3000 simulations"),
+        QVERIFY2(sequential.out.contains("SNRE-C (classifier, 2 rounds) on 3000 simulations"), qPrintable(sequential.out));
+        QVERIFY2(sequential.out.contains("round 2: 1500 simulations at MCMC draws from the posterior"),
                  qPrintable(sequential.out));
-        QVERIFY2(
-            sequential.out.contains("round 2: 1500 simulations at MCMC draws from the posterior"),
-            qPrintable(sequential.out));
         const Vector sequentialMean = test::columnMeans(readCsv(out.toStdString()).values);
-        for (int i = 0; i < 10; ++i)
-            SBIW_COMPARE_NEAR(sequentialMean(i), xo(0, i) / 2.0, 0.15);
-        const CliRun oneRound = cli({"train", project("gaussian_linear"), "--method", "nle",
-                                     "--rounds", "2", "--out", out, "--no-history"});
+        for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(sequentialMean(i), xo(0, i) / 2.0, 0.15);
+        const CliRun oneRound = cli({"train", project("gaussian_linear"), "--method", "nle", "--rounds", "2", "--out",
+                                     out, "--no-history"});
         QCOMPARE(oneRound.code, int(kExitUsage));
         QVERIFY2(oneRound.err.contains("--rounds does not apply to nle"), qPrintable(oneRound.err));
-        QCOMPARE(cli({"train", project("gaussian_linear"), "--method", "nre", "--estimator", "maf",
-                      "--out", out, "--no-history"})
-                     .code,
+        QCOMPARE(cli({"train", project("gaussian_linear"), "--method", "nre", "--estimator", "maf", "--out", out,
+                      "--no-history"}).code,
                  int(kExitUsage));
-        QCOMPARE(cli({"train", project("gaussian_linear"), "--method", "nle", "--mcmc", "gibbs",
-                      "--out", out, "--no-history"})
-                     .code,
+        QCOMPARE(cli({"train", project("gaussian_linear"), "--method", "nle", "--mcmc", "gibbs", "--out", out,
+                      "--no-history"}).code,
                  int(kExitUsage));
-        QCOMPARE(cli({"train", project("gaussian_linear"), "--chains", "4", "--out", out,
-                      "--no-history"})
-                     .code,
+        QCOMPARE(cli({"train", project("gaussian_linear"), "--chains", "4", "--out", out, "--no-history"}).code,
                  int(kExitUsage));  // --chains is for nle
     }
 
@@ -346,13 +240,12 @@ class TestCli : public QObject {
         // Rejection ABC keeps the 100 closest of 10^4 simulations: in 10-D that is a wide
         // tolerance, so only the posterior mean x_o / 2 is checked, loosely; SMC-ABC runs too.
         QTemporaryDir dir;
-        const Matrix xo = test::readCsvMatrix(
-            test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
+        const Matrix xo = test::readCsvMatrix(test::sourcePath("tests/data/sbibm/gaussian_linear/obs1/observation.csv"));
         for (const char* method : {"rej-abc", "smc-abc"}) {
             const QString out = dir.filePath(QString(method) + ".csv");
-            const CliRun run = cli({"train", project("gaussian_linear"), "--method", method,
-                                    "--simulations", "10000", "--seed", "3", "--samples", "1000",
-                                    "--out", out, "--threads", "2", "--quiet", "--no-history"});
+            const CliRun run = cli({"train", project("gaussian_linear"), "--method", method, "--simulations", "10000",
+                                    "--seed", "3", "--samples", "1000", "--out", out, "--threads", "2", "--quiet",
+                                    "--no-history"});
             QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
             QVERIFY2(run.out.contains("1000 posterior samples written to"), qPrintable(run.out));
             const CsvTable samples = readCsv(out.toStdString());
@@ -360,16 +253,13 @@ class TestCli : public QObject {
             QCOMPARE(samples.values.rows(), 1000);
             const Vector mean = test::columnMeans(samples.values);
             double error = 0.0;
-            for (int i = 0; i < 10; ++i)
-                error += std::abs(mean(i) - xo(0, i) / 2.0) / 10.0;
+            for (int i = 0; i < 10; ++i) error += std::abs(mean(i) - xo(0, i) / 2.0) / 10.0;
             // The prior mean (0) is 0.19 away on average for this x_o (seed 3: rejection 0.08,
             // SMC 0.11); ABC must do clearly better than the prior.
-            QVERIFY2(error < 0.14,
-                     qPrintable(QString("%1: mean absolute error %2").arg(method).arg(error)));
+            QVERIFY2(error < 0.14, qPrintable(QString("%1: mean absolute error %2").arg(method).arg(error)));
         }
-        const CliRun wrong =
-            cli({"train", project("gaussian_linear"), "--method", "rej-abc", "--estimator", "maf",
-                 "--out", dir.filePath("x.csv"), "--no-history"});
+        const CliRun wrong = cli({"train", project("gaussian_linear"), "--method", "rej-abc", "--estimator", "maf",
+                                  "--out", dir.filePath("x.csv"), "--no-history"});
         QCOMPARE(wrong.code, int(kExitUsage));
         QVERIFY(wrong.err.contains("--estimator does not apply to rej-abc"));
     }
@@ -413,24 +303,18 @@ class TestCli : public QObject {
     void trainRejectsWhatItCannotDo() {
         QTemporaryDir dir;
         const QString out = dir.filePath("s.csv");
-        const CliRun method =
-            cli({"train", project("two_moons"), "--method", "magic", "--out", out});
+        const CliRun method = cli({"train", project("two_moons"), "--method", "magic", "--out", out});
         QCOMPARE(method.code, int(kExitUsage));
-        QVERIFY2(method.err.contains("method 'magic' is not one of: npe, snpe, nle, snle"),
-                 qPrintable(method.err));
-        const CliRun estimator =
-            cli({"train", project("two_moons"), "--estimator", "realnvp", "--out", out});
+        QVERIFY2(method.err.contains("method 'magic' is not one of: npe, snpe, nle, snle"), qPrintable(method.err));
+        const CliRun estimator = cli({"train", project("two_moons"), "--estimator", "realnvp", "--out", out});
         QCOMPARE(estimator.code, int(kExitUsage));
-        QVERIFY2(estimator.err.contains("estimator.kind: 'realnvp' is not one of: maf, nsf, mdn"),
-                 qPrintable(estimator.err));
+        QVERIFY2(estimator.err.contains("estimator.kind: 'realnvp' is not one of: maf, nsf, mdn"), qPrintable(estimator.err));
         if (!cudaAvailable()) {
-            const CliRun cuda = cli({"train", project("two_moons"), "--device", "cuda",
-                                     "--simulations", "100", "--out", out});
+            const CliRun cuda = cli({"train", project("two_moons"), "--device", "cuda", "--simulations", "100", "--out", out});
             QCOMPARE(cuda.code, int(kExitFailure));
             QVERIFY2(cuda.err.contains("no CUDA device is available"), qPrintable(cuda.err));
         }
-        const CliRun observation =
-            cli({"train", project("two_moons"), "--observation", "nope.csv", "--out", out});
+        const CliRun observation = cli({"train", project("two_moons"), "--observation", "nope.csv", "--out", out});
         QCOMPARE(observation.code, int(kExitFailure));
         QVERIFY(!QFile::exists(out));
     }
@@ -442,11 +326,9 @@ class TestCli : public QObject {
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write("a,b\n0.1,0.2\n0.3,oops\n");
         f.close();
-        const CliRun run = cli(
-            {"simulate", project("two_moons"), "--theta", theta, "--out", dir.filePath("x.csv")});
+        const CliRun run = cli({"simulate", project("two_moons"), "--theta", theta, "--out", dir.filePath("x.csv")});
         QCOMPARE(run.code, int(kExitFailure));
-        QVERIFY2(run.err.contains("theta.csv:3: column 2 ('b'): not a number: 'oops'"),
-                 qPrintable(run.err));
+        QVERIFY2(run.err.contains("theta.csv:3: column 2 ('b'): not a number: 'oops'"), qPrintable(run.err));
     }
 };
 
