@@ -103,7 +103,8 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     distanceCombo_->setObjectName("abcDistance");
     distanceCombo_->addItem(tr("Euclidean (L2)"), "l2");
     distanceCombo_->addItem(tr("Manhattan (L1)"), "l1");
-    zScoreCheck_ = new QCheckBox(tr("Scale statistics by their prior-predictive spread"), this);
+    zScoreCheck_ = new QCheckBox(tr("Scale statistics (z-score)"), this);
+    zScoreCheck_->setToolTip(tr("Divide every statistic by its spread over prior-predictive simulations"));
     zScoreCheck_->setObjectName("abcZScore");
     regressionCheck_ = new QCheckBox(tr("Regression adjustment"), this);
     regressionCheck_->setObjectName("abcRegression");
