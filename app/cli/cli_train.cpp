@@ -1,12 +1,13 @@
 // sbiw-cli train: simulate, train NPE, write posterior samples; every run is recorded in the run
 // history (docs/run-history.md) and an interrupted or cancelled one continues with --resume.
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFileInfo>
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
-#include "abc/abc.h"
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "core/csv.h"
@@ -71,6 +72,16 @@ TrainingHooks printingHooks(const TrainingJob& job, QTextStream& out, QTextStrea
     const bool quiet = job.quiet;
     hooks.onStage = [&err, quiet](const std::string& stage) {
         if (!quiet) err << QString::fromStdString(stage) << "...\n";
+        err.flush();
+    };
+    // Simulation progress as `simulate` prints it: a line a second, none for a quick batch.
+    auto clock = std::make_shared<QElapsedTimer>();
+    clock->start();
+    auto lastLine = std::make_shared<qint64>(0);
+    hooks.onSimulationProgress = [&err, quiet, clock, lastLine](std::int64_t done, std::int64_t total) {
+        if (quiet || done >= total || clock->elapsed() - *lastLine < 1000) return;
+        *lastLine = clock->elapsed();
+        err << "simulated " << done << "/" << total << "\n";
         err.flush();
     };
     hooks.onEpoch = [&out, quiet](const EpochReport& r) {
@@ -347,88 +358,8 @@ RunStart runStartFor(const Project& project, const QString& projectPath, const Q
     return start;
 }
 
-// --method rej-abc | smc-abc: the classical baselines, no network. The observation may have
-// several rows (i.i.d. observations of one θ). Recorded in the history like a neural run, with
-// its samples (there is no model, no epochs and nothing to resume).
-struct AbcJob {
-    QString method;
-    std::int64_t simulations = 0;
-    std::uint64_t seed = 1;
-    int threads = 0;
-    std::int64_t samples = 10000;
-    Matrix observation;
-    QString observationName, samplesPath;
-    bool quiet = false;
-};
-
-int runAbc(const Project& project, const QString& projectPath, const AbcJob& job, bool record, const QString& dbPath,
-           QTextStream& out, QTextStream& err) {
-    // The same progress lines as `simulate` (one a second, none for a run under a second).
-    LoopControl control = progressPrinter(err, "simulated");
-    if (job.quiet) control.onProgress = nullptr;
-    std::optional<RunHistory> history;
-    qint64 runId = 0;
-    try {
-        const JointPrior prior = project.makePrior();
-        const std::unique_ptr<Simulator> simulator = makeSimulator(project);
-        QJsonObject settingsJson{{"method", job.method},
-                                 {"simulations", qint64(job.simulations)},
-                                 {"seed", QString::number(job.seed)},
-                                 {"threads", job.threads},
-                                 {"posterior_samples", qint64(job.samples)},
-                                 {"observation", job.observationName},
-                                 {"summary", QString::fromStdString(project.inference.abc.summary)},
-                                 {"distance", QString::fromStdString(project.inference.abc.distance)}};
-        if (record) {
-            history.emplace(historyPathFor(dbPath, projectPath));
-            runId = history->startRun(
-                runStartFor(project, projectPath, job.observationName, job.method, "-", settingsJson, job.seed, "cpu"));
-            out << "run " << runId << " in " << QDir::toNativeSeparators(history->path()) << "\n";
-            out.flush();
-        }
-        AbcResult result;
-        if (job.method == "rej-abc") {
-            RejectionAbcSettings settings;
-            settings.simulations = job.simulations;
-            settings.seed = job.seed;
-            settings.threads = job.threads;
-            settings.posteriorSamples = job.samples;
-            project.inference.abc.applyTo(settings);
-            result = rejectionAbc(prior, *simulator, job.observation, settings, control);
-        } else {
-            SmcAbcSettings settings;
-            settings.simulations = job.simulations;
-            settings.seed = job.seed;
-            settings.threads = job.threads;
-            settings.posteriorSamples = job.samples;
-            project.inference.abc.applyTo(settings);
-            result = smcAbc(prior, *simulator, job.observation, settings, control);
-        }
-        if (result.cancelled) {
-            if (history) history->finishRun(runId, {RunState::Cancelled, "cancelled while simulating", {}, {}});
-            err << "interrupted: cancelled after " << result.simulations << " simulations; ABC runs cannot be resumed\n";
-            return kExitInterrupted;
-        }
-        if (history) {
-            history->saveSamples(runId, {job.observationName, result.samples, {}});
-            history->finishRun(runId, {RunState::Finished, {}, {}, {}});
-        }
-        if (!job.samplesPath.isEmpty()) writeCsv(job.samplesPath.toStdString(), project.parameterNames(), result.samples);
-        out << QString::fromStdString(describe(job.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC", result)) << " ("
-            << QString::number(result.elapsedSeconds, 'f', 1) << " s)\n";
-        out << result.samples.rows() << " posterior samples"
-            << (job.samplesPath.isEmpty() ? QString() : " written to " + job.samplesPath)
-            << (history ? QStringLiteral(", recorded as run %1").arg(runId) : QString()) << "\n";
-        return kExitSuccess;
-    } catch (const std::exception& error) {
-        if (history && runId > 0) history->finishRun(runId, {RunState::Failed, QString::fromUtf8(error.what()), {}, {}});
-        err << "error: " << error.what() << "\n";
-        return kExitFailure;
-    }
-}
-
-// The methods that run as the GUI runs them (runJob): sequential NPE and the likelihood and ratio
-// methods. Recorded with settings, per-epoch losses and samples (snpe: also every round's
+// The methods that run as the GUI runs them (runJob): sequential NPE, the likelihood and ratio
+// methods and ABC. Recorded with settings, per-epoch losses and samples (snpe: also every round's
 // simulations and the model), but without checkpoints: such runs cannot be resumed.
 struct JobCommand {
     RunJob run;
@@ -458,8 +389,8 @@ int runJobCommand(JobCommand& command, QTextStream& out, QTextStream& err) {
     out << result.summary << "\n";
     for (const QString& line : result.details) out << "  " << line << "\n";
     out << result.samples.rows() << " posterior samples"
-        << (command.samplesPath.isEmpty() ? QString() : "; written to " + command.samplesPath)
-        << (result.runId > 0 ? QStringLiteral("; recorded as run %1").arg(result.runId) : QString()) << "\n";
+        << (command.samplesPath.isEmpty() ? QString() : " written to " + command.samplesPath)
+        << (result.runId > 0 ? QStringLiteral(", recorded as run %1").arg(result.runId) : QString()) << "\n";
     try {
         if (!command.samplesPath.isEmpty())
             writeCsv(command.samplesPath.toStdString(), run.project.parameterNames(), result.samples);
@@ -476,11 +407,12 @@ bool isMethodWithMcmc(const QString& method) {
     return methods.contains(method);
 }
 
-// snpe and the likelihood and ratio methods: the command line's options written into the
+// snpe, the likelihood and ratio methods and ABC: the command line's options written into the
 // project's inference settings, then run as the GUI runs them.
 int trainThroughJob(const QCommandLineParser& parser, const QString& usage, const Project& project,
                     const QString& projectPath, const QString& method, QTextStream& out, QTextStream& err) {
-    if (method != "snpe" && !isMethodWithMcmc(method)) {
+    const bool abc = method == "rej-abc" || method == "smc-abc";
+    if (method != "snpe" && !isMethodWithMcmc(method) && !abc) {
         err << "error: method '" << method << "' is not one of: npe, snpe, nle, snle, nre, snre, nre-c, snre-c, "
             << "rej-abc, smc-abc\n";
         return kExitUsage;
@@ -488,7 +420,8 @@ int trainThroughJob(const QCommandLineParser& parser, const QString& usage, cons
     const bool sequential = isSequentialMethod(method.toStdString());
     QStringList notHere{"reuse-simulations", "checkpoint-every"};
     if (method != "snpe") notHere << "save-posterior";
-    if (method.contains("nre")) notHere << "estimator";  // the classifier is not a density estimator
+    if (method.contains("nre") || abc) notHere << "estimator";  // no density estimator
+    if (abc) notHere << "device" << "max-epochs";                // no network
     if (!sequential) notHere << "rounds";
     if (!isMethodWithMcmc(method)) notHere << "mcmc" << "chains";
     for (const QString& option : notHere)
@@ -633,33 +566,6 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         err << "error: " << method << " needs a simulator; an imported project's simulations train NPE only "
             << "(--method npe)\n";
         return kExitFailure;
-    }
-    if (method == "rej-abc" || method == "smc-abc") {
-        AbcJob job;
-        job.method = method;
-        qint64 simulations = defaults.simulations, seed = qint64(defaults.seed), samples = defaults.posteriorSamples,
-               threads = defaults.threads;
-        if (!readInteger(parser, "simulations", 2, simulations, err) || !readInteger(parser, "seed", 0, seed, err) ||
-            !readInteger(parser, "samples", 1, samples, err) || !readInteger(parser, "threads", 1, threads, err)) {
-            err << "usage: " << usage << "\n";
-            return kExitUsage;
-        }
-        for (const char* neuralOnly :
-             {"estimator", "device", "max-epochs", "save-posterior", "reuse-simulations", "mcmc", "chains", "rounds"})
-            if (parser.isSet(neuralOnly))
-                return usageError(err, QStringLiteral("--%1 does not apply to %2").arg(neuralOnly, method), usage);
-        const std::optional<Matrix> observation = chooseObservation(*project, parser.value("observation"), err);
-        if (!observation) return kExitFailure;
-        job.simulations = simulations;
-        job.seed = std::uint64_t(seed);
-        job.threads = int(threads);
-        job.samples = samples;
-        job.observation = *observation;  // several rows: i.i.d. observations of one θ
-        job.observationName = parser.isSet("observation") ? parser.value("observation")
-                                                           : QString::fromStdString(project->defaultObservation);
-        job.samplesPath = parser.value("out");
-        job.quiet = parser.isSet("quiet");
-        return runAbc(*project, projectPath, job, record, parser.value("db"), out, err);
     }
     if (method != "npe") return trainThroughJob(parser, usage, *project, projectPath, method, out, err);
     for (const char* option : {"mcmc", "chains", "rounds"})
