@@ -281,18 +281,14 @@ Population selectRows(const Matrix& theta, const Matrix& summaries, const Vector
     return p;
 }
 
-// The blocks one above the other.
-Matrix stackRows(const std::vector<Matrix>& blocks) {
-    Eigen::Index rows = 0;
-    for (const Matrix& b : blocks)
-        rows += b.rows();
-    Matrix out(rows, blocks.empty() ? 0 : blocks.front().cols());
-    Eigen::Index at = 0;
-    for (const Matrix& b : blocks) {
-        out.middleRows(at, b.rows()) = b;
-        at += b.rows();
-    }
-    return out;
+// Adds particles (and their summaries and distances) below those of `to`.
+void appendParticles(Population& to, const Matrix& theta, const Matrix& summaries,
+                     const Vector& distances) {
+    appendRows(to.theta, theta);
+    appendRows(to.summaries, summaries);
+    const Eigen::Index before = to.distances.size();
+    to.distances.conservativeResize(before + distances.size());
+    to.distances.tail(distances.size()) = distances;
 }
 
 // Indices of the `count` smallest finite distances, closest first (ties by index).
@@ -690,8 +686,7 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
         // at the missing particles at the running acceptance rate; all accepted particles are
         // kept, so a population can end slightly larger than `size`. The closest rejected
         // candidates are kept too, for a round that the budget cuts short.
-        std::vector<Matrix> roundTheta, roundSummaries;
-        std::vector<double> roundDistances;
+        Population kept;  // the round's candidates that may become members (no weights)
         std::int64_t accepted = 0, tried = 0;
         while (accepted < size && thetaUsed < budget) {
             const std::int64_t missing = size - accepted;
@@ -706,23 +701,14 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
             thetaUsed += batch;
             tried += batch;
             const Vector d = run.distancesTo(s);
-            roundTheta.push_back(candidates);
-            roundSummaries.push_back(s);
-            roundDistances.insert(roundDistances.end(), d.data(), d.data() + d.size());
+            appendParticles(kept, candidates, s, d);
             accepted += (d.array() <= epsilon).count();
             rate = std::max(double(accepted) / double(tried), 1e-3);
             // Only the closest max(size, accepted) candidates can be members: keep those, so
             // that a round of many simulations at a low acceptance rate holds little memory.
-            if (std::int64_t(roundDistances.size()) > 4 * std::max(size, accepted)) {
-                const Vector all = Eigen::Map<const Vector>(roundDistances.data(),
-                                                            Eigen::Index(roundDistances.size()));
-                const Population kept = selectRows(stackRows(roundTheta), stackRows(roundSummaries),
-                                                   all, closest(all, std::max(size, accepted)));
-                roundTheta = {kept.theta};
-                roundSummaries = {kept.summaries};
-                roundDistances.assign(kept.distances.data(),
-                                      kept.distances.data() + kept.distances.size());
-            }
+            if (kept.size() > 4 * std::max(size, accepted))
+                kept = selectRows(kept.theta, kept.summaries, kept.distances,
+                                  closest(kept.distances, std::max(size, accepted)));
         }
         if (run.cancelled || tried == 0)
             break;
@@ -734,16 +720,12 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
         // posterior does not pool.
         const bool cutShort = accepted < size;
         const bool pool = cutShort && !settings.weightedPosterior;
-        if (pool) {
-            roundTheta.insert(roundTheta.begin(), population.theta);
-            roundSummaries.insert(roundSummaries.begin(), population.summaries);
-            roundDistances.insert(roundDistances.begin(), population.distances.data(),
-                                  population.distances.data() + population.size());
-        }
-        const Eigen::Index carriedRows = pool ? population.size() : 0;
-        const Matrix allTheta = stackRows(roundTheta), allSummaries = stackRows(roundSummaries);
-        const Vector allDistances =
-            Eigen::Map<const Vector>(roundDistances.data(), Eigen::Index(roundDistances.size()));
+        Population all;  // the previous population's particles first, when pooled (weights unused)
+        if (pool)
+            all = population;
+        const Eigen::Index carriedRows = all.size();
+        appendParticles(all, kept.theta, kept.summaries, kept.distances);
+        const Vector& allDistances = all.distances;
         double tolerance = epsilon;
         std::vector<Eigen::Index> members;
         if (!cutShort) {
@@ -762,7 +744,7 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
             std::count_if(members.begin(), members.end(),
                           [carriedRows](Eigen::Index i) { return i < carriedRows; });
         // (selectRows weighs equally: the pooled particles came from two proposals.)
-        Population next = selectRows(allTheta, allSummaries, allDistances, members);
+        Population next = selectRows(all.theta, all.summaries, allDistances, members);
         if (carried == 0)
             next.weights = importanceWeights(next.theta, population, factor, prior);
 
