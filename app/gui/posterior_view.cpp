@@ -137,8 +137,11 @@ void PosteriorView::refreshAxes() {
 }
 
 void PosteriorView::showSnapshot(const PosteriorSnapshot& snapshot) {
+    // Epoch 0 of a round: nothing was trained (an SMC-ABC population).
     showSamples(snapshot.samples,
-                snapshot.round > 0
+                snapshot.round > 0 && snapshot.epoch == 0
+                    ? tr("Round %1 (%2 samples)").arg(snapshot.round).arg(snapshot.samples.rows())
+                : snapshot.round > 0
                     ? tr("Round %1, epoch %2 (%3 samples)")
                           .arg(snapshot.round)
                           .arg(snapshot.epoch)

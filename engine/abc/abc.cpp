@@ -638,7 +638,8 @@ AbcResult rejectionAbc(const JointPrior& prior, const Simulator& simulator,
 }
 
 AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
-                 const SmcAbcSettings& settings, const LoopControl& control) {
+                 const SmcAbcSettings& settings, const LoopControl& control,
+                 const AbcPopulationHook& onPopulation) {
     throwIfProblems(settings.validate());
     AbcRun run(prior, simulator, observation, settings, control);
     AbcResult result;
@@ -672,6 +673,8 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
     first.acceptanceRate = double(population.size()) / double(initial);
     first.effectiveSampleSize = double(population.size());
     result.populations.push_back(first);
+    if (onPopulation)
+        onPopulation(first, population.theta);
 
     std::int64_t thetaUsed = initial;
     double rate = settings.epsilonQuantile;  // first guess of the acceptance rate
@@ -765,6 +768,8 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
         }
         result.populations.push_back(report);
         population = std::move(next);
+        if (onPopulation)
+            onPopulation(report, population.theta);
     }
 
     if (!run.cancelled) {

@@ -28,6 +28,7 @@
 // (seed, Simulator, j) through simulateAt.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -175,8 +176,15 @@ AbcResult rejectionAbc(const JointPrior& prior, const Simulator& simulator,
                        const Matrix& observation, const RejectionAbcSettings& settings = {},
                        const LoopControl& control = {});
 
+// Called on the calling thread after every population SMC-ABC completes (the first included),
+// with its report and its particles (θ rows, before any regression adjustment), so that a
+// display can show the posterior concentrating population by population.
+using AbcPopulationHook =
+    std::function<void(const AbcPopulation& report, const Matrix& particles)>;
+
 AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
-                 const SmcAbcSettings& settings = {}, const LoopControl& control = {});
+                 const SmcAbcSettings& settings = {}, const LoopControl& control = {},
+                 const AbcPopulationHook& onPopulation = {});
 
 // One line for logs and the run history, e.g. "SMC-ABC: 10000 simulations, 14 populations,
 // final epsilon 0.05123, 100 particles (37 carried over from the population before)".

@@ -485,7 +485,26 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
         } else {
             SmcAbcSettings settings;
             fillAbc(settings, inference);
-            abc = smcAbc(prior, *simulator, job.observation, settings, control);
+            // Each population is a snapshot (round = population, epoch 0: nothing is trained),
+            // shown live and kept for the history's replay, as training methods' snapshots are.
+            AbcPopulationHook onPopulation;
+            if (job.snapshotEvery > 0)
+                onPopulation = [&hooks, history, &result, population = 0,
+                                started = std::chrono::steady_clock::now()](
+                                   const AbcPopulation&, const Matrix& particles) mutable {
+                    PosteriorSnapshot snapshot;
+                    snapshot.round = ++population;
+                    snapshot.samples = particles;
+                    snapshot.elapsedSeconds = std::chrono::duration<double>(
+                                                  std::chrono::steady_clock::now() - started)
+                                                  .count();
+                    if (history)
+                        history->addSnapshot(result.runId, {snapshot.round, 0,
+                                                            snapshot.elapsedSeconds, particles});
+                    if (hooks.onSnapshot)
+                        hooks.onSnapshot(snapshot);
+                };
+            abc = smcAbc(prior, *simulator, job.observation, settings, control, onPopulation);
         }
         if (abc.cancelled) {
             result.state = RunState::Cancelled;

@@ -25,7 +25,7 @@ struct RunJob {
     QString historyPath;  // where to record the run; empty: nothing is recorded
     QString observationName;
     Matrix observation;     // one row, or several i.i.d. rows (likelihood, ratio and ABC methods)
-    int snapshotEvery = 5;  // epochs between posterior snapshots (npe)
+    int snapshotEvery = 5;  // epochs between posterior snapshots; SMC-ABC: every population if > 0
     int snapshotSamples = 500;
     int checkpointEvery = 5;
     int snpeAtoms = 10;         // snpe: atoms of the atomic loss

@@ -225,9 +225,21 @@ class TestAbc : public QObject {
         SmcAbcSettings s;
         s.simulations = 20000;
         s.populationSize = 200;
-        const AbcResult r = smcAbc(task.prior, *task.simulator, xo, s);
+        std::vector<double> hookEpsilons;
+        Matrix lastParticles;
+        const AbcResult r = smcAbc(task.prior, *task.simulator, xo, s, {},
+                                   [&](const AbcPopulation& p, const Matrix& particles) {
+                                       QCOMPARE(particles.rows(), Eigen::Index(p.accepted));
+                                       hookEpsilons.push_back(p.epsilon);
+                                       lastParticles = particles;
+                                   });
         checkReport(r, s.simulations, s.posteriorSamples);
         QVERIFY(r.populations.size() >= 3);
+        // The hook saw every population as it was completed, the last being the final particles.
+        QCOMPARE(hookEpsilons.size(), r.populations.size());
+        for (std::size_t t = 0; t < r.populations.size(); ++t)
+            QCOMPARE(hookEpsilons[t], r.populations[t].epsilon);
+        QVERIFY(lastParticles == r.particles);
         QCOMPARE(r.populations[0].simulations, std::int64_t(1000));
         QCOMPARE(r.populations[0].accepted, std::int64_t(200));
         QString schedule;

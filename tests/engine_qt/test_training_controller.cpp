@@ -185,6 +185,38 @@ class TestTrainingController : public QObject {
                  qPrintable(refused.message));
     }
 
+    void smcAbcShowsEveryPopulationAsASnapshot() {
+        QTemporaryDir dir;
+        RunJob job = smallGaussianLinearJob(dir.filePath("runs.sqlite"), 5000);
+        job.project.inference.method = "smc-abc";
+        job.project.inference.posteriorSamples = 500;
+        std::vector<PosteriorSnapshot> snapshots;
+        TrainingHooks hooks;
+        hooks.onSnapshot = [&snapshots](const PosteriorSnapshot& s) { snapshots.push_back(s); };
+        const RunJobResult result = runJob(job, hooks);
+        QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
+        // One snapshot per population (populations of 100 for this budget), numbered from 1,
+        // as the summary line counts them, and the same frames in the history for replay.
+        QVERIFY(snapshots.size() >= 3);
+        QVERIFY2(result.summary.contains(QStringLiteral("%1 populations").arg(snapshots.size())),
+                 qPrintable(result.summary));
+        for (std::size_t i = 0; i < snapshots.size(); ++i) {
+            QCOMPARE(snapshots[i].round, int(i) + 1);
+            QCOMPARE(snapshots[i].epoch, 0);
+            QVERIFY(snapshots[i].samples.rows() >= 100 && snapshots[i].samples.cols() == 10);
+        }
+        RunHistory history(job.historyPath);
+        const std::vector<SnapshotRecord> stored = history.snapshots(result.runId);
+        QCOMPARE(stored.size(), snapshots.size());
+        QVERIFY(stored.back().samples == snapshots.back().samples);
+        // The populations concentrate: the last one's mean is nearer the posterior mean x_o / 2
+        // than the first one's (the closest 100 of 1,000 prior draws).
+        const Vector target = job.observation.row(0).transpose() / 2;
+        const double firstError = (test::columnMeans(snapshots.front().samples) - target).norm();
+        const double lastError = (test::columnMeans(snapshots.back().samples) - target).norm();
+        QVERIFY2(lastError < firstError, qPrintable(QString("%1 -> %2").arg(firstError).arg(lastError)));
+    }
+
     void runsRejectionAbcWithoutAHistory() {
         RunJob job = smallGaussianLinearJob({}, 20000);
         job.project.inference.method = "rej-abc";
