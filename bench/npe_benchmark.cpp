@@ -132,10 +132,8 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
         const AbcResult result = method == "rej-abc"
                                      ? rejectionAbc(prior, simulator, xo, budget(RejectionAbcSettings{}))
                                      : smcAbc(prior, simulator, xo, budget(SmcAbcSettings{}));
-        for (const AbcPopulation& p : result.populations)
-            std::fprintf(stderr, "  population: eps %.4g (planned %.4g), %lld particles (%lld carried over), acceptance %.3f, ESS %.0f\n",
-                         p.epsilon, p.plannedEpsilon, static_cast<long long>(p.accepted),
-                         static_cast<long long>(p.carriedOver), p.acceptanceRate, p.effectiveSampleSize);
+        for (std::size_t i = 0; i < result.populations.size(); ++i)
+            std::fprintf(stderr, "  %s\n", describe(int(i) + 1, result.populations[i]).c_str());
         run.samples = result.samples;
         run.simulationSeconds = result.elapsedSeconds;
         return run;

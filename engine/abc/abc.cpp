@@ -802,4 +802,19 @@ std::string describe(const std::string& method, const AbcResult& result) {
     return line.str();
 }
 
+std::string describe(int number, const AbcPopulation& population) {
+    std::ostringstream line;
+    line << "population " << number << ": epsilon " << std::setprecision(4) << population.epsilon;
+    if (population.cutShort)
+        line << " (planned " << population.plannedEpsilon << ", cut short by the budget)";
+    line << ", " << population.accepted << " particles";
+    if (population.carriedOver > 0)
+        line << " (" << population.carriedOver << " carried over)";
+    line << " from " << population.simulations << " simulations (acceptance "
+         << std::setprecision(3) << 100 * population.acceptanceRate << "%), ESS "
+         << std::setprecision(4) << population.effectiveSampleSize
+         << (population.resampled ? ", resampled" : "");
+    return line.str();
+}
+
 }  // namespace sbiw

@@ -191,4 +191,8 @@ AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matr
 // `method` names the algorithm ("Rejection ABC", "SMC-ABC").
 std::string describe(const std::string& method, const AbcResult& result);
 
+// One line per population for logs, e.g. "population 3: epsilon 0.4123, 100 particles from 2318
+// simulations (acceptance 4.31%), ESS 47.2".
+std::string describe(int number, const AbcPopulation& population);
+
 }  // namespace sbiw

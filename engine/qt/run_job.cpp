@@ -514,6 +514,8 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             return;
         }
         result.samples = abc.samples;
+        for (std::size_t i = 0; i < abc.populations.size(); ++i)
+            result.details << QString::fromStdString(describe(int(i) + 1, abc.populations[i]));
         if (history) {
             history->saveSamples(result.runId, {job.observationName, result.samples, {}});
             history->finishRun(result.runId, {RunState::Finished, {}, {}, {}});

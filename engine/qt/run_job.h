@@ -47,7 +47,7 @@ struct RunJobResult {
     RunState state = RunState::Failed;
     QString message;      // why it failed or stopped; empty when finished
     QString summary;      // one line for a status bar, e.g. "NPE (nsf): 84 epochs in 12.3 s ..."
-    QStringList details;  // further lines (snpe: one per round)
+    QStringList details;  // further lines (snpe: one per round; smc-abc: one per population)
     qint64 runId = 0;     // 0 when nothing was recorded
     Matrix samples;       // posterior samples at the observation (finished runs)
     TrainingSummary training;  // empty for ABC

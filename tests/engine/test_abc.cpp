@@ -273,6 +273,23 @@ class TestAbc : public QObject {
                                      .arg(r.populations.size())),
                  qPrintable(line));
         QCOMPARE(line.contains(QStringLiteral("cut the last population short")), last.cutShort);
+        AbcPopulation shown;
+        shown.epsilon = 0.412345;
+        shown.accepted = 100;
+        shown.simulations = 2318;
+        shown.acceptanceRate = 0.0431;
+        shown.effectiveSampleSize = 47.21;
+        QCOMPARE(QString::fromStdString(describe(3, shown)),
+                 QStringLiteral("population 3: epsilon 0.4123, 100 particles from 2318 simulations "
+                                "(acceptance 4.31%), ESS 47.21"));
+        shown.cutShort = true;
+        shown.plannedEpsilon = 0.35;
+        shown.carriedOver = 31;
+        shown.resampled = true;
+        QCOMPARE(QString::fromStdString(describe(5, shown)),
+                 QStringLiteral("population 5: epsilon 0.4123 (planned 0.35, cut short by the "
+                                "budget), 100 particles (31 carried over) from 2318 simulations "
+                                "(acceptance 4.31%), ESS 47.21, resampled"));
         const Vector error = test::columnMeans(r.samples) - xo.row(0).transpose() / 2;
         const Vector var = columnVariances(r.samples);
         qInfo(

@@ -205,6 +205,10 @@ class TestTrainingController : public QObject {
             QCOMPARE(snapshots[i].epoch, 0);
             QVERIFY(snapshots[i].samples.rows() >= 100 && snapshots[i].samples.cols() == 10);
         }
+        // The run log gets one line per population.
+        QCOMPARE(std::size_t(result.details.size()), snapshots.size());
+        QVERIFY2(result.details.front().startsWith(QStringLiteral("population 1: epsilon ")),
+                 qPrintable(result.details.front()));
         RunHistory history(job.historyPath);
         const std::vector<SnapshotRecord> stored = history.snapshots(result.runId);
         QCOMPARE(stored.size(), snapshots.size());
