@@ -39,8 +39,9 @@ class PosteriorView : public QWidget {
     QString exportPlot(const QString& path);
     QString exportSamples(const QString& path) const;
 
-    // True while densities are being computed for a redraw (tests wait for it).
-    bool isRedrawing() const { return computing_; }
+    // True while densities are being computed for a redraw or samples wait for the next one
+    // (tests and the demo's last picture wait for it).
+    bool isRedrawing() const { return computing_ || waiting_.has_value(); }
 
   Q_SIGNALS:
     void refreshed();  // after every redraw (demo mode takes its screenshots here)

@@ -218,6 +218,9 @@ void TrainingPanel::refresh() {
         w->setEnabled(!neural);
     summaryColumnsEdit_->setEnabled(!neural && s.abc.summary != "identity");
     roundsSpin_->setToolTip(sequential ? QString() : tr("Rounds apply to the sequential methods"));
+    lossPlot_->setEmptyNote(neural ? QString()
+                                   : tr("ABC trains no network:\nno loss to draw.\nThe run log "
+                                        "lists\neach population's tolerance."));
     updating_ = false;
 }
 

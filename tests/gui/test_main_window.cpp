@@ -32,6 +32,7 @@
 #include "simulators/catalogue.h"
 #include "support/test_support.h"
 #include "widgets/corner_plot.h"
+#include "widgets/loss_curve_plot.h"
 #include "widgets/script_editor.h"
 
 using namespace sbiw;
@@ -229,8 +230,11 @@ class TestMainWindow : public QObject {
         ProjectDocument* document = window.document();  // two_moons
         TrainingPanel* panel = window.trainingPanel();
         QVERIFY(!panel->summaryCombo()->isEnabled());  // NPE: no summary statistics
+        QVERIFY(panel->lossPlot()->emptyNote().isEmpty());
         panel->methodCombo()->setCurrentIndex(panel->methodCombo()->findData("rej-abc"));
         QVERIFY(panel->summaryCombo()->isEnabled());
+        // No network, no loss: the empty loss plot says why instead of looking broken.
+        QVERIFY(panel->lossPlot()->emptyNote().contains("no loss"));
         QVERIFY(!panel->summaryColumnsEdit()->isEnabled());  // identity: all data
         panel->summaryCombo()->setCurrentIndex(panel->summaryCombo()->findData("columns"));
         QCOMPARE(QString::fromStdString(document->project().inference.abc.summary),
