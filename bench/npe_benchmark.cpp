@@ -7,7 +7,7 @@
 //   bench_npe [--method M] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn]
 //             [--observations 1,2,3,4,5] [--threads T] [--device auto|cpu|cuda]
 //             [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C]
-//             [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [TASK ...]
+//             [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [TASK ...]
 //
 // M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
 // sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
@@ -17,7 +17,8 @@
 // DIR defaults to ../shared/data beside the source tree (sbibm/ and gw_chirp/ below it).
 // --seed-offset K seeds each run with observation + K (default 0, as sbibm), to measure the spread
 // of a method over seeds.
-// --patience P overrides the training patience (default 20, as sbi), for experiments.
+// --patience P and --batch-size B override the training settings (defaults 20 and 200, as sbi's
+// NPE), for experiments.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -157,6 +158,7 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
         settings.device = common.device;
         settings.mcmc = mcmc;
         settings.training.patience = common.training.patience;
+        settings.training.batchSize = common.training.batchSize;
         return settings;
     };
     if (method == "nle" || method == "snle") {
@@ -206,6 +208,7 @@ int main(int argc, char** argv) {
     // observation, instead of sbibm's one training run per observation (seed = observation).
     bool amortized = false;
     int patience = TrainingSettings().patience;  // --patience: epochs without improvement before stopping
+    int batchSize = TrainingSettings().batchSize;  // --batch-size: training rows per step
     std::uint64_t seedOffset = 0;  // --seed-offset: runs seeded observation + offset, to see the spread over seeds
     std::vector<std::string> tasks;
     for (int i = 1; i < argc; ++i) {
@@ -227,13 +230,14 @@ int main(int argc, char** argv) {
         else if (arg == "--csv") csvPath = next();
         else if (arg == "--amortized") amortized = true;
         else if (arg == "--patience") patience = std::atoi(next().c_str());
+        else if (arg == "--batch-size") batchSize = std::atoi(next().c_str());
         else if (arg == "--seed-offset") seedOffset = std::strtoull(next().c_str(), nullptr, 10);
         else if (arg == "--observations") {
             observations.clear();
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
             std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] "
-                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [TASK ...]");
+                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
         else {
@@ -276,6 +280,7 @@ int main(int argc, char** argv) {
             settings.threads = threads;
             settings.device = device;
             settings.training.patience = patience;
+            settings.training.batchSize = batchSize;
             settings.estimator.embedding = embedding;
             settings.estimator.embeddingFeatures = embeddingFeatures;
             settings.estimator.cnnChannels = cnnChannels;
