@@ -489,11 +489,11 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             // shown live and kept for the history's replay, as training methods' snapshots are.
             AbcPopulationHook onPopulation;
             if (job.snapshotEvery > 0)
-                onPopulation = [&hooks, history, &result, population = 0,
+                onPopulation = [&hooks, history, &result, count = 0,
                                 started = std::chrono::steady_clock::now()](
                                    const AbcPopulation&, const Matrix& particles) mutable {
                     PosteriorSnapshot snapshot;
-                    snapshot.round = ++population;
+                    snapshot.round = ++count;
                     snapshot.samples = particles;
                     snapshot.elapsedSeconds = std::chrono::duration<double>(
                                                   std::chrono::steady_clock::now() - started)
