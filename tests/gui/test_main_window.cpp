@@ -224,6 +224,32 @@ class TestMainWindow : public QObject {
         QCOMPARE(window.document()->project().inference.simulations, std::int64_t(3000));
     }
 
+    void samplesWaitingBehindASnapshotCountAsRedrawing() {
+        // SMC-ABC's last population arrives just before the final samples: the view is still
+        // redrawing when the snapshot's redraw ends, until the final samples are drawn (the
+        // demo's last picture waits for that).
+        MainWindow window;
+        window.show();
+        PosteriorView* view = window.posteriorView();  // two_moons: 2 parameters
+        PosteriorSnapshot snapshot;
+        snapshot.round = 3;
+        snapshot.samples = Matrix::Constant(100, 2, 0.1);
+        const int before = view->refreshCount();
+        view->showSnapshot(snapshot);
+        view->showSamples(Matrix::Constant(2000, 2, -0.1), "final");
+        bool redrawingAtFirstRefresh = false;
+        const auto connection =
+            connect(view, &PosteriorView::refreshed, this, [&] {
+                if (view->refreshCount() == before + 1)
+                    redrawingAtFirstRefresh = view->isRedrawing();
+            });
+        QTRY_VERIFY_WITH_TIMEOUT(!view->isRedrawing(), 10000);
+        disconnect(connection);
+        QVERIFY(redrawingAtFirstRefresh);
+        QCOMPARE(view->refreshCount(), before + 2);
+        QCOMPARE(view->samples().rows(), Eigen::Index(2000));
+    }
+
     void chooseAbcSummaryStatisticsInThePanel() {
         MainWindow window;
         window.show();
