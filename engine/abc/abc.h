@@ -179,8 +179,7 @@ AbcResult rejectionAbc(const JointPrior& prior, const Simulator& simulator,
 // Called on the calling thread after every population SMC-ABC completes (the first included),
 // with its report and its particles (θ rows, before any regression adjustment), so that a
 // display can show the posterior concentrating population by population.
-using AbcPopulationHook =
-    std::function<void(const AbcPopulation& report, const Matrix& particles)>;
+using AbcPopulationHook = std::function<void(const AbcPopulation& report, const Matrix& particles)>;
 
 AbcResult smcAbc(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const SmcAbcSettings& settings = {}, const LoopControl& control = {},

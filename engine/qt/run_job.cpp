@@ -495,12 +495,12 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
                     PosteriorSnapshot snapshot;
                     snapshot.round = ++count;
                     snapshot.samples = particles;
-                    snapshot.elapsedSeconds = std::chrono::duration<double>(
-                                                  std::chrono::steady_clock::now() - started)
-                                                  .count();
+                    snapshot.elapsedSeconds =
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                            .count();
                     if (history)
-                        history->addSnapshot(result.runId, {snapshot.round, 0,
-                                                            snapshot.elapsedSeconds, particles});
+                        history->addSnapshot(
+                            result.runId, {snapshot.round, 0, snapshot.elapsedSeconds, particles});
                     if (hooks.onSnapshot)
                         hooks.onSnapshot(snapshot);
                 };

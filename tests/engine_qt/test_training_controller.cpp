@@ -218,7 +218,8 @@ class TestTrainingController : public QObject {
         const Vector target = job.observation.row(0).transpose() / 2;
         const double firstError = (test::columnMeans(snapshots.front().samples) - target).norm();
         const double lastError = (test::columnMeans(snapshots.back().samples) - target).norm();
-        QVERIFY2(lastError < firstError, qPrintable(QString("%1 -> %2").arg(firstError).arg(lastError)));
+        QVERIFY2(lastError < firstError,
+                 qPrintable(QString("%1 -> %2").arg(firstError).arg(lastError)));
     }
 
     void runsRejectionAbcWithoutAHistory() {

@@ -238,11 +238,10 @@ class TestMainWindow : public QObject {
         view->showSnapshot(snapshot);
         view->showSamples(Matrix::Constant(2000, 2, -0.1), "final");
         bool redrawingAtFirstRefresh = false;
-        const auto connection =
-            connect(view, &PosteriorView::refreshed, this, [&] {
-                if (view->refreshCount() == before + 1)
-                    redrawingAtFirstRefresh = view->isRedrawing();
-            });
+        const auto connection = connect(view, &PosteriorView::refreshed, this, [&] {
+            if (view->refreshCount() == before + 1)
+                redrawingAtFirstRefresh = view->isRedrawing();
+        });
         QTRY_VERIFY_WITH_TIMEOUT(!view->isRedrawing(), 10000);
         disconnect(connection);
         QVERIFY(redrawingAtFirstRefresh);
