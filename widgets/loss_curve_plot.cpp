@@ -66,6 +66,7 @@ LossCurvePlot::LossCurvePlot(QWidget* parent) : PlotWidget(parent) {
     emptyNote_->setTextAlignment(Qt::AlignCenter);
     emptyNote_->setColor(style::guide());
     emptyNote_->setFont(style::tickFont(9));
+    emptyNote_->setText(QString());  // QCPItemText starts as "text"
     emptyNote_->setVisible(false);
     updateDecorations();
 }

@@ -83,13 +83,33 @@ class TestLossCurvePlot : public QObject {
         plot.markRound(61, 3);
         QCOMPARE(plot.roundMarkCount(), 3);
         QCOMPARE(plot.plot()->itemCount(),
-                 1 + 2 * 3);  // the non-finite note, line + label per round
+                 2 + 2 * 3);  // the non-finite and empty-plot notes, line + label per round
         plot.clear();
         QCOMPARE(plot.trainGraph()->dataCount(), 0);
         QCOMPARE(plot.roundMarkCount(), 0);
-        QCOMPARE(plot.plot()->itemCount(), 1);
+        QCOMPARE(plot.plot()->itemCount(), 2);
         QCOMPARE(plot.bestEpoch(), -1);
         QVERIFY(!plot.plot()->legend->hasItemWithPlottable(plot.bestMarker()));
+    }
+
+    void emptyNoteShowsOnlyWithoutEpochs() {
+        LossCurvePlot plot;
+        const auto noteVisible = [&plot] {
+            for (int i = 0; i < plot.plot()->itemCount(); ++i)
+                if (auto* text = qobject_cast<QCPItemText*>(plot.plot()->item(i)))
+                    if (text->text() == plot.emptyNote())
+                        return text->visible();
+            return false;
+        };
+        QVERIFY(!noteVisible());  // no note set
+        plot.setEmptyNote("nothing is trained");
+        QVERIFY(noteVisible());
+        plot.appendEpoch(1, 1.0, 1.1, true);
+        QVERIFY(!noteVisible());  // an epoch to draw hides it
+        plot.clear();
+        QVERIFY(noteVisible());
+        plot.setEmptyNote({});
+        QVERIFY(!noteVisible());
     }
 
     void manyUpdatesKeepThePlotSmall() {
