@@ -489,20 +489,20 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             // shown live and kept for the history's replay, as training methods' snapshots are.
             AbcPopulationHook onPopulation;
             if (job.snapshotEvery > 0)
-                onPopulation = [&hooks, history, &result, count = 0,
-                                started = std::chrono::steady_clock::now()](
+                onPopulation = [recording = history ? RunRecorder(*history, result.runId)
+                                                          .recordingHooks(hooks)
+                                                    : hooks,
+                                count = 0, started = std::chrono::steady_clock::now()](
                                    const AbcPopulation&, const Matrix& particles) mutable {
+                    if (!recording.onSnapshot)
+                        return;
                     PosteriorSnapshot snapshot;
                     snapshot.round = ++count;
                     snapshot.samples = particles;
                     snapshot.elapsedSeconds =
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                             .count();
-                    if (history)
-                        history->addSnapshot(
-                            result.runId, {snapshot.round, 0, snapshot.elapsedSeconds, particles});
-                    if (hooks.onSnapshot)
-                        hooks.onSnapshot(snapshot);
+                    recording.onSnapshot(snapshot);  // stored in the history, then shown
                 };
             abc = smcAbc(prior, *simulator, job.observation, settings, control, onPopulation);
         }
