@@ -4,7 +4,7 @@
 // 10,000 reference samples. Prints a Markdown table with the published mean C2ST of sbi's same
 // method at the same budget beside ours, and writes every run to CSV.
 //
-//   bench_npe [--method M] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn]
+//   bench_npe [--method M] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn|auto]
 //             [--observations 1,2,3,4,5] [--threads T] [--device auto|cpu|cuda]
 //             [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C]
 //             [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [TASK ...]
@@ -12,7 +12,8 @@
 // M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
 // sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
 // Likelihood and ratio methods sample by slice MCMC with sbibm's settings (100 chains, warm-up
-// 100, thinning 10); nle defaults to NSF (sbibm ran MAF: pass --estimator maf), npe and snpe to NSF.
+// 100, thinning 10); nle defaults to NSF (sbibm ran MAF: pass --estimator maf; auto trains both
+// and keeps the lower validation loss, the CSV says which, e.g. auto:maf), npe and snpe to NSF.
 //
 // DIR defaults to ../shared/data beside the source tree (sbibm/ and gw_chirp/ below it).
 // --seed-offset K seeds each run with observation + K (default 0, as sbibm), to measure the spread
@@ -115,7 +116,8 @@ struct SampledRun {
     Matrix samples;
     int epochs = 0;
     double simulationSeconds = 0.0, trainingSeconds = 0.0, samplingSeconds = 0.0;
-    std::string failure;  // empty when it finished
+    std::string failure;         // empty when it finished
+    std::string chosenEstimator;  // nle/snle with --estimator auto: the flow it kept
 };
 
 SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, const Simulator& simulator,
@@ -165,6 +167,10 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
         NleSettings settings = shared(NleSettings{});
         if (estimatorGiven) settings.estimator.kind = common.estimator.kind;
         result = runNle(prior, simulator, xo, settings, hooks);
+        if (!result.estimatorTrials.empty()) {
+            std::fprintf(stderr, "  %s\n", describeEstimatorChoice(result).c_str());
+            run.chosenEstimator = result.estimator;
+        }
     } else {
         NreSettings settings = shared(NreSettings{});
         settings.loss = method.find("-c") != std::string::npos ? "c" : "a";
@@ -236,7 +242,7 @@ int main(int argc, char** argv) {
             observations.clear();
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
-            std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn] "
+            std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn|auto] "
                       "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
@@ -349,7 +355,8 @@ int main(int argc, char** argv) {
             std::snprintf(cell, sizeof cell, "%s%.3f", perObservation.empty() ? "" : " ", score);
             perObservation += cell;
             csv << id << ',' << method << ',' << number << ',' << simulations << ',' << rounds << ','
-                << estimatorLabel(method, estimator, estimatorGiven) << ',' << usedDevice << ',' << run.epochs
+                << estimatorLabel(method, estimator, estimatorGiven)
+                << (run.chosenEstimator.empty() ? "" : ":" + run.chosenEstimator) << ',' << usedDevice << ',' << run.epochs
                 << ',' << run.simulationSeconds << ',' << run.trainingSeconds << ',' << run.samplingSeconds << ','
                 << total << ',' << acceptance << ',' << score << '\n';
             csv.flush();

@@ -494,7 +494,7 @@ int trainThroughJob(const QCommandLineParser& parser, const QString& usage, cons
 int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
         "sbiw-cli train PROJECT [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--rounds R]\n"
-        "       [--estimator maf|nsf|mdn] [--simulations N] [--seed S]\n"
+        "       [--estimator maf|nsf|mdn|auto] [--simulations N] [--seed S]\n"
         "       [--observation FILE.csv|NAME] [--samples M] [--out SAMPLES.csv] [--device auto|cpu|cuda]\n"
         "       [--threads T] [--max-epochs E] [--save-posterior FILE.pt] [--db FILE | --no-history]\n"
         "       [--reuse-simulations] [--checkpoint-every K] [--snapshot-every K] [--mcmc slice|mh] [--chains C]\n"
@@ -529,7 +529,10 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
                       "R"});
     parser.addOption({"mcmc", "likelihood and ratio methods: the MCMC sampler, slice (default) or mh.", "SAMPLER"});
     parser.addOption({"chains", "likelihood and ratio methods: MCMC chains (default 100).", "C"});
-    parser.addOption({"estimator", "Density estimator: maf, nsf or mdn.", "KIND"});
+    parser.addOption({"estimator",
+                      "Density estimator: maf, nsf or mdn; for nle and snle also auto (train MAF and NSF in round 1, "
+                      "keep the lower validation loss).",
+                      "KIND"});
     parser.addOption({"simulations", "Simulation budget.", "N"});
     parser.addOption({"seed", "Random seed.", "S"});
     parser.addOption({"observation", "Observation: a CSV file (header + one row) or a project observation's name.",
@@ -574,6 +577,11 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     TrainingJob job;
     NpeSettings& settings = job.run.npe;
     settings.estimator.kind = parser.isSet("estimator") ? parser.value("estimator").toStdString() : defaults.estimator;
+    if (settings.estimator.kind == "auto")
+        return usageError(err,
+                          QStringLiteral("estimator 'auto' (MAF or NSF, whichever fits better) is for nle and snle "
+                                         "only: give npe --estimator maf, nsf or mdn"),
+                          usage);
     settings.training = defaults.training;
     settings.device = parser.isSet("device") ? parser.value("device").toStdString() : defaults.device;
     qint64 simulations = defaults.simulations, seed = qint64(defaults.seed), samples = defaults.posteriorSamples,

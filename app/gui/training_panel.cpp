@@ -11,6 +11,7 @@
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -30,6 +31,13 @@ QString formatDuration(double seconds) {
     if (seconds < 60)
         return QStringLiteral("%1 s").arg(int(std::ceil(seconds)));
     return QStringLiteral("%1 min %2 s").arg(int(seconds) / 60).arg(int(seconds) % 60);
+}
+
+// A QComboBox's own model is a QStandardItemModel: its items can be greyed out one by one.
+void setItemEnabled(QComboBox* combo, int index, bool enabled) {
+    if (auto* model = qobject_cast<QStandardItemModel*>(combo->model()))
+        if (QStandardItem* item = model->item(index))
+            item->setEnabled(enabled);
 }
 
 QSpinBox* spin(QWidget* parent, int low, int high, const char* name) {
@@ -67,7 +75,14 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     estimatorCombo_ = new QComboBox(this);
     estimatorCombo_->setObjectName("estimator");
     for (const std::string& e : densityEstimators())
-        estimatorCombo_->addItem(QString::fromStdString(e).toUpper(), QString::fromStdString(e));
+        estimatorCombo_->addItem(e == "auto" ? tr("Auto (MAF or NSF)")
+                                             : QString::fromStdString(e).toUpper(),
+                                 QString::fromStdString(e));
+    estimatorCombo_->setItemData(
+        estimatorCombo_->findData(QStringLiteral("auto")),
+        tr("NLE and SNLE: train both MAF and NSF in round 1 and keep the one with the lower "
+           "validation loss (round 1 takes about twice as long)"),
+        Qt::ToolTipRole);
     simulationsSpin_ = spin(this, 2, 100'000'000, "simulations");
     simulationsSpin_->setSingleStep(1000);
     roundsSpin_ = spin(this, 1, 100, "rounds");
@@ -203,6 +218,8 @@ void TrainingPanel::refresh() {
                                                       patienceSpin_, deviceCombo_})
         w->setEnabled(neural);
     estimatorCombo_->setEnabled(neural && s.method.find("nre") == std::string::npos);
+    setItemEnabled(estimatorCombo_, estimatorCombo_->findData(QStringLiteral("auto")),
+                   canChooseEstimatorAutomatically(s.method));
     roundsSpin_->setEnabled(sequential);
     summaryCombo_->setCurrentIndex(summaryCombo_->findData(QString::fromStdString(s.abc.summary)));
     distanceCombo_->setCurrentIndex(
@@ -231,6 +248,9 @@ void TrainingPanel::commit(int mergeKey) {
     InferenceSettings& s = changed.inference;
     s.method = methodCombo_->currentData().toString().toStdString();
     s.estimator = estimatorCombo_->currentData().toString().toStdString();
+    // Switching to NPE or SNPE: "auto" is not theirs, so the default flow takes its place.
+    if (s.estimator == "auto" && (s.method == "npe" || s.method == "snpe"))
+        s.estimator = InferenceSettings{}.estimator;
     s.device = deviceCombo_->currentData().toString().toStdString();
     s.simulations = simulationsSpin_->value();
     s.rounds = roundsSpin_->value();

@@ -39,6 +39,7 @@ class TrainingPanel : public QWidget {
     QPushButton* startButton() const { return startButton_; }
     QPushButton* cancelButton() const { return cancelButton_; }
     QComboBox* methodCombo() const { return methodCombo_; }
+    QComboBox* estimatorCombo() const { return estimatorCombo_; }
     QSpinBox* simulationsSpin() const { return simulationsSpin_; }
     QComboBox* summaryCombo() const { return summaryCombo_; }
     QLineEdit* summaryColumnsEdit() const { return summaryColumnsEdit_; }

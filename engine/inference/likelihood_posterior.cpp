@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -89,6 +90,27 @@ void stopRun(NleResult& result, const LikelihoodRound& round, RunStatus status,
     result.training.stopReason = "round " + std::to_string(round.round) + ": " + why;
 }
 
+// The chosen candidate trained quietly: its epochs go to the hooks now, in order, followed by
+// the snapshot the trainer would have taken after its last epoch.
+void reportChosenTraining(const TrainingSummary& training, int round,
+                          const std::function<Matrix(int, int)>& snapshot,
+                          const TrainingHooks& hooks) {
+    if (hooks.onStage)
+        hooks.onStage("training");
+    if (hooks.onEpoch)
+        for (const EpochReport& report : training.history)
+            hooks.onEpoch(report);  // too late to stop anything: the result is ignored
+    if (!hooks.onSnapshot || hooks.snapshotEvery <= 0 || training.bestEpoch <= 0 ||
+        training.status == RunStatus::Failed)
+        return;
+    PosteriorSnapshot frame;
+    frame.round = round;
+    frame.epoch = training.epochs;
+    frame.samples = snapshot(hooks.snapshotSamples, training.epochs);
+    frame.elapsedSeconds = training.seconds;
+    hooks.onSnapshot(frame);
+}
+
 }  // namespace
 
 McmcResult samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation,
@@ -102,7 +124,10 @@ McmcResult samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observat
 
 NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulator,
                               const Matrix& observation, const LikelihoodRunSettings& settings,
-                              const LikelihoodModelFactory& makeModel, const TrainingHooks& hooks) {
+                              const std::vector<LikelihoodCandidate>& candidates,
+                              const TrainingHooks& hooks) {
+    if (candidates.empty())
+        throw std::invalid_argument("runLikelihoodRounds needs at least one network");
     checkObservation(observation, simulator.dataDimension());
     NleResult result;
 
@@ -131,8 +156,71 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
     Matrix pooledTheta = std::move(set.theta);
     torch::Tensor thetaData = toTensor(pooledTheta, device);
     torch::Tensor xData = toTensor(set.x, device);
-    const LikelihoodModel model = makeModel(thetaData, xData, device);
-    model.module->to(device);
+    const auto roundLabel = [&settings](int round) { return settings.rounds > 1 ? round : 0; };
+    // One round's training of `model` on all pairs so far.
+    const auto trainModel = [&](const LikelihoodModel& model, int round,
+                                const TrainingHooks& roundHooks,
+                                const BatchLogDensity* snapshotDensity) {
+        TrainingProblem problem;
+        problem.module = model.module.get();
+        problem.rows = thetaData.size(0);
+        problem.batchLoss = [&](const torch::Tensor& indices) {
+            const torch::Tensor rows = indices.to(device);
+            return model.loss(thetaData.index_select(0, rows), xData.index_select(0, rows),
+                              indices);
+        };
+        if (roundHooks.onSnapshot && snapshotDensity)
+            problem.snapshot = quickChainSnapshots(prior, *snapshotDensity,
+                                                   roundSeed(settings.seed, round, 3));
+        if (roundHooks.onStage)
+            roundHooks.onStage("training");
+        return train(problem, settings.training, roundSeed(settings.seed, round, 0), roundHooks,
+                     roundLabel(round));
+    };
+
+    // Several candidates: round 1 trains each in turn on the same pairs with the same seed (so
+    // on the same validation rows) and keeps the lowest best validation loss. They train
+    // quietly, as their epochs would collide in the run's history; the chosen one's epochs are
+    // reported afterwards.
+    LikelihoodModel model;
+    std::optional<TrainingSummary> firstRoundTraining;
+    if (candidates.size() == 1) {
+        model = candidates.front().make(thetaData, xData, device);
+        model.module->to(device);
+    } else {
+        TrainingHooks quiet;
+        quiet.cancel = hooks.cancel;
+        std::size_t chosen = 0;
+        bool anyTrained = false;
+        for (std::size_t i = 0; i < candidates.size(); ++i) {
+            if (hooks.onStage)
+                hooks.onStage("training " + candidates[i].name + " (" + std::to_string(i + 1) +
+                              " of " + std::to_string(candidates.size()) +
+                              " estimators; the lower validation loss is kept)");
+            LikelihoodModel tried = candidates[i].make(thetaData, xData, device);
+            tried.module->to(device);
+            const TrainingSummary summary = trainModel(tried, 1, quiet, nullptr);
+            result.estimatorTrials.push_back({candidates[i].name, summary});
+            const bool better =
+                summary.bestEpoch > 0 &&
+                (!anyTrained ||
+                 summary.bestValidationLoss < result.estimatorTrials[chosen].training.bestValidationLoss);
+            if (i == 0 || better) {
+                chosen = i;
+                model = tried;
+                anyTrained = anyTrained || summary.bestEpoch > 0;
+            }
+            if (summary.status != RunStatus::Finished) {  // the run ends with this trial's round
+                chosen = i;
+                model = tried;
+                break;
+            }
+        }
+        firstRoundTraining = result.estimatorTrials[chosen].training;
+        result.estimator = candidates[chosen].name;
+    }
+    if (result.estimator.empty())
+        result.estimator = candidates.front().name;
     const BatchLogDensity logPosterior = logPosteriorOf(prior, observation, device, model.term);
 
     for (int round = 1; round <= settings.rounds; ++round) {
@@ -177,22 +265,16 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
         current.trainingPairs = pooledTheta.rows();
         result.trainingPairs = current.trainingPairs;
 
-        TrainingProblem problem;
-        problem.module = model.module.get();
-        problem.rows = current.trainingPairs;
-        problem.batchLoss = [&](const torch::Tensor& indices) {
-            const torch::Tensor rows = indices.to(device);
-            return model.loss(thetaData.index_select(0, rows), xData.index_select(0, rows),
-                              indices);
-        };
-        if (hooks.onSnapshot)
-            problem.snapshot =
-                quickChainSnapshots(prior, logPosterior, roundSeed(settings.seed, round, 3));
         const std::vector<torch::Tensor> before = copyOfParameters(*model.module);
-        if (hooks.onStage)
-            hooks.onStage("training");
-        current.training = train(problem, settings.training, roundSeed(settings.seed, round, 0),
-                                 hooks, settings.rounds > 1 ? round : 0);
+        if (round == 1 && firstRoundTraining) {
+            current.training = *firstRoundTraining;
+            reportChosenTraining(current.training, roundLabel(round),
+                                 quickChainSnapshots(prior, logPosterior,
+                                                     roundSeed(settings.seed, round, 3)),
+                                 hooks);
+        } else {
+            current.training = trainModel(model, round, hooks, &logPosterior);
+        }
         const TrainingSummary& t = current.training;
         result.rounds.push_back(current);
         addRound(result.training, t);

@@ -12,6 +12,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -39,15 +41,24 @@ struct LikelihoodModel {
 using LikelihoodModelFactory = std::function<LikelihoodModel(
     const torch::Tensor& theta, const torch::Tensor& x, const torch::Device& device)>;
 
+// A network the rounds may use, named as the run reports it (maf, nsf, resnet).
+struct LikelihoodCandidate {
+    std::string name;
+    LikelihoodModelFactory make;
+};
+
 // Round `round` of `rounds` gets simulations / rounds (round 1 also the remainder).
 std::int64_t simulationsInRound(std::int64_t simulations, int rounds, int round);
 
 // Checks the observation (rows of the simulator's data, finite; throws std::invalid_argument),
 // runs the rounds and, when training finished, samples result.posterior by MCMC. Stops at a
-// cancelled or failed round (the posterior is then not sampled).
+// cancelled or failed round (the posterior is then not sampled). With several candidates, round
+// 1 trains each and the rounds go on with the lowest best validation loss
+// (result.estimatorTrials); with one, that network (result.estimator names it).
 NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulator,
                               const Matrix& observation, const LikelihoodRunSettings& settings,
-                              const LikelihoodModelFactory& makeModel, const TrainingHooks& hooks);
+                              const std::vector<LikelihoodCandidate>& candidates,
+                              const TrainingHooks& hooks);
 
 // Samples by MCMC from p(θ | x_o) ∝ exp(Σ_i term(θ, x_o,i)) p(θ): every chain's θ is paired with
 // every observation row in one network call, and the rows' terms are summed per chain.

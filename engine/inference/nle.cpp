@@ -1,6 +1,9 @@
 #include "inference/nle.h"
 
+#include <cctype>
+#include <iomanip>
 #include <memory>
+#include <sstream>
 
 #include "core/random.h"
 #include "inference/conditional_estimator.h"
@@ -50,7 +53,15 @@ Problems LikelihoodRunSettings::validateRun() const {
 
 Problems NleSettings::validate() const {
     Problems problems;
-    appendProblems(problems, estimator.validate(), "estimator");
+    // "auto" tries maf and nsf with the other estimator settings: check those as nsf's.
+    EstimatorSettings checked = estimator;
+    if (checked.kind == "auto") {
+        checked.kind = "nsf";
+    } else if (checked.kind != "maf" && checked.kind != "nsf" && checked.kind != "mdn") {
+        problems.push_back({"estimator.kind", "'" + checked.kind + "' is not one of: auto, maf, nsf, mdn"});
+        checked.kind = "nsf";
+    }
+    appendProblems(problems, checked.validate(), "estimator");
     const Problems run = validateRun();
     problems.insert(problems.end(), run.begin(), run.end());
     if (estimator.kind != "mdn" && estimator.embedding != "none" && estimator.embedding != "auto")
@@ -59,11 +70,36 @@ Problems NleSettings::validate() const {
     return problems;
 }
 
+std::string describeEstimatorChoice(const NleResult& result) {
+    if (result.estimatorTrials.empty())
+        return {};
+    const auto upper = [](std::string text) {
+        for (char& c : text)
+            c = char(std::toupper(static_cast<unsigned char>(c)));
+        return text;
+    };
+    std::ostringstream line;
+    line << "estimator auto: ";
+    for (std::size_t i = 0; i < result.estimatorTrials.size(); ++i) {
+        const EstimatorTrial& trial = result.estimatorTrials[i];
+        line << (i ? ", " : "") << upper(trial.kind) << (i ? " " : " best validation loss ");
+        if (trial.training.bestEpoch > 0)
+            line << std::setprecision(4) << std::fixed << trial.training.bestValidationLoss;
+        else
+            line << "none (no epoch improved)";
+        line << std::setprecision(1) << " (" << trial.training.epochs << " epochs, "
+             << trial.training.seconds << " s)";
+    }
+    line << "; kept " << upper(result.estimator);
+    return line.str();
+}
+
 NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const NleSettings& settings, const TrainingHooks& hooks) {
     throwIfProblems(settings.validate());
-    const auto makeModel = [&settings](const torch::Tensor& theta, const torch::Tensor& x,
-                                       const torch::Device& device) {
+    const auto modelOfKind = [&settings](const std::string& kind) {
+        return [&settings, kind](const torch::Tensor& theta, const torch::Tensor& x,
+                                 const torch::Device& device) {
         // Roles swapped against NPE: the density is over x, the condition is θ.
         neural::EstimatorShape shape;
         shape.parameters = int(x.size(1));
@@ -81,6 +117,7 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
                 .to(x.dtype());
         const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
         EstimatorSettings estimatorSettings = settings.estimator;
+        estimatorSettings.kind = kind;
         estimatorSettings.embedding = "none";
         auto estimator = std::make_shared<neural::ConditionalEstimatorImpl>(
             estimatorSettings, shape, xMean, xStd, thetaMean, thetaStd, settings.seed);
@@ -111,8 +148,16 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
             return estimator->logProb(anyDiscrete ? xRows + cellCentre : xRows, thetaRows);
         };
         return model;
+        };
     };
-    return neural::runLikelihoodRounds(prior, simulator, observation, settings, makeModel, hooks);
+    std::vector<neural::LikelihoodCandidate> candidates;
+    // NSF first: it is the default, and a tie keeps the first candidate.
+    const std::vector<std::string> kinds = settings.estimator.kind == "auto"
+                                               ? std::vector<std::string>{"nsf", "maf"}
+                                               : std::vector<std::string>{settings.estimator.kind};
+    for (const std::string& kind : kinds)
+        candidates.push_back({kind, modelOfKind(kind)});
+    return neural::runLikelihoodRounds(prior, simulator, observation, settings, candidates, hooks);
 }
 
 }  // namespace sbiw

@@ -143,7 +143,8 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
         }
         return model;
     };
-    return neural::runLikelihoodRounds(prior, simulator, observation, settings, makeModel, hooks);
+    return neural::runLikelihoodRounds(prior, simulator, observation, settings,
+                                       {{"resnet", makeModel}}, hooks);
 }
 
 }  // namespace sbiw

@@ -46,8 +46,12 @@ const std::vector<std::string>& inferenceMethods() {
 }
 
 const std::vector<std::string>& densityEstimators() {
-    static const std::vector<std::string> estimators = {"maf", "nsf", "mdn"};
+    static const std::vector<std::string> estimators = {"maf", "nsf", "mdn", "auto"};
     return estimators;
+}
+
+bool canChooseEstimatorAutomatically(const std::string& method) {
+    return method == "nle" || method == "snle";
 }
 
 const std::vector<std::string>& computeDevices() {
@@ -162,6 +166,10 @@ Problems InferenceSettings::validate() const {
     Problems problems;
     requireOneOf(problems, "method", method, inferenceMethods());
     requireOneOf(problems, "estimator", estimator, densityEstimators());
+    // NRE and ABC ignore the estimator; NPE's flows would need their own choosing.
+    if (estimator == "auto" && (method == "npe" || method == "snpe"))
+        problems.push_back({"estimator", "'auto' (MAF or NSF, whichever fits better) is for nle and "
+                                         "snle only: choose maf, nsf or mdn for " + method});
     requireOneOf(problems, "device", device, computeDevices());
     if (simulations < 1) problems.push_back({"simulations", "must be at least 1"});
     if (rounds < 1) problems.push_back({"rounds", "must be at least 1"});

@@ -119,7 +119,10 @@ struct ViewSettings {
 };
 
 const std::vector<std::string>& inferenceMethods();
+// maf, nsf, mdn, and auto: NLE and SNLE train MAF and NSF in round 1 and keep the one with the
+// lower validation loss (engine/inference/nle.h).
 const std::vector<std::string>& densityEstimators();
+bool canChooseEstimatorAutomatically(const std::string& method);  // nle, snle
 const std::vector<std::string>& computeDevices();
 
 struct Project {

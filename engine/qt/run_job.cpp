@@ -89,8 +89,8 @@ NleSettings nleSettingsOf(const RunJob& job) {
     const InferenceSettings& inference = job.project.inference;
     NleSettings settings;
     copyNeural(settings, inference);
-    // The project's estimator applies when it is a flow; NLE's default (NSF) otherwise.
-    if (inference.estimator == "maf" || inference.estimator == "nsf")
+    // The project's estimator applies when it is a flow or auto; NLE's default (NSF) otherwise.
+    if (inference.estimator == "maf" || inference.estimator == "nsf" || inference.estimator == "auto")
         settings.estimator.kind = inference.estimator;
     settings.rounds = roundsOf(inference);
     settings.mcmc = mcmcSettingsOf(job);
@@ -411,7 +411,12 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
         }
         result.state = RunState::Finished;
         const QString name = QString::fromStdString(method).toUpper();
-        const QString shownEstimator = ratio ? QStringLiteral("classifier") : estimator;
+        const QString shownEstimator =
+            ratio ? QStringLiteral("classifier")
+                  : run.estimatorTrials.empty()
+                        ? estimator
+                        : QStringLiteral("%1, chosen by validation loss")
+                              .arg(QString::fromStdString(run.estimator));
         result.summary =
             trainingLine(run.rounds.size() > 1
                              ? QStringLiteral("%1 (%2, %3 rounds)")
@@ -426,6 +431,8 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
                 .arg(run.posterior.elapsedSeconds, 0, 'f', 1)
                 .arg(run.posterior.rhat.size() ? run.posterior.rhat.maxCoeff() : std::nan(""), 0,
                      'f', 3);
+        if (!run.estimatorTrials.empty())
+            result.details << QString::fromStdString(describeEstimatorChoice(run));
         if (run.rounds.size() > 1)
             for (const LikelihoodRound& round : run.rounds)
                 result.details

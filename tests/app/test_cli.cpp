@@ -1,5 +1,6 @@
 // sbiw-cli: exit codes, help, validate, new, and simulate in both modes (reproducible across
 // thread counts; --theta reproduces the data columns of --count for the same seed).
+#include <QRegularExpression>
 #include <QTemporaryDir>
 
 #include "cli/cli.h"
@@ -234,6 +235,33 @@ private Q_SLOTS:
                  int(kExitUsage));
         QCOMPARE(cli({"train", project("gaussian_linear"), "--chains", "4", "--out", out, "--no-history"}).code,
                  int(kExitUsage));  // --chains is for nle
+    }
+
+    void estimatorAutoChoosesTheLikelihoodFlow() {
+        // SNLE with --estimator auto trains NSF and MAF in round 1, says which it kept, and goes on
+        // with it; the history keeps "auto" as the run's estimator.
+        QTemporaryDir dir;
+        const QString out = dir.filePath("snle.csv"), db = dir.filePath("runs.sqlite");
+        const CliRun run = cli({"train", project("gaussian_linear"), "--method", "snle", "--rounds", "2",
+                                "--estimator", "auto", "--simulations", "400", "--seed", "3", "--samples", "100",
+                                "--chains", "10", "--max-epochs", "8", "--mcmc", "mh", "--snapshot-every", "0", "--out", out,
+                                "--device", "cpu", "--threads", "1", "--quiet", "--db", db});
+        QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
+        QVERIFY2(run.out.contains(QRegularExpression("SNLE \\((maf|nsf), chosen by validation loss, 2 rounds\\)")),
+                 qPrintable(run.out));
+        QVERIFY2(run.out.contains(QRegularExpression("estimator auto: NSF best validation loss -?[0-9.]+ \\(\\d+ "
+                                                     "epochs, [0-9.]+ s\\), MAF -?[0-9.]+ .*; kept (MAF|NSF)")),
+                 qPrintable(run.out));
+        QCOMPARE(readCsv(out.toStdString()).values.rows(), 100);
+        const CliRun shown = cli({"history", "show", "1", project("gaussian_linear"), "--db", db});
+        QVERIFY2(shown.out.contains("snle, estimator auto"), qPrintable(shown.out));
+        // NPE and SNPE have no automatic choice: refused, saying what to give instead.
+        for (const char* method : {"npe", "snpe"}) {
+            const CliRun refused = cli({"train", project("gaussian_linear"), "--method", method, "--estimator",
+                                        "auto", "--out", out, "--no-history"});
+            QCOMPARE(refused.code, int(kExitUsage));
+            QVERIFY2(refused.err.contains("is for nle and snle only"), qPrintable(refused.err));
+        }
     }
 
     void abcBaselinesRecoverTheGaussianLinearPosterior() {

@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -247,6 +248,37 @@ class TestMainWindow : public QObject {
         QVERIFY(redrawingAtFirstRefresh);
         QCOMPARE(view->refreshCount(), before + 2);
         QCOMPARE(view->samples().rows(), Eigen::Index(2000));
+    }
+
+    // "Auto" (MAF or NSF by validation loss) is NLE's and SNLE's: greyed out for NPE, and
+    // switching a likelihood run back to NPE puts the default flow in its place, in one undo step.
+    void estimatorAutoIsOfferedToLikelihoodMethodsOnly() {
+        MainWindow window;
+        window.show();
+        ProjectDocument* document = window.document();
+        TrainingPanel* panel = window.trainingPanel();
+        QComboBox* estimator = panel->estimatorCombo();
+        const int autoIndex = estimator->findData("auto");
+        QVERIFY(autoIndex >= 0);
+        const auto autoEnabled = [&] {
+            auto* model = qobject_cast<QStandardItemModel*>(estimator->model());
+            return model->item(autoIndex)->isEnabled();
+        };
+        QCOMPARE(QString::fromStdString(document->project().inference.method), QString("npe"));
+        QVERIFY(!autoEnabled());
+        panel->methodCombo()->setCurrentIndex(panel->methodCombo()->findData("snle"));
+        QVERIFY(autoEnabled());
+        estimator->setCurrentIndex(autoIndex);
+        QCOMPARE(QString::fromStdString(document->project().inference.estimator), QString("auto"));
+        QVERIFY(document->project().validate().empty());
+        panel->methodCombo()->setCurrentIndex(panel->methodCombo()->findData("npe"));
+        QCOMPARE(QString::fromStdString(document->project().inference.estimator), QString("nsf"));
+        QCOMPARE(estimator->currentData().toString(), QString("nsf"));
+        QVERIFY(!autoEnabled());
+        QVERIFY(document->project().validate().empty());
+        document->undoStack()->undo();
+        QCOMPARE(QString::fromStdString(document->project().inference.method), QString("snle"));
+        QCOMPARE(QString::fromStdString(document->project().inference.estimator), QString("auto"));
     }
 
     void chooseAbcSummaryStatisticsInThePanel() {

@@ -197,6 +197,64 @@ class TestLikelihoodMethods : public QObject {
             SBIW_COMPARE_NEAR(mean(i), observation(0, i) / 2, 0.1);
     }
 
+    // "auto" trains NSF and MAF in round 1 on the same pairs with the same seed, keeps the lower
+    // best validation loss, and goes on exactly as a run with that flow alone would: the same
+    // trials as the standalone runs, the same reported epochs, the same samples.
+    void autoEstimatorKeepsTheFlowWithTheLowerValidationLoss() {
+        NleSettings s = smallNle();
+        s.simulations = 1500;
+        s.training.maxEpochs = 15;
+        s.mcmc.samples = 400;
+        s.mcmc.chains = 10;
+        const Matrix observation = test::gaussianLinear3Observation();
+        const auto run = [&](const std::string& kind, std::vector<double>* losses,
+                             std::vector<PosteriorSnapshot>* snapshots) {
+            NleSettings settings = s;
+            settings.estimator.kind = kind;
+            TrainingHooks hooks;
+            hooks.onEpoch = [losses](const EpochReport& r) {
+                losses->push_back(r.validationLoss);
+                return false;
+            };
+            hooks.snapshotEvery = 100;  // only the one after the last epoch
+            hooks.snapshotSamples = 50;
+            hooks.onSnapshot = [snapshots](const PosteriorSnapshot& p) { snapshots->push_back(p); };
+            return runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(), observation,
+                          settings, hooks);
+        };
+        std::vector<double> autoLosses, nsfLosses, mafLosses;
+        std::vector<PosteriorSnapshot> autoFrames, nsfFrames, mafFrames;
+        const NleResult chosen = run("auto", &autoLosses, &autoFrames);
+        const NleResult nsf = run("nsf", &nsfLosses, &nsfFrames);
+        const NleResult maf = run("maf", &mafLosses, &mafFrames);
+        QVERIFY2(chosen.trained, chosen.training.stopReason.c_str());
+        QCOMPARE(chosen.estimatorTrials.size(), std::size_t(2));
+        QCOMPARE(chosen.estimatorTrials[0].kind, std::string("nsf"));
+        QCOMPARE(chosen.estimatorTrials[1].kind, std::string("maf"));
+        QCOMPARE(chosen.estimatorTrials[0].training.bestValidationLoss,
+                 nsf.training.bestValidationLoss);
+        QCOMPARE(chosen.estimatorTrials[1].training.bestValidationLoss,
+                 maf.training.bestValidationLoss);
+        QVERIFY(nsf.training.bestValidationLoss != maf.training.bestValidationLoss);
+        const bool mafWins = maf.training.bestValidationLoss < nsf.training.bestValidationLoss;
+        const NleResult& winner = mafWins ? maf : nsf;
+        QCOMPARE(chosen.estimator, std::string(mafWins ? "maf" : "nsf"));
+        QCOMPARE(nsf.estimator, std::string("nsf"));
+        QVERIFY(nsf.estimatorTrials.empty());
+        QCOMPARE(autoLosses, mafWins ? mafLosses : nsfLosses);
+        QCOMPARE(chosen.training.epochs, winner.training.epochs);
+        QCOMPARE(autoFrames.size(), std::size_t(1));
+        QVERIFY(autoFrames.front().samples == (mafWins ? mafFrames : nsfFrames).front().samples);
+        QVERIFY(chosen.posterior.samples == winner.posterior.samples);
+        const std::string line = describeEstimatorChoice(chosen);
+        qInfo("%s", line.c_str());
+        QVERIFY2(QString::fromStdString(line).startsWith("estimator auto: NSF best validation loss "),
+                 line.c_str());
+        QVERIFY2(QString::fromStdString(line).endsWith(mafWins ? "; kept MAF" : "; kept NSF"),
+                 line.c_str());
+        QVERIFY(describeEstimatorChoice(nsf).empty());
+    }
+
     void cancellingStopsTheRunWithoutSampling() {
         std::atomic<bool> cancel{false};
         TrainingHooks hooks;
@@ -227,7 +285,13 @@ class TestLikelihoodMethods : public QObject {
             QVERIFY2(QString(e.what()).contains("estimator.kind"), e.what());
             QVERIFY2(QString(e.what()).contains("mcmc.chains"), e.what());
             QVERIFY2(QString(e.what()).contains("rounds"), e.what());
+            QVERIFY2(QString(e.what()).contains("not one of: auto, maf, nsf, mdn"), e.what());
         }
+        nle = smallNle();
+        nle.estimator.kind = "auto";
+        nle.estimator.bins = 1;  // auto checks the settings both flows would use
+        QCOMPARE(nle.validate().size(), std::size_t(1));
+        QCOMPARE(nle.validate().front().path, std::string("estimator.bins"));
         NreSettings nre = smallNre("b");
         nre.hiddenFeatures = 0;
         nre.gamma = -1.0;
