@@ -217,6 +217,10 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
             }
         }
         firstRoundTraining = result.estimatorTrials[chosen].training;
+        // The round took as long as all its trials: the time of the flows not kept counts too.
+        firstRoundTraining->seconds = 0.0;
+        for (const EstimatorTrial& trial : result.estimatorTrials)
+            firstRoundTraining->seconds += trial.training.seconds;
         result.estimator = candidates[chosen].name;
     }
     if (result.estimator.empty())

@@ -243,6 +243,10 @@ class TestLikelihoodMethods : public QObject {
         QVERIFY(nsf.estimatorTrials.empty());
         QCOMPARE(autoLosses, mafWins ? mafLosses : nsfLosses);
         QCOMPARE(chosen.training.epochs, winner.training.epochs);
+        // Its time is both trials' time: choosing is part of the round.
+        QCOMPARE(chosen.rounds.front().training.seconds,
+                 0.0 + chosen.estimatorTrials[0].training.seconds +
+                     chosen.estimatorTrials[1].training.seconds);
         QCOMPARE(autoFrames.size(), std::size_t(1));
         QVERIFY(autoFrames.front().samples == (mafWins ? mafFrames : nsfFrames).front().samples);
         QVERIFY(chosen.posterior.samples == winner.posterior.samples);
