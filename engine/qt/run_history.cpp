@@ -934,6 +934,7 @@ void RunHistory::finishRun(qint64 runId, const RunOutcome& outcome) {
                         "UPDATE runs SET status = ?, error_message = ?, "
                         "final_train_loss = COALESCE(?, final_train_loss), "
                         "final_validation_loss = COALESCE(?, final_validation_loss), "
+                        "estimator = COALESCE(?, estimator), "
                         "ended_at = ?, updated_at = ?, owner_host = NULL, owner_boot_id = NULL, "
                         "owner_pid = NULL, owner_start = NULL WHERE id = ?",
                         what)
@@ -941,6 +942,7 @@ void RunHistory::finishRun(qint64 runId, const RunOutcome& outcome) {
             .bind(textOrNull(outcome.errorMessage))
             .bind(doubleOrNull(outcome.finalTrainLoss))
             .bind(doubleOrNull(outcome.finalValidationLoss))
+            .bind(textOrNull(outcome.estimator))
             .bind(now)
             .bind(now)
             .bind(runId)

@@ -44,7 +44,7 @@ struct RunStart {
     QString projectPath;   // empty for unsaved projects
     QString observation;   // name of the observation the posterior is conditioned on
     QString method;        // npe, snpe, ...
-    QString estimator;     // nsf, maf, mdn, ...
+    QString estimator;     // nsf, maf, mdn, auto, resnet, ...
     QJsonObject settings;  // every setting of the run (stored as JSON)
     std::uint64_t seed = 0;
     QString device;
@@ -81,6 +81,9 @@ struct RunOutcome {
     QString errorMessage;
     std::optional<double> finalTrainLoss;
     std::optional<double> finalValidationLoss;
+    // Not empty: what the run turned out to use, replacing the estimator it started with (an
+    // "auto" likelihood run's choice is stored as "auto:maf" or "auto:nsf").
+    QString estimator;
 };
 
 struct EpochRecord {

@@ -407,7 +407,10 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
         result.samples = run.posterior.samples;
         if (recorder) {
             history->saveSamples(result.runId, {job.observationName, result.samples, {}});
-            recorder->finish(outcomeOf(run.training, RunState::Finished, {}));
+            RunOutcome outcome = outcomeOf(run.training, RunState::Finished, {});
+            if (!run.estimatorTrials.empty())
+                outcome.estimator = estimator + ":" + QString::fromStdString(run.estimator);
+            recorder->finish(outcome);
         }
         result.state = RunState::Finished;
         const QString name = QString::fromStdString(method).toUpper();

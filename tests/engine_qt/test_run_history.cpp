@@ -593,6 +593,13 @@ class TestRunHistory : public QObject {
         QCOMPARE(run.finalTrainLoss.value_or(0), 1.0);        // kept from the last epoch
         QCOMPARE(run.finalValidationLoss.value_or(0), 2.25);  // given
         QVERIFY(run.endedAt.isValid() && run.endedAt >= run.startedAt);
+        QCOMPARE(run.estimator, makeStart().estimator);  // none given: the start's stays
+        // An automatic estimator choice replaces the one the run started with.
+        const qint64 chosen = history.startRun(makeStart());
+        RunOutcome outcome;
+        outcome.estimator = "auto:maf";
+        history.finishRun(chosen, outcome);
+        QCOMPARE(history.run(chosen)->estimator, QString("auto:maf"));
         QString error = exceptionText([&] { history.finishRun(id, {}); });
         QVERIFY2(error.contains("it is not running (it is failed)"), qPrintable(error));
         error = exceptionText([&] { history.finishRun(id + 100, {}); });
