@@ -196,7 +196,7 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
                 const std::unique_ptr<Simulator> simulator = makeSimulator(job.project);
                 NpeTrainingSet set = simulateTrainingSet(prior, *simulator, settings, hooks);
                 if (set.cancelled) {
-                    recorder.finish({RunState::Cancelled, QString::fromStdString(set.stopReason), {}, {}});
+                    recorder.finish({RunState::Cancelled, QString::fromStdString(set.stopReason), {}, {}, {}});
                     err << "interrupted: " << QString::fromStdString(set.stopReason) << "; run " << runId
                         << " can be resumed: " << resumeHint(history, runId) << "\n";
                     return kExitInterrupted;
@@ -253,7 +253,7 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
     } catch (const std::exception& error) {
         err << "error: run " << runId << ": " << error.what() << "\n";
         try {
-            recorder.finish({RunState::Failed, QString::fromUtf8(error.what()), {}, {}});
+            recorder.finish({RunState::Failed, QString::fromUtf8(error.what()), {}, {}, {}});
         } catch (const std::exception&) {
             // Already ended, or the history itself failed: the error above says why.
         }
@@ -402,10 +402,7 @@ int runJobCommand(JobCommand& command, QTextStream& out, QTextStream& err) {
     return kExitSuccess;
 }
 
-bool isMethodWithMcmc(const QString& method) {
-    static const QStringList methods{"nle", "snle", "nre", "snre", "nre-c", "snre-c"};
-    return methods.contains(method);
-}
+bool isMethodWithMcmc(const QString& method) { return samplesByMcmc(method.toStdString()); }
 
 // snpe, the likelihood and ratio methods and ABC: the command line's options written into the
 // project's inference settings, then run as the GUI runs them.
@@ -437,7 +434,7 @@ int trainThroughJob(const QCommandLineParser& parser, const QString& usage, cons
     if (parser.isSet("device")) inference.device = parser.value("device").toStdString();
     qint64 simulations = inference.simulations, seed = qint64(inference.seed), samples = inference.posteriorSamples,
            threads = inference.threads, maxEpochs = inference.training.maxEpochs, rounds = inference.rounds,
-           chains = run.mcmcChains, snapshotEvery = 5;
+           chains = inference.mcmc.chains, snapshotEvery = 5;
     if (!readInteger(parser, "simulations", 2, simulations, err) || !readInteger(parser, "seed", 0, seed, err) ||
         !readInteger(parser, "samples", 1, samples, err) || !readInteger(parser, "threads", 1, threads, err) ||
         !readInteger(parser, "max-epochs", 1, maxEpochs, err) || !readInteger(parser, "rounds", 1, rounds, err) ||
@@ -451,12 +448,12 @@ int trainThroughJob(const QCommandLineParser& parser, const QString& usage, cons
     inference.posteriorSamples = samples;
     inference.training.maxEpochs = int(std::min<qint64>(maxEpochs, 1'000'000));
     inference.rounds = int(std::min<qint64>(rounds, 100'000));
-    run.mcmcChains = int(std::min<qint64>(chains, 100'000));
+    inference.mcmc.chains = int(std::min<qint64>(chains, 1'000'000));  // the project's check names a bad count
     run.snapshotEvery = int(std::min<qint64>(snapshotEvery, 1'000'000));
     if (parser.isSet("mcmc")) {
         const std::optional<McmcMethod> sampler = parseMcmcMethod(parser.value("mcmc").toStdString());
         if (!sampler) return usageError(err, "--mcmc is slice or mh, not '" + parser.value("mcmc") + "'", usage);
-        run.mcmcMethod = *sampler;
+        inference.mcmc.sampler = toString(*sampler);
     }
     const std::optional<Matrix> observation = chooseObservation(project, parser.value("observation"), err);
     if (!observation) return kExitFailure;
@@ -527,8 +524,11 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
                       "snpe, snle, snre, snre-c: rounds (default: the project's inference.rounds); the budget is split "
                       "evenly.",
                       "R"});
-    parser.addOption({"mcmc", "likelihood and ratio methods: the MCMC sampler, slice (default) or mh.", "SAMPLER"});
-    parser.addOption({"chains", "likelihood and ratio methods: MCMC chains (default 100).", "C"});
+    parser.addOption({"mcmc",
+                      "likelihood and ratio methods: the MCMC sampler, slice or mh (default: the project's "
+                      "inference.mcmc.sampler, slice; warm-up, thinning and initialisation come from the project).",
+                      "SAMPLER"});
+    parser.addOption({"chains", "likelihood and ratio methods: MCMC chains (default: the project's, 100).", "C"});
     parser.addOption({"estimator",
                       "Density estimator: maf, nsf or mdn; for nle and snle also auto (train MAF and NSF in round 1, "
                       "keep the lower validation loss).",

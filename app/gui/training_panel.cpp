@@ -101,9 +101,28 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     for (const std::string& d : computeDevices())
         deviceCombo_->addItem(QString::fromStdString(d), QString::fromStdString(d));
     cudaLabel_ = new QLabel(
-        cudaAvailable() ? tr("CUDA GPU available") : tr("no CUDA GPU: training runs on the CPU"),
+        cudaAvailable() ? tr("CUDA GPU available") : tr("no CUDA GPU: runs on the CPU"),
         this);
     cudaLabel_->setObjectName("cudaStatus");
+
+    mcmcSamplerCombo_ = new QComboBox(this);
+    mcmcSamplerCombo_->setObjectName("mcmcSampler");
+    mcmcSamplerCombo_->addItem(tr("Slice sampling"), "slice");
+    mcmcSamplerCombo_->addItem(tr("Metropolis-Hastings"), "mh");
+    mcmcChainsSpin_ = spin(this, 1, 100'000, "mcmcChains");
+    mcmcChainsSpin_->setToolTip(tr("Chains run side by side, all in one network call per step"));
+    mcmcWarmupSpin_ = spin(this, 0, 1'000'000, "mcmcWarmup");
+    mcmcWarmupSpin_->setSuffix(tr(" steps"));
+    mcmcWarmupSpin_->setToolTip(tr("Iterations per chain spent tuning, then discarded"));
+    mcmcThinningSpin_ = spin(this, 1, 10'000, "mcmcThinning");
+    mcmcThinningSpin_->setPrefix(tr("keep 1 in "));
+    mcmcThinningSpin_->setToolTip(tr("Thinning: every chain keeps one iteration in this many"));
+    mcmcInitCombo_ = new QComboBox(this);
+    mcmcInitCombo_->setObjectName("mcmcInit");
+    mcmcInitCombo_->addItem(tr("Prior draws, resampled by weight"), "resample");
+    mcmcInitCombo_->addItem(tr("Prior draws"), "prior");
+    mcmcInitCombo_->setToolTip(tr("Where the chains start: prior draws weighed by the posterior "
+                                  "(importance resampling), or plain prior draws"));
 
     summaryCombo_ = new QComboBox(this);
     summaryCombo_->setObjectName("abcSummary");
@@ -141,7 +160,13 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     lossPlot_ = new widgets::LossCurvePlot(this);
     lossPlot_->setMinimumHeight(180);
 
-    auto* form = new QFormLayout;
+    // Long item texts ("NLE — likelihood estimation + MCMC") must not widen the dock beyond the
+    // window: combos ask for room for 12 characters and elide the rest.
+    for (QComboBox* combo : findChildren<QComboBox*>()) {
+        combo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        combo->setMinimumContentsLength(12);
+    }
+    auto* form = form_ = new QFormLayout;
     form->addRow(tr("Method"), methodCombo_);
     form->addRow(tr("Estimator"), estimatorCombo_);
     form->addRow(tr("Simulations"), simulationsSpin_);
@@ -153,6 +178,13 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     form->addRow(tr("Device"), deviceCombo_);
     form->addRow(QString(), cudaLabel_);
     form->addRow(tr("Seed"), seedSpin_);
+    form->addRow(tr("MCMC sampler"), mcmcSamplerCombo_);
+    form->addRow(tr("Chains"), mcmcChainsSpin_);
+    mcmcChainRow_ = new QHBoxLayout;
+    mcmcChainRow_->addWidget(mcmcWarmupSpin_);
+    mcmcChainRow_->addWidget(mcmcThinningSpin_);
+    form->addRow(tr("Warm-up, thinning"), mcmcChainRow_);
+    form->addRow(tr("Chains start at"), mcmcInitCombo_);
     form->addRow(tr("ABC summary"), summaryCombo_);
     form->addRow(tr("Summary columns"), summaryColumnsEdit_);
     form->addRow(tr("ABC distance"), distanceCombo_);
@@ -172,14 +204,16 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     connect(methodCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     connect(estimatorCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     connect(deviceCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
+    connect(mcmcSamplerCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
+    connect(mcmcInitCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     connect(summaryCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     connect(distanceCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     connect(summaryColumnsEdit_, &QLineEdit::editingFinished, this, [this] { commit(-1); });
     connect(zScoreCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
     connect(regressionCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
     int key = 2000;
-    for (QSpinBox* box :
-         {simulationsSpin_, roundsSpin_, batchSpin_, maxEpochsSpin_, patienceSpin_, seedSpin_})
+    for (QSpinBox* box : {simulationsSpin_, roundsSpin_, batchSpin_, maxEpochsSpin_, patienceSpin_,
+                          seedSpin_, mcmcChainsSpin_, mcmcWarmupSpin_, mcmcThinningSpin_})
         connect(box, &QSpinBox::valueChanged, this, [this, k = key++] { commit(k); });
     connect(learningRateSpin_, &QDoubleSpinBox::valueChanged, this, [this] { commit(2100); });
     connect(startButton_, &QPushButton::clicked, this, &TrainingPanel::startRequested);
@@ -221,6 +255,21 @@ void TrainingPanel::refresh() {
     setItemEnabled(estimatorCombo_, estimatorCombo_->findData(QStringLiteral("auto")),
                    canChooseEstimatorAutomatically(s.method));
     roundsSpin_->setEnabled(sequential);
+    mcmcSamplerCombo_->setCurrentIndex(
+        mcmcSamplerCombo_->findData(QString::fromStdString(s.mcmc.sampler)));
+    mcmcChainsSpin_->setValue(s.mcmc.chains);
+    mcmcWarmupSpin_->setValue(s.mcmc.warmupSteps);
+    mcmcThinningSpin_->setValue(s.mcmc.thinning);
+    mcmcInitCombo_->setCurrentIndex(mcmcInitCombo_->findData(QString::fromStdString(s.mcmc.init)));
+    // Rows of settings the method does not use are hidden (and disabled), keeping the form short.
+    for (QWidget* w : std::initializer_list<QWidget*>{mcmcSamplerCombo_, mcmcChainsSpin_,
+                                                      mcmcWarmupSpin_, mcmcThinningSpin_,
+                                                      mcmcInitCombo_})
+        w->setEnabled(samplesByMcmc(s.method));
+    for (QWidget* w : std::initializer_list<QWidget*>{mcmcSamplerCombo_, mcmcChainsSpin_,
+                                                      mcmcInitCombo_})
+        form_->setRowVisible(w, samplesByMcmc(s.method));
+    form_->setRowVisible(mcmcChainRow_, samplesByMcmc(s.method));
     summaryCombo_->setCurrentIndex(summaryCombo_->findData(QString::fromStdString(s.abc.summary)));
     distanceCombo_->setCurrentIndex(
         distanceCombo_->findData(QString::fromStdString(s.abc.distance)));
@@ -234,6 +283,10 @@ void TrainingPanel::refresh() {
                                                       regressionCheck_})
         w->setEnabled(!neural);
     summaryColumnsEdit_->setEnabled(!neural && s.abc.summary != "identity");
+    for (QWidget* w : std::initializer_list<QWidget*>{summaryCombo_, summaryColumnsEdit_,
+                                                      distanceCombo_, zScoreCheck_,
+                                                      regressionCheck_})
+        form_->setRowVisible(w, !neural);
     roundsSpin_->setToolTip(sequential ? QString() : tr("Rounds apply to the sequential methods"));
     lossPlot_->setEmptyNote(neural ? QString()
                                    : tr("ABC trains no network:\nno loss to draw.\nThe run log "
@@ -259,6 +312,11 @@ void TrainingPanel::commit(int mergeKey) {
     s.training.patience = patienceSpin_->value();
     s.seed = std::uint64_t(seedSpin_->value());
     s.training.learningRate = learningRateSpin_->value();
+    s.mcmc.sampler = mcmcSamplerCombo_->currentData().toString().toStdString();
+    s.mcmc.chains = mcmcChainsSpin_->value();
+    s.mcmc.warmupSteps = mcmcWarmupSpin_->value();
+    s.mcmc.thinning = mcmcThinningSpin_->value();
+    s.mcmc.init = mcmcInitCombo_->currentData().toString().toStdString();
     s.abc.summary = summaryCombo_->currentData().toString().toStdString();
     s.abc.distance = distanceCombo_->currentData().toString().toStdString();
     s.abc.zScore = zScoreCheck_->isChecked();

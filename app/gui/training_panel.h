@@ -1,6 +1,7 @@
 #pragma once
 // Training settings of the project (method, estimator, budget, rounds, batch size, learning
-// rate, device, seed: each change is an undoable project edit), Start and Cancel, a progress bar
+// rate, device, seed, the MCMC of the likelihood and ratio methods, ABC's statistics: each
+// change is an undoable project edit), Start and Cancel, a progress bar
 // with an estimate of the time left, and the live loss curves.
 
 #include <QElapsedTimer>
@@ -12,6 +13,8 @@
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
+class QHBoxLayout;
 class QLineEdit;
 class QLabel;
 class QProgressBar;
@@ -40,6 +43,9 @@ class TrainingPanel : public QWidget {
     QPushButton* cancelButton() const { return cancelButton_; }
     QComboBox* methodCombo() const { return methodCombo_; }
     QComboBox* estimatorCombo() const { return estimatorCombo_; }
+    QComboBox* mcmcSamplerCombo() const { return mcmcSamplerCombo_; }
+    QSpinBox* mcmcChainsSpin() const { return mcmcChainsSpin_; }
+    QSpinBox* mcmcThinningSpin() const { return mcmcThinningSpin_; }
     QSpinBox* simulationsSpin() const { return simulationsSpin_; }
     QComboBox* summaryCombo() const { return summaryCombo_; }
     QLineEdit* summaryColumnsEdit() const { return summaryColumnsEdit_; }
@@ -62,6 +68,11 @@ class TrainingPanel : public QWidget {
     ProjectDocument* document_;
     TrainingController* controller_;
     QComboBox *methodCombo_, *estimatorCombo_, *deviceCombo_;
+    // MCMC of the likelihood and ratio methods (inference.mcmc).
+    QComboBox *mcmcSamplerCombo_, *mcmcInitCombo_;
+    QSpinBox *mcmcChainsSpin_, *mcmcWarmupSpin_, *mcmcThinningSpin_;
+    QHBoxLayout* mcmcChainRow_;  // warm-up and thinning side by side
+    QFormLayout* form_;
     // ABC: summary statistics and distance (inference.abc).
     QComboBox *summaryCombo_, *distanceCombo_;
     QLineEdit* summaryColumnsEdit_;

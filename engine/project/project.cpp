@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "abc/abc.h"
+#include "sampling/mcmc.h"
 #include "simulators/catalogue.h"
 
 namespace sbiw {
@@ -162,6 +163,34 @@ void AbcProjectSettings::applyTo(AbcSettings& settings) const {
     settings.regressionAdjustment = regressionAdjustment;
 }
 
+Problems McmcProjectSettings::validate() const {
+    Problems problems;
+    if (!parseMcmcMethod(sampler))
+        problems.push_back({"sampler", "'" + sampler + "' is not one of: slice, mh"});
+    if (chains < 1 || chains > 100000)
+        problems.push_back({"chains", "must be between 1 and 100000"});
+    if (warmupSteps < 0 || warmupSteps > 1000000)
+        problems.push_back({"warmup_steps", "must be between 0 and 1000000"});
+    if (thinning < 1 || thinning > 10000)
+        problems.push_back({"thinning", "must be between 1 and 10000"});
+    if (!parseMcmcInit(init))
+        problems.push_back({"init", "'" + init + "' is not one of: resample, prior"});
+    return problems;
+}
+
+bool McmcProjectSettings::operator==(const McmcProjectSettings& o) const {
+    return sampler == o.sampler && chains == o.chains && warmupSteps == o.warmupSteps &&
+           thinning == o.thinning && init == o.init;
+}
+
+void McmcProjectSettings::applyTo(McmcSettings& settings) const {
+    settings.method = parseMcmcMethod(sampler).value_or(McmcMethod::Slice);
+    settings.chains = chains;
+    settings.warmupSteps = warmupSteps;
+    settings.thinning = thinning;
+    settings.init = parseMcmcInit(init).value_or(McmcInit::Resample);
+}
+
 Problems InferenceSettings::validate() const {
     Problems problems;
     requireOneOf(problems, "method", method, inferenceMethods());
@@ -179,13 +208,15 @@ Problems InferenceSettings::validate() const {
     if (posteriorSamples < 1) problems.push_back({"posterior_samples", "must be at least 1"});
     appendProblems(problems, training.validate(), "training");
     appendProblems(problems, abc.validate(), "abc");
+    appendProblems(problems, mcmc.validate(), "mcmc");
     return problems;
 }
 
 bool InferenceSettings::operator==(const InferenceSettings& o) const {
     return method == o.method && estimator == o.estimator && simulations == o.simulations &&
            rounds == o.rounds && seed == o.seed && device == o.device && threads == o.threads &&
-           posteriorSamples == o.posteriorSamples && training == o.training && abc == o.abc;
+           posteriorSamples == o.posteriorSamples && training == o.training && abc == o.abc &&
+           mcmc == o.mcmc;
 }
 
 Problems ViewSettings::validate() const {

@@ -91,6 +91,23 @@ struct AbcProjectSettings {
     void applyTo(AbcSettings& settings) const;
 };
 
+struct McmcSettings;
+
+// How the likelihood and ratio methods (nle, snle, nre, snre, nre-c, snre-c) sample the posterior
+// by MCMC, as the project chooses it; sampling/mcmc.h has the meaning. Defaults are sbibm's.
+struct McmcProjectSettings {
+    std::string sampler = "slice";  // slice | mh
+    int chains = 100;
+    int warmupSteps = 100;          // iterations per chain spent tuning, then discarded
+    int thinning = 10;              // every chain keeps one iteration in `thinning`
+    std::string init = "resample";  // resample (prior draws weighed by the posterior) | prior
+
+    Problems validate() const;
+    bool operator==(const McmcProjectSettings& o) const;
+    // Copies these choices into a sampler's settings (valid ones; validate() first).
+    void applyTo(McmcSettings& settings) const;
+};
+
 struct InferenceSettings {
     std::string method = "npe";     // one of inferenceMethods()
     std::string estimator = "nsf";  // one of densityEstimators()
@@ -102,6 +119,7 @@ struct InferenceSettings {
     std::int64_t posteriorSamples = 10000;
     TrainingSettings training;
     AbcProjectSettings abc;
+    McmcProjectSettings mcmc;
 
     Problems validate() const;
     bool operator==(const InferenceSettings& o) const;

@@ -208,11 +208,22 @@ void readAbc(JsonReader& reader, const QJsonValue& value, const std::string& pat
     a.regressionAdjustment = reader.boolean(o, "regression_adjustment", path, a.regressionAdjustment);
 }
 
+void readMcmc(JsonReader& reader, const QJsonValue& value, const std::string& path, McmcProjectSettings& m) {
+    if (value.isUndefined() || !reader.isObject(value, path)) return;
+    const QJsonObject o = value.toObject();
+    reader.rejectUnknownKeys(o, path, {"sampler", "chains", "warmup_steps", "thinning", "init"});
+    m.sampler = reader.string(o, "sampler", path, false, m.sampler);
+    m.chains = reader.smallInteger(o, "chains", path, m.chains);
+    m.warmupSteps = reader.smallInteger(o, "warmup_steps", path, m.warmupSteps);
+    m.thinning = reader.smallInteger(o, "thinning", path, m.thinning);
+    m.init = reader.string(o, "init", path, false, m.init);
+}
+
 void readInference(JsonReader& reader, const QJsonValue& value, const std::string& path, InferenceSettings& s) {
     if (value.isUndefined() || !reader.isObject(value, path)) return;
     const QJsonObject o = value.toObject();
     reader.rejectUnknownKeys(o, path, {"method", "estimator", "simulations", "rounds", "seed", "device",
-                                       "threads", "posterior_samples", "training", "abc"});
+                                       "threads", "posterior_samples", "training", "abc", "mcmc"});
     s.method = reader.string(o, "method", path, false, s.method);
     s.estimator = reader.string(o, "estimator", path, false, s.estimator);
     s.simulations = reader.integer(o, "simulations", path, s.simulations);
@@ -227,6 +238,7 @@ void readInference(JsonReader& reader, const QJsonValue& value, const std::strin
     s.posteriorSamples = reader.integer(o, "posterior_samples", path, s.posteriorSamples);
     readTraining(reader, o.value("training"), joinPath(path, "training"), s.training);
     readAbc(reader, o.value("abc"), joinPath(path, "abc"), s.abc);
+    readMcmc(reader, o.value("mcmc"), joinPath(path, "mcmc"), s.mcmc);
 }
 
 void readView(JsonReader& reader, const QJsonValue& value, const std::string& path, ViewSettings& v) {
@@ -595,6 +607,15 @@ QJsonObject projectToJson(const Project& project) {
         }
         QJsonObject inference = root.value("inference").toObject();
         inference.insert("abc", abc);
+        root.insert("inference", inference);
+    }
+    if (!(s.mcmc == McmcProjectSettings{})) {
+        QJsonObject inference = root.value("inference").toObject();
+        inference.insert("mcmc", QJsonObject{{"sampler", QString::fromStdString(s.mcmc.sampler)},
+                                             {"chains", s.mcmc.chains},
+                                             {"warmup_steps", s.mcmc.warmupSteps},
+                                             {"thinning", s.mcmc.thinning},
+                                             {"init", QString::fromStdString(s.mcmc.init)}});
         root.insert("inference", inference);
     }
     const ViewSettings& v = project.view;

@@ -75,13 +75,12 @@ NpeSettings npeSettingsOf(const Project& project) {
 }
 
 // The posterior's MCMC: as many samples as the project asks, seeded like the run, with the
-// job's sampler and chains.
+// project's sampler, chains, warm-up, thinning and initialisation.
 McmcSettings mcmcSettingsOf(const RunJob& job) {
     McmcSettings mcmc;
     mcmc.samples = job.project.inference.posteriorSamples;
     mcmc.seed = job.project.inference.seed;
-    mcmc.method = job.mcmcMethod;
-    mcmc.chains = job.mcmcChains;
+    job.project.inference.mcmc.applyTo(mcmc);
     return mcmc;
 }
 
@@ -201,7 +200,7 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
             result.state = RunState::Cancelled;
             result.message = QString::fromStdString(set.stopReason);
             if (recorder)
-                recorder->finish({RunState::Cancelled, result.message, {}, {}});
+                recorder->finish({RunState::Cancelled, result.message, {}, {}, {}});
             return;
         }
         // Stored before training, so that a run killed while training resumes on them.
@@ -239,7 +238,7 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
             npe.posterior->save(job.savePosteriorPath.toStdString());
     } catch (...) {
         if (recorder)
-            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
         throw;
     }
 }
@@ -356,7 +355,7 @@ void runSnpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, Run
             snpe.posterior->save(job.savePosteriorPath.toStdString());
     } catch (...) {
         if (recorder)
-            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
         throw;
     }
 }
@@ -452,7 +451,7 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
                            .arg(round.training.bestValidationLoss, 0, 'g', 5);
     } catch (...) {
         if (recorder)
-            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
         throw;
     }
 }
@@ -520,7 +519,7 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             result.state = RunState::Cancelled;
             result.message = QStringLiteral("cancelled after %1 simulations").arg(abc.simulations);
             if (history)
-                history->finishRun(result.runId, {RunState::Cancelled, result.message, {}, {}});
+                history->finishRun(result.runId, {RunState::Cancelled, result.message, {}, {}, {}});
             return;
         }
         result.samples = abc.samples;
@@ -528,7 +527,7 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             result.details << QString::fromStdString(describe(int(i) + 1, abc.populations[i]));
         if (history) {
             history->saveSamples(result.runId, {job.observationName, result.samples, {}});
-            history->finishRun(result.runId, {RunState::Finished, {}, {}, {}});
+            history->finishRun(result.runId, {RunState::Finished, {}, {}, {}, {}});
         }
         result.state = RunState::Finished;
         result.summary = QString::fromStdString(
@@ -536,7 +535,7 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
     } catch (...) {
         if (history && result.runId > 0)
             history->finishRun(result.runId,
-                               {RunState::Failed, QStringLiteral("stopped by an error"), {}, {}});
+                               {RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
         throw;
     }
 }
@@ -592,8 +591,6 @@ Problems RunJob::validate() const {
         prefixed(nleSettingsOf(*this).validate(), "inference");
     if (isRatioMethod(method))
         prefixed(nreSettingsOf(*this).validate(), "inference");
-    if (mcmcChains < 1)
-        problems.push_back({"mcmcChains", "must be at least 1"});
     return problems;
 }
 
@@ -628,6 +625,10 @@ RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks) {
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
+}
+
+bool samplesByMcmc(const std::string& method) {
+    return isLikelihoodMethod(method) || isRatioMethod(method);
 }
 
 }  // namespace sbiw

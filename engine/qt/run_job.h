@@ -29,9 +29,6 @@ struct RunJob {
     int snapshotSamples = 500;
     int checkpointEvery = 5;
     int snpeAtoms = 10;         // snpe: atoms of the atomic loss
-    // The MCMC of the likelihood and ratio methods (nle, snle, nre, snre, nre-c, snre-c).
-    McmcMethod mcmcMethod = McmcMethod::Slice;
-    int mcmcChains = 100;
     QString savePosteriorPath;  // npe, snpe: also save the trained posterior there
     // The simulator's log (an external program's stderr, a script's console), one line per call,
     // from simulation threads.
@@ -58,6 +55,8 @@ struct RunJobResult {
 const std::vector<std::string>& runnableMethods();
 // snpe, snle, snre, snre-c: they run the project's inference.rounds (the others one).
 bool isSequentialMethod(const std::string& method);
+// nle, snle, nre, snre, nre-c, snre-c: they sample the posterior by MCMC (inference.mcmc).
+bool samplesByMcmc(const std::string& method);
 
 // Never throws: failures come back as RunState::Failed with the reason.
 RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks);

@@ -165,6 +165,7 @@ QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& esti
                        {"chains", settings.mcmc.chains},
                        {"thinning", settings.mcmc.thinning},
                        {"warmup", settings.mcmc.warmupSteps},
+                       {"mcmc_init", QString::fromStdString(toString(settings.mcmc.init))},
                        {"posterior_samples", qint64(settings.mcmc.samples)},
                        {"observation", observationName}};
 }

@@ -586,7 +586,7 @@ class TestRunHistory : public QObject {
         RunHistory history(path());
         const qint64 id = history.startRun(makeStart());
         history.addEpochs(id, {{0, 1, 2.0, 3.0, 1.0}, {0, 2, 1.0, 2.5, 2.0}});
-        history.finishRun(id, {RunState::Failed, "loss became NaN", std::nullopt, 2.25});
+        history.finishRun(id, {RunState::Failed, "loss became NaN", std::nullopt, 2.25, {}});
         RunSummary run = *history.run(id);
         QCOMPARE(run.state, RunState::Failed);
         QCOMPARE(run.errorMessage, QString("loss became NaN"));
@@ -624,7 +624,7 @@ class TestRunHistory : public QObject {
             ids.push_back(id);
         }
         history.finishRun(ids[0], {});
-        history.finishRun(ids[1], {RunState::Cancelled, {}, {}, {}});
+        history.finishRun(ids[1], {RunState::Cancelled, {}, {}, {}, {}});
         history.finishRun(ids[2], {});
         RunStart noLoss = makeStart("project c", "c");
         ids.push_back(history.startRun(noLoss));
@@ -740,7 +740,7 @@ class TestRunHistory : public QObject {
                 history.saveCheckpoint(
                     id, {0, 6, "f", QByteArray("weights@6"), QByteArray("adam@6"), {}, {}});
         }
-        history.finishRun(id, {RunState::Cancelled, "stopped by the user", {}, {}});
+        history.finishRun(id, {RunState::Cancelled, "stopped by the user", {}, {}, {}});
 
         const ResumePoint preview = history.resumePoint(id);
         QCOMPARE(preview.epochs.size(), std::size_t(6));
@@ -774,7 +774,7 @@ class TestRunHistory : public QObject {
         history.addSimulations(fresh, "k", 0, countingMatrix(8, 2), countingMatrix(8, 3));
         history.addEpoch(fresh, {0, 1, 1.0, 1.0, 1.0});
         history.addSnapshot(fresh, {0, 1, 1.0, countingMatrix(2, 2)});
-        history.finishRun(fresh, {RunState::Failed, "out of memory", {}, {}});
+        history.finishRun(fresh, {RunState::Failed, "out of memory", {}, {}, {}});
         const ResumePoint again = history.resumeRun(fresh);
         QVERIFY(!again.checkpoint);
         QVERIFY(again.epochs.empty() && history.snapshots(fresh).empty());
@@ -959,7 +959,7 @@ class TestRunHistory : public QObject {
         // And it can be resumed from its last checkpoint.
         const ResumePoint point = history.resumeRun(runId);
         QCOMPARE(point.checkpoint->epoch, int(epochs.size()));
-        history.finishRun(runId, {RunState::Cancelled, {}, {}, {}});
+        history.finishRun(runId, {RunState::Cancelled, {}, {}, {}, {}});
     }
 
     // --- Threads, locations, identities -------------------------------------------------------

@@ -185,6 +185,39 @@ class TestTrainingController : public QObject {
                  qPrintable(refused.message));
     }
 
+    // The project's MCMC settings reach the sampler and the history: MH with 8 chains, a short
+    // warm-up, thinning 3 and plain prior starts, on NLE's gaussian_linear posterior N(x_o / 2, 0.05 I).
+    void likelihoodRunsSampleWithTheProjectsMcmc() {
+        QTemporaryDir dir;
+        RunJob job = smallGaussianLinearJob(dir.filePath("runs.sqlite"), 2000);
+        InferenceSettings& s = job.project.inference;
+        s.method = "nle";
+        s.estimator = "maf";
+        s.posteriorSamples = 400;
+        s.training.maxEpochs = 30;
+        s.mcmc = {"mh", 8, 200, 3, "prior"};
+        job.snapshotEvery = 0;
+        const RunJobResult result = runJob(job, {});
+        QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
+        QVERIFY2(result.summary.contains("mh MCMC: 400 samples from 8 chains"), qPrintable(result.summary));
+        QCOMPARE(result.samples.rows(), Eigen::Index(400));
+        const Vector mean = test::columnMeans(result.samples);
+        for (int i = 0; i < 10; ++i)
+            SBIW_COMPARE_NEAR(mean(i), job.observation(0, i) / 2, 0.15);
+        const QJsonObject stored = RunHistory(job.historyPath).settings(result.runId);
+        QCOMPARE(stored.value("mcmc").toString(), QString("mh"));
+        QCOMPARE(stored.value("chains").toInt(), 8);
+        QCOMPARE(stored.value("warmup").toInt(), 200);
+        QCOMPARE(stored.value("thinning").toInt(), 3);
+        QCOMPARE(stored.value("mcmc_init").toString(), QString("prior"));
+        // A bad choice is named before anything runs.
+        s.mcmc.sampler = "gibbs";
+        const RunJobResult refused = runJob(job, {});
+        QCOMPARE(refused.state, RunState::Failed);
+        QVERIFY2(refused.message.contains("inference.mcmc.sampler: 'gibbs' is not one of: slice, mh"),
+                 qPrintable(refused.message));
+    }
+
     void smcAbcShowsEveryPopulationAsASnapshot() {
         QTemporaryDir dir;
         RunJob job = smallGaussianLinearJob(dir.filePath("runs.sqlite"), 5000);

@@ -281,6 +281,37 @@ class TestMainWindow : public QObject {
         QCOMPARE(QString::fromStdString(document->project().inference.estimator), QString("auto"));
     }
 
+    // The likelihood and ratio methods' MCMC is chosen in the panel, saved in the project, undone
+    // like any edit, and used by the run.
+    void chooseTheMcmcOfLikelihoodMethodsInThePanel() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.show();
+        QCOMPARE(window.openProject(smallGaussianLinearProject(dir)), QString());
+        ProjectDocument* document = window.document();
+        TrainingPanel* panel = window.trainingPanel();
+        QVERIFY(!panel->mcmcSamplerCombo()->isEnabled());  // NPE samples its flow directly
+        panel->methodCombo()->setCurrentIndex(panel->methodCombo()->findData("nle"));
+        QVERIFY(panel->mcmcSamplerCombo()->isEnabled());
+        QCOMPARE(panel->mcmcChainsSpin()->value(), 100);  // sbibm's settings by default
+        panel->mcmcSamplerCombo()->setCurrentIndex(panel->mcmcSamplerCombo()->findData("mh"));
+        panel->mcmcChainsSpin()->setValue(20);
+        panel->mcmcThinningSpin()->setValue(2);
+        const McmcProjectSettings& mcmc = document->project().inference.mcmc;
+        QCOMPARE(QString::fromStdString(mcmc.sampler), QString("mh"));
+        QCOMPARE(mcmc.chains, 20);
+        QCOMPARE(mcmc.thinning, 2);
+        document->undoStack()->undo();
+        QCOMPARE(document->project().inference.mcmc.thinning, 10);
+        QCOMPARE(panel->mcmcThinningSpin()->value(), 10);
+        document->undoStack()->redo();
+        QCOMPARE(window.startTraining(), QString());
+        const RunJobResult result = waitForRun(window);
+        QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
+        QVERIFY2(result.summary.contains("mh MCMC: 2000 samples from 20 chains"),
+                 qPrintable(result.summary));
+    }
+
     void chooseAbcSummaryStatisticsInThePanel() {
         MainWindow window;
         window.show();
