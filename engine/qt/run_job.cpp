@@ -2,6 +2,7 @@
 #include "qt/simulator_factory.h"
 
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonObject>
 
 #include <QStringList>
@@ -466,17 +467,26 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             hooks.onSimulationProgress(p.completed, p.total);
         };
     control.progressIntervalSeconds = 0.2;
+    std::optional<RunRecorder> recorder;
     if (history) {
-        const QJsonObject settings{{"method", QString::fromStdString(inference.method)},
-                                   {"simulations", qint64(inference.simulations)},
-                                   {"seed", QString::number(inference.seed)},
-                                   {"threads", inference.threads},
-                                   {"posterior_samples", qint64(inference.posteriorSamples)},
-                                   {"observation", job.observationName},
-                                   {"summary", QString::fromStdString(inference.abc.summary)},
-                                   {"distance", QString::fromStdString(inference.abc.distance)}};
+        QJsonArray columns;
+        for (int c : inference.abc.columns)
+            columns.append(c);
+        const QJsonObject settings{
+            {"method", QString::fromStdString(inference.method)},
+            {"simulations", qint64(inference.simulations)},
+            {"seed", QString::number(inference.seed)},
+            {"threads", inference.threads},
+            {"posterior_samples", qint64(inference.posteriorSamples)},
+            {"observation", job.observationName},
+            {"summary", QString::fromStdString(inference.abc.summary)},
+            {"columns", columns},
+            {"distance", QString::fromStdString(inference.abc.distance)},
+            {"z_score", inference.abc.zScore},
+            {"regression_adjustment", inference.abc.regressionAdjustment}};
         result.runId = history->startRun(
             runStartOf(job, QStringLiteral("-"), settings, QStringLiteral("cpu")));
+        recorder.emplace(*history, result.runId);
         if (job.onRunStarted)
             job.onRunStarted(result.runId);
     }
@@ -498,9 +508,7 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             // shown live and kept for the history's replay, as training methods' snapshots are.
             AbcPopulationHook onPopulation;
             if (job.snapshotEvery > 0)
-                onPopulation = [recording = history ? RunRecorder(*history, result.runId)
-                                                          .recordingHooks(hooks)
-                                                    : hooks,
+                onPopulation = [recording = recorder ? recorder->recordingHooks(hooks) : hooks,
                                 count = 0, started = std::chrono::steady_clock::now()](
                                    const AbcPopulation&, const Matrix& particles) mutable {
                     if (!recording.onSnapshot)
@@ -518,24 +526,23 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
         if (abc.cancelled) {
             result.state = RunState::Cancelled;
             result.message = QStringLiteral("cancelled after %1 simulations").arg(abc.simulations);
-            if (history)
-                history->finishRun(result.runId, {RunState::Cancelled, result.message, {}, {}, {}});
+            if (recorder)
+                recorder->finish({RunState::Cancelled, result.message, {}, {}, {}});
             return;
         }
         result.samples = abc.samples;
         for (std::size_t i = 0; i < abc.populations.size(); ++i)
             result.details << QString::fromStdString(describe(int(i) + 1, abc.populations[i]));
-        if (history) {
+        if (recorder) {
             history->saveSamples(result.runId, {job.observationName, result.samples, {}});
-            history->finishRun(result.runId, {RunState::Finished, {}, {}, {}, {}});
+            recorder->finish({RunState::Finished, {}, {}, {}, {}});
         }
         result.state = RunState::Finished;
         result.summary = QString::fromStdString(
             describe(inference.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC", abc));
     } catch (...) {
-        if (history && result.runId > 0)
-            history->finishRun(result.runId,
-                               {RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
+        if (recorder)
+            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
         throw;
     }
 }

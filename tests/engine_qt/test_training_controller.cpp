@@ -246,6 +246,11 @@ class TestTrainingController : public QObject {
         const std::vector<SnapshotRecord> stored = history.snapshots(result.runId);
         QCOMPARE(stored.size(), snapshots.size());
         QVERIFY(stored.back().samples == snapshots.back().samples);
+        // The run's settings hold every ABC choice of the project.
+        const QJsonObject settings = history.settings(result.runId);
+        for (const char* key : {"summary", "columns", "distance", "z_score", "regression_adjustment"})
+            QVERIFY2(settings.contains(key), key);
+        QCOMPARE(history.run(result.runId)->state, RunState::Finished);
         // The populations concentrate: the last one's mean is nearer the posterior mean x_o / 2
         // than the first one's (the closest 100 of 1,000 prior draws).
         const Vector target = job.observation.row(0).transpose() / 2;
