@@ -11,6 +11,7 @@
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSpinBox>
+#include <QStackedWidget>
 #include <QStandardItemModel>
 #include <QVBoxLayout>
 
@@ -20,6 +21,7 @@
 #include "gui/project_document.h"
 #include "qt/training_controller.h"
 #include "widgets/loss_curve_plot.h"
+#include "widgets/tolerance_schedule_plot.h"
 
 namespace sbiw::gui {
 
@@ -159,6 +161,13 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     statusLabel_->setWordWrap(true);
     lossPlot_ = new widgets::LossCurvePlot(this);
     lossPlot_->setMinimumHeight(180);
+    tolerancePlot_ = new widgets::ToleranceSchedulePlot(this);
+    tolerancePlot_->setObjectName("toleranceSchedule");
+    tolerancePlot_->setMinimumHeight(180);
+    // ABC trains no network: its populations' tolerances take the loss curves' place.
+    plots_ = new QStackedWidget(this);
+    plots_->addWidget(lossPlot_);
+    plots_->addWidget(tolerancePlot_);
 
     // Long item texts ("NLE — likelihood estimation + MCMC") must not widen the dock beyond the
     // window: combos ask for room for 12 characters and elide the rest.
@@ -198,7 +207,7 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     layout->addLayout(buttons);
     layout->addWidget(progress_);
     layout->addWidget(statusLabel_);
-    layout->addWidget(lossPlot_, 1);
+    layout->addWidget(plots_, 1);
 
     connect(document_, &ProjectDocument::projectChanged, this, &TrainingPanel::refresh);
     connect(methodCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
@@ -228,6 +237,8 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
             &TrainingPanel::onSimulationProgress);
     connect(controller_, &TrainingController::epochReported, this, &TrainingPanel::onEpoch);
     connect(controller_, &TrainingController::finished, this, &TrainingPanel::onFinished);
+    connect(controller_, &TrainingController::abcPopulationReported, tolerancePlot_,
+            &widgets::ToleranceSchedulePlot::appendPopulation);
     refresh();
 }
 
@@ -288,9 +299,7 @@ void TrainingPanel::refresh() {
                                                       regressionCheck_})
         form_->setRowVisible(w, !neural);
     roundsSpin_->setToolTip(sequential ? QString() : tr("Rounds apply to the sequential methods"));
-    lossPlot_->setEmptyNote(neural ? QString()
-                                   : tr("ABC trains no network:\nno loss to draw.\nThe run log "
-                                        "lists\neach population's tolerance."));
+    plots_->setCurrentWidget(neural ? static_cast<QWidget*>(lossPlot_) : tolerancePlot_);
     updating_ = false;
 }
 
@@ -343,6 +352,7 @@ void TrainingPanel::onStarted() {
     cancelButton_->setEnabled(true);
     progress_->setValue(0);
     lossPlot_->clear();
+    tolerancePlot_->clear();
     epochs_ = 0;
     sinceBest_ = 0;
     lastRound_ = -1;

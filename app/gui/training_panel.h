@@ -20,9 +20,11 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
+class QStackedWidget;
 
 namespace sbiw::widgets {
 class LossCurvePlot;
+class ToleranceSchedulePlot;
 }
 
 namespace sbiw {
@@ -52,6 +54,7 @@ class TrainingPanel : public QWidget {
     QProgressBar* progressBar() const { return progress_; }
     QLabel* statusLabel() const { return statusLabel_; }
     widgets::LossCurvePlot* lossPlot() const { return lossPlot_; }
+    widgets::ToleranceSchedulePlot* tolerancePlot() const { return tolerancePlot_; }
 
   Q_SIGNALS:
     void startRequested();
@@ -84,6 +87,8 @@ class TrainingPanel : public QWidget {
     QPushButton *startButton_, *cancelButton_;
     QProgressBar* progress_;
     widgets::LossCurvePlot* lossPlot_;
+    widgets::ToleranceSchedulePlot* tolerancePlot_;
+    QStackedWidget* plots_;  // the loss curves, or ABC's tolerances
     QElapsedTimer stageClock_;
     QString stage_;
     int epochs_ = 0;

@@ -501,20 +501,25 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             RejectionAbcSettings settings;
             fillAbc(settings, inference);
             abc = rejectionAbc(prior, *simulator, job.observation, settings, control);
+            if (job.onAbcPopulation && !abc.cancelled && !abc.populations.empty())
+                job.onAbcPopulation(1, abc.populations.front().epsilon,
+                                    abc.populations.front().acceptanceRate);
         } else {
             SmcAbcSettings settings;
             fillAbc(settings, inference);
             // Each population is a snapshot (round = population, epoch 0: nothing is trained),
             // shown live and kept for the history's replay, as training methods' snapshots are.
-            AbcPopulationHook onPopulation;
-            if (job.snapshotEvery > 0)
-                onPopulation = [recording = recorder ? recorder->recordingHooks(hooks) : hooks,
-                                count = 0, started = std::chrono::steady_clock::now()](
-                                   const AbcPopulation&, const Matrix& particles) mutable {
-                    if (!recording.onSnapshot)
+            AbcPopulationHook onPopulation =
+                [&job, recording = recorder ? recorder->recordingHooks(hooks) : hooks,
+                 count = 0, started = std::chrono::steady_clock::now()](
+                    const AbcPopulation& population, const Matrix& particles) mutable {
+                    ++count;
+                    if (job.onAbcPopulation)
+                        job.onAbcPopulation(count, population.epsilon, population.acceptanceRate);
+                    if (job.snapshotEvery <= 0 || !recording.onSnapshot)
                         return;
                     PosteriorSnapshot snapshot;
-                    snapshot.round = ++count;
+                    snapshot.round = count;
                     snapshot.samples = particles;
                     snapshot.elapsedSeconds =
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started)

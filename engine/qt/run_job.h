@@ -33,6 +33,9 @@ struct RunJob {
     // The simulator's log (an external program's stderr, a script's console), one line per call,
     // from simulation threads.
     std::function<void(const std::string& line)> simulatorLog;
+    // ABC, on the running thread: population `population` (from 1) reached tolerance `epsilon`
+    // with this acceptance rate. SMC-ABC after every population, rejection ABC once at the end.
+    std::function<void(int population, double epsilon, double acceptanceRate)> onAbcPopulation;
     // Called on the running thread once the run is recorded (its id), before any work.
     std::function<void(qint64 runId)> onRunStarted;
 

@@ -68,6 +68,15 @@ bool TrainingController::start(const RunJob& job) {
                 this, [this] { deliverSnapshot(); }, Qt::QueuedConnection);
     };
     RunJob logged = job;
+    if (!logged.onAbcPopulation)
+        logged.onAbcPopulation = [this](int population, double epsilon, double acceptance) {
+            QMetaObject::invokeMethod(
+                this,
+                [this, population, epsilon, acceptance] {
+                    Q_EMIT abcPopulationReported(population, epsilon, acceptance);
+                },
+                Qt::QueuedConnection);
+        };
     if (!logged.simulatorLog)
         logged.simulatorLog = [this](const std::string& line) {
             QMetaObject::invokeMethod(

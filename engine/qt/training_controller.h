@@ -35,6 +35,8 @@ class TrainingController : public QObject {
     void simulationProgress(qint64 completed, qint64 total);
     void epochReported(const sbiw::EpochReport& report);
     void snapshotReady(const sbiw::PosteriorSnapshot& snapshot);
+    // ABC: population `population` (from 1) reached tolerance `epsilon` (rejection ABC: one).
+    void abcPopulationReported(int population, double epsilon, double acceptanceRate);
     void finished(const sbiw::RunJobResult& result);
     // A line of the simulator's log (an external program's stderr, a script's console.log).
     void simulatorLog(const QString& line);

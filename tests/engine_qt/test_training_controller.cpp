@@ -226,6 +226,13 @@ class TestTrainingController : public QObject {
         std::vector<PosteriorSnapshot> snapshots;
         TrainingHooks hooks;
         hooks.onSnapshot = [&snapshots](const PosteriorSnapshot& s) { snapshots.push_back(s); };
+        std::vector<int> populations;
+        std::vector<double> tolerances;
+        job.onAbcPopulation = [&](int population, double epsilon, double acceptance) {
+            populations.push_back(population);
+            tolerances.push_back(epsilon);
+            QVERIFY(acceptance > 0.0 && acceptance <= 1.0);
+        };
         const RunJobResult result = runJob(job, hooks);
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
         // One snapshot per population (populations of 100 for this budget), numbered from 1,
@@ -238,6 +245,15 @@ class TestTrainingController : public QObject {
             QCOMPARE(snapshots[i].epoch, 0);
             QVERIFY(snapshots[i].samples.rows() >= 100 && snapshots[i].samples.cols() == 10);
         }
+        // The tolerance of every population reaches the panel's plot, shrinking (never growing:
+        // a population is made of particles within the one before's tolerance).
+        QCOMPARE(populations.size(), snapshots.size());
+        for (std::size_t i = 0; i < populations.size(); ++i)
+            QCOMPARE(populations[i], int(i) + 1);
+        for (std::size_t i = 1; i < tolerances.size(); ++i)
+            QVERIFY2(tolerances[i] <= tolerances[i - 1],
+                     qPrintable(QString("%1 -> %2").arg(tolerances[i - 1]).arg(tolerances[i])));
+        QVERIFY(tolerances.back() < tolerances.front());
         // The run log gets one line per population.
         QCOMPARE(std::size_t(result.details.size()), snapshots.size());
         QVERIFY2(result.details.front().startsWith(QStringLiteral("population 1: epsilon ")),

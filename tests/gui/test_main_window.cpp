@@ -34,6 +34,7 @@
 #include "support/test_support.h"
 #include "widgets/corner_plot.h"
 #include "widgets/loss_curve_plot.h"
+#include "widgets/tolerance_schedule_plot.h"
 #include "widgets/script_editor.h"
 
 using namespace sbiw;
@@ -318,11 +319,13 @@ class TestMainWindow : public QObject {
         ProjectDocument* document = window.document();  // two_moons
         TrainingPanel* panel = window.trainingPanel();
         QVERIFY(!panel->summaryCombo()->isEnabled());  // NPE: no summary statistics
-        QVERIFY(panel->lossPlot()->emptyNote().isEmpty());
+        QVERIFY(panel->lossPlot()->isVisibleTo(panel));
+        QVERIFY(!panel->tolerancePlot()->isVisibleTo(panel));
         panel->methodCombo()->setCurrentIndex(panel->methodCombo()->findData("rej-abc"));
         QVERIFY(panel->summaryCombo()->isEnabled());
-        // No network, no loss: the empty loss plot says why instead of looking broken.
-        QVERIFY(panel->lossPlot()->emptyNote().contains("no loss"));
+        // No network, no loss: the tolerance plot takes the loss curves' place.
+        QVERIFY(!panel->lossPlot()->isVisibleTo(panel));
+        QVERIFY(panel->tolerancePlot()->isVisibleTo(panel));
         QVERIFY(!panel->summaryColumnsEdit()->isEnabled());  // identity: all data
         panel->summaryCombo()->setCurrentIndex(panel->summaryCombo()->findData("columns"));
         QCOMPARE(QString::fromStdString(document->project().inference.abc.summary),
@@ -351,6 +354,7 @@ class TestMainWindow : public QObject {
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
         QVERIFY2(result.summary.startsWith("Rejection ABC: 2000 simulations"),
                  qPrintable(result.summary));
+        QTRY_COMPARE(panel->tolerancePlot()->epsilons().size(), std::size_t(1));  // its one ε
     }
 
     void attachAScriptSimulatorInThePanel() {
