@@ -152,19 +152,19 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
     McmcSettings mcmc;  // sbibm: slice, 100 chains, warm-up 100, thinning 10, resampling init
     mcmc.samples = 10000;
     mcmc.seed = common.seed;
-    const auto shared = [&](auto settings) {
-        settings.simulations = common.simulations;
-        settings.rounds = sequential ? rounds : 1;
-        settings.seed = common.seed;
-        settings.threads = common.threads;
-        settings.device = common.device;
-        settings.mcmc = mcmc;
-        settings.training.patience = common.training.patience;
-        settings.training.batchSize = common.training.batchSize;
-        return settings;
-    };
+    // Budget, rounds, seed, device, MCMC and training of either method's settings.
+    LikelihoodRunSettings likelihoodRun;
+    likelihoodRun.simulations = common.simulations;
+    likelihoodRun.rounds = sequential ? rounds : 1;
+    likelihoodRun.seed = common.seed;
+    likelihoodRun.threads = common.threads;
+    likelihoodRun.device = common.device;
+    likelihoodRun.mcmc = mcmc;
+    likelihoodRun.training.patience = common.training.patience;
+    likelihoodRun.training.batchSize = common.training.batchSize;
     if (method == "nle" || method == "snle") {
-        NleSettings settings = shared(NleSettings{});
+        NleSettings settings;
+        static_cast<LikelihoodRunSettings&>(settings) = likelihoodRun;
         if (estimatorGiven) settings.estimator.kind = common.estimator.kind;
         result = runNle(prior, simulator, xo, settings, hooks);
         if (!result.estimatorTrials.empty()) {
@@ -172,7 +172,8 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
             run.chosenEstimator = result.estimator;
         }
     } else {
-        NreSettings settings = shared(NreSettings{});
+        NreSettings settings;
+        static_cast<LikelihoodRunSettings&>(settings) = likelihoodRun;
         settings.loss = method.find("-c") != std::string::npos ? "c" : "a";
         result = runNre(prior, simulator, xo, settings, hooks);
     }
