@@ -139,6 +139,11 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     distanceCombo_->setObjectName("abcDistance");
     distanceCombo_->addItem(tr("Euclidean (L2)"), "l2");
     distanceCombo_->addItem(tr("Manhattan (L1)"), "l1");
+    dequantizeCheck_ = new QCheckBox(tr("Dequantise whole-number data"), this);
+    dequantizeCheck_->setObjectName("dequantize");
+    dequantizeCheck_->setToolTip(
+        tr("NLE: data columns holding only whole numbers (counts, 0/1) are learnt as x + U[0, 1), "
+           "so that the flow does not fit spikes at the integers"));
     zScoreCheck_ = new QCheckBox(tr("Scale statistics (z-score)"), this);
     zScoreCheck_->setToolTip(tr("Divide every statistic by its spread over prior-predictive simulations"));
     zScoreCheck_->setObjectName("abcZScore");
@@ -194,6 +199,7 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     mcmcChainRow_->addWidget(mcmcThinningSpin_);
     form->addRow(tr("Warm-up, thinning"), mcmcChainRow_);
     form->addRow(tr("Chains start at"), mcmcInitCombo_);
+    form->addRow(QString(), dequantizeCheck_);
     form->addRow(tr("ABC summary"), summaryCombo_);
     form->addRow(tr("Summary columns"), summaryColumnsEdit_);
     form->addRow(tr("ABC distance"), distanceCombo_);
@@ -219,6 +225,7 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     connect(distanceCombo_, &QComboBox::currentIndexChanged, this, [this] { commit(-1); });
     connect(summaryColumnsEdit_, &QLineEdit::editingFinished, this, [this] { commit(-1); });
     connect(zScoreCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
+    connect(dequantizeCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
     connect(regressionCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
     int key = 2000;
     for (QSpinBox* box : {simulationsSpin_, roundsSpin_, batchSpin_, maxEpochsSpin_, patienceSpin_,
@@ -264,7 +271,7 @@ void TrainingPanel::refresh() {
         w->setEnabled(neural);
     estimatorCombo_->setEnabled(neural && s.method.find("nre") == std::string::npos);
     setItemEnabled(estimatorCombo_, estimatorCombo_->findData(QStringLiteral("auto")),
-                   canChooseEstimatorAutomatically(s.method));
+                   isNeuralLikelihoodMethod(s.method));
     roundsSpin_->setEnabled(sequential);
     mcmcSamplerCombo_->setCurrentIndex(
         mcmcSamplerCombo_->findData(QString::fromStdString(s.mcmc.sampler)));
@@ -281,6 +288,9 @@ void TrainingPanel::refresh() {
                                                       mcmcInitCombo_})
         form_->setRowVisible(w, samplesByMcmc(s.method));
     form_->setRowVisible(mcmcChainRow_, samplesByMcmc(s.method));
+    dequantizeCheck_->setChecked(s.dequantizeWholeNumbers);
+    dequantizeCheck_->setEnabled(isNeuralLikelihoodMethod(s.method));
+    form_->setRowVisible(dequantizeCheck_, isNeuralLikelihoodMethod(s.method));
     summaryCombo_->setCurrentIndex(summaryCombo_->findData(QString::fromStdString(s.abc.summary)));
     distanceCombo_->setCurrentIndex(
         distanceCombo_->findData(QString::fromStdString(s.abc.distance)));
@@ -326,6 +336,7 @@ void TrainingPanel::commit(int mergeKey) {
     s.mcmc.warmupSteps = mcmcWarmupSpin_->value();
     s.mcmc.thinning = mcmcThinningSpin_->value();
     s.mcmc.init = mcmcInitCombo_->currentData().toString().toStdString();
+    s.dequantizeWholeNumbers = dequantizeCheck_->isChecked();
     s.abc.summary = summaryCombo_->currentData().toString().toStdString();
     s.abc.distance = distanceCombo_->currentData().toString().toStdString();
     s.abc.zScore = zScoreCheck_->isChecked();

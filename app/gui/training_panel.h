@@ -46,6 +46,7 @@ class TrainingPanel : public QWidget {
     QComboBox* methodCombo() const { return methodCombo_; }
     QComboBox* estimatorCombo() const { return estimatorCombo_; }
     QComboBox* mcmcSamplerCombo() const { return mcmcSamplerCombo_; }
+    QCheckBox* dequantizeCheck() const { return dequantizeCheck_; }
     QSpinBox* mcmcChainsSpin() const { return mcmcChainsSpin_; }
     QSpinBox* mcmcThinningSpin() const { return mcmcThinningSpin_; }
     QSpinBox* simulationsSpin() const { return simulationsSpin_; }
@@ -80,6 +81,7 @@ class TrainingPanel : public QWidget {
     QComboBox *summaryCombo_, *distanceCombo_;
     QLineEdit* summaryColumnsEdit_;
     QCheckBox *zScoreCheck_, *regressionCheck_;
+    QCheckBox* dequantizeCheck_;  // nle, snle
     QSpinBox *simulationsSpin_, *roundsSpin_, *batchSpin_, *maxEpochsSpin_, *patienceSpin_,
         *seedSpin_;
     QDoubleSpinBox* learningRateSpin_;

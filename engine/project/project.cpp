@@ -51,7 +51,7 @@ const std::vector<std::string>& densityEstimators() {
     return estimators;
 }
 
-bool canChooseEstimatorAutomatically(const std::string& method) {
+bool isNeuralLikelihoodMethod(const std::string& method) {
     return method == "nle" || method == "snle";
 }
 
@@ -216,7 +216,7 @@ bool InferenceSettings::operator==(const InferenceSettings& o) const {
     return method == o.method && estimator == o.estimator && simulations == o.simulations &&
            rounds == o.rounds && seed == o.seed && device == o.device && threads == o.threads &&
            posteriorSamples == o.posteriorSamples && training == o.training && abc == o.abc &&
-           mcmc == o.mcmc;
+           mcmc == o.mcmc && dequantizeWholeNumbers == o.dequantizeWholeNumbers;
 }
 
 Problems ViewSettings::validate() const {

@@ -120,6 +120,8 @@ struct InferenceSettings {
     TrainingSettings training;
     AbcProjectSettings abc;
     McmcProjectSettings mcmc;
+    // nle, snle: model data columns that hold only whole numbers dequantised (NleSettings).
+    bool dequantizeWholeNumbers = true;
 
     Problems validate() const;
     bool operator==(const InferenceSettings& o) const;
@@ -140,7 +142,8 @@ const std::vector<std::string>& inferenceMethods();
 // maf, nsf, mdn, and auto: NLE and SNLE train MAF and NSF in round 1 and keep the one with the
 // lower validation loss (engine/inference/nle.h).
 const std::vector<std::string>& densityEstimators();
-bool canChooseEstimatorAutomatically(const std::string& method);  // nle, snle
+// nle, snle: a flow over x given θ; the estimator may be "auto", whole numbers are dequantised.
+bool isNeuralLikelihoodMethod(const std::string& method);
 const std::vector<std::string>& computeDevices();
 
 struct Project {

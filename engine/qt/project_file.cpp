@@ -223,7 +223,8 @@ void readInference(JsonReader& reader, const QJsonValue& value, const std::strin
     if (value.isUndefined() || !reader.isObject(value, path)) return;
     const QJsonObject o = value.toObject();
     reader.rejectUnknownKeys(o, path, {"method", "estimator", "simulations", "rounds", "seed", "device",
-                                       "threads", "posterior_samples", "training", "abc", "mcmc"});
+                                       "threads", "posterior_samples", "training", "abc", "mcmc",
+                                       "dequantize_whole_numbers"});
     s.method = reader.string(o, "method", path, false, s.method);
     s.estimator = reader.string(o, "estimator", path, false, s.estimator);
     s.simulations = reader.integer(o, "simulations", path, s.simulations);
@@ -239,6 +240,8 @@ void readInference(JsonReader& reader, const QJsonValue& value, const std::strin
     readTraining(reader, o.value("training"), joinPath(path, "training"), s.training);
     readAbc(reader, o.value("abc"), joinPath(path, "abc"), s.abc);
     readMcmc(reader, o.value("mcmc"), joinPath(path, "mcmc"), s.mcmc);
+    s.dequantizeWholeNumbers =
+        reader.boolean(o, "dequantize_whole_numbers", path, s.dequantizeWholeNumbers);
 }
 
 void readView(JsonReader& reader, const QJsonValue& value, const std::string& path, ViewSettings& v) {
@@ -607,6 +610,11 @@ QJsonObject projectToJson(const Project& project) {
         }
         QJsonObject inference = root.value("inference").toObject();
         inference.insert("abc", abc);
+        root.insert("inference", inference);
+    }
+    if (!s.dequantizeWholeNumbers) {
+        QJsonObject inference = root.value("inference").toObject();
+        inference.insert("dequantize_whole_numbers", false);
         root.insert("inference", inference);
     }
     if (!(s.mcmc == McmcProjectSettings{})) {

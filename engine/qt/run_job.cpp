@@ -42,9 +42,6 @@ bool isRatioMethod(const std::string& method) {
     return method == "nre" || method == "snre" || method == "nre-c" || method == "snre-c";
 }
 
-bool isLikelihoodMethod(const std::string& method) {
-    return method == "nle" || method == "snle";
-}
 
 int roundsOf(const InferenceSettings& inference) {
     return isSequentialMethod(inference.method) ? inference.rounds : 1;
@@ -92,6 +89,7 @@ NleSettings nleSettingsOf(const RunJob& job) {
     // The project's estimator applies when it is a flow or auto; NLE's default (NSF) otherwise.
     if (inference.estimator == "maf" || inference.estimator == "nsf" || inference.estimator == "auto")
         settings.estimator.kind = inference.estimator;
+    settings.dequantizeWholeNumbers = inference.dequantizeWholeNumbers;
     settings.rounds = roundsOf(inference);
     settings.mcmc = mcmcSettingsOf(job);
     return settings;
@@ -377,6 +375,8 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
     if (history) {
         QJsonObject settings = likelihoodRunSettingsJson(QString::fromStdString(method), estimator,
                                                          nle, job.observationName);
+        if (!ratio)
+            settings["dequantize_whole_numbers"] = nle.dequantizeWholeNumbers;
         if (ratio) {
             settings["loss"] = QString::fromStdString(nre.loss);
             if (nre.loss == "c") {
@@ -599,7 +599,7 @@ Problems RunJob::validate() const {
         snpe.atoms = snpeAtoms;
         prefixed(snpe.validate(), "inference");
     }
-    if (isLikelihoodMethod(method))
+    if (isNeuralLikelihoodMethod(method))
         prefixed(nleSettingsOf(*this).validate(), "inference");
     if (isRatioMethod(method))
         prefixed(nreSettingsOf(*this).validate(), "inference");
@@ -640,7 +640,7 @@ RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks) {
 }
 
 bool samplesByMcmc(const std::string& method) {
-    return isLikelihoodMethod(method) || isRatioMethod(method);
+    return isNeuralLikelihoodMethod(method) || isRatioMethod(method);
 }
 
 }  // namespace sbiw

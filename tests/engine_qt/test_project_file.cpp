@@ -99,6 +99,7 @@ private Q_SLOTS:
             project.inference.abc.zScore = true;
             project.inference.abc.regressionAdjustment = true;
             project.inference.mcmc = {"mh", 40, 250, 3, "prior"};
+            project.inference.dequantizeWholeNumbers = false;
             const QString path = dir.filePath(QString::fromStdString(task.id) + ".sbiw");
             QCOMPARE(saveProject(project, path), QString());
             const ProjectLoadResult back = loadProject(path);

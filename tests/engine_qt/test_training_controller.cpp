@@ -196,6 +196,7 @@ class TestTrainingController : public QObject {
         s.posteriorSamples = 400;
         s.training.maxEpochs = 30;
         s.mcmc = {"mh", 8, 200, 3, "prior"};
+        s.dequantizeWholeNumbers = false;
         job.snapshotEvery = 0;
         const RunJobResult result = runJob(job, {});
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
@@ -210,6 +211,7 @@ class TestTrainingController : public QObject {
         QCOMPARE(stored.value("warmup").toInt(), 200);
         QCOMPARE(stored.value("thinning").toInt(), 3);
         QCOMPARE(stored.value("mcmc_init").toString(), QString("prior"));
+        QCOMPARE(stored.value("dequantize_whole_numbers").toBool(true), false);
         // A bad choice is named before anything runs.
         s.mcmc.sampler = "gibbs";
         const RunJobResult refused = runJob(job, {});

@@ -4,6 +4,7 @@
 // panels and follows the snapshots; the history lists the run; save and reopen a project
 // unchanged; the demo mode writes its pictures.
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
@@ -292,8 +293,16 @@ class TestMainWindow : public QObject {
         ProjectDocument* document = window.document();
         TrainingPanel* panel = window.trainingPanel();
         QVERIFY(!panel->mcmcSamplerCombo()->isEnabled());  // NPE samples its flow directly
+        QVERIFY(!panel->dequantizeCheck()->isVisibleTo(panel));
         panel->methodCombo()->setCurrentIndex(panel->methodCombo()->findData("nle"));
         QVERIFY(panel->mcmcSamplerCombo()->isEnabled());
+        // NLE's dequantisation of whole-number data: on by default, switched off as an edit.
+        QVERIFY(panel->dequantizeCheck()->isVisibleTo(panel) && panel->dequantizeCheck()->isChecked());
+        panel->dequantizeCheck()->setChecked(false);
+        QVERIFY(!document->project().inference.dequantizeWholeNumbers);
+        document->undoStack()->undo();
+        QVERIFY(document->project().inference.dequantizeWholeNumbers);
+        QVERIFY(panel->dequantizeCheck()->isChecked());
         QCOMPARE(panel->mcmcChainsSpin()->value(), 100);  // sbibm's settings by default
         panel->mcmcSamplerCombo()->setCurrentIndex(panel->mcmcSamplerCombo()->findData("mh"));
         panel->mcmcChainsSpin()->setValue(20);
