@@ -196,7 +196,7 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
                 const std::unique_ptr<Simulator> simulator = makeSimulator(job.project);
                 NpeTrainingSet set = simulateTrainingSet(prior, *simulator, settings, hooks);
                 if (set.cancelled) {
-                    recorder.finish({RunState::Cancelled, QString::fromStdString(set.stopReason), {}, {}, {}});
+                    recorder.finish(RunOutcome::ended(RunState::Cancelled, QString::fromStdString(set.stopReason)));
                     err << "interrupted: " << QString::fromStdString(set.stopReason) << "; run " << runId
                         << " can be resumed: " << resumeHint(history, runId) << "\n";
                     return kExitInterrupted;
@@ -253,7 +253,7 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
     } catch (const std::exception& error) {
         err << "error: run " << runId << ": " << error.what() << "\n";
         try {
-            recorder.finish({RunState::Failed, QString::fromUtf8(error.what()), {}, {}, {}});
+            recorder.finish(RunOutcome::ended(RunState::Failed, QString::fromUtf8(error.what())));
         } catch (const std::exception&) {
             // Already ended, or the history itself failed: the error above says why.
         }

@@ -935,6 +935,7 @@ void RunHistory::finishRun(qint64 runId, const RunOutcome& outcome) {
                         "final_train_loss = COALESCE(?, final_train_loss), "
                         "final_validation_loss = COALESCE(?, final_validation_loss), "
                         "estimator = COALESCE(?, estimator), "
+                        "simulation_count = COALESCE(?, simulation_count), "
                         "ended_at = ?, updated_at = ?, owner_host = NULL, owner_boot_id = NULL, "
                         "owner_pid = NULL, owner_start = NULL WHERE id = ?",
                         what)
@@ -943,6 +944,7 @@ void RunHistory::finishRun(qint64 runId, const RunOutcome& outcome) {
             .bind(doubleOrNull(outcome.finalTrainLoss))
             .bind(doubleOrNull(outcome.finalValidationLoss))
             .bind(textOrNull(outcome.estimator))
+            .bind(outcome.simulationCount ? QVariant(*outcome.simulationCount) : QVariant())
             .bind(now)
             .bind(now)
             .bind(runId)

@@ -84,6 +84,17 @@ struct RunOutcome {
     // Not empty: what the run turned out to use, replacing the estimator it started with (an
     // "auto" likelihood run's choice is stored as "auto:maf" or "auto:nsf").
     QString estimator;
+    // For a run that stores no training set (likelihood, ratio and ABC methods): how many
+    // simulations it ran, so that the history still shows its budget.
+    std::optional<qint64> simulationCount;
+
+    // The outcome of `state` with `message` and nothing else known.
+    static RunOutcome ended(RunState state, const QString& message = {}) {
+        RunOutcome outcome;
+        outcome.state = state;
+        outcome.errorMessage = message;
+        return outcome;
+    }
 };
 
 struct EpochRecord {

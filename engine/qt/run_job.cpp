@@ -139,8 +139,9 @@ QString trainingLine(const QString& what, const TrainingSummary& t, std::int64_t
 }
 
 // Ends a neural run whose training did not finish; true when it did finish.
+// `simulations`: for methods that store no training set, the simulations the run ran.
 bool endUnfinished(const TrainingSummary& training, bool trained, const RunRecorder* recorder,
-                   RunJobResult& result) {
+                   RunJobResult& result, std::optional<qint64> simulations = std::nullopt) {
     if (training.status == RunStatus::Cancelled) {
         result.state = RunState::Cancelled;
         result.message = QString::fromStdString(training.stopReason);
@@ -151,8 +152,11 @@ bool endUnfinished(const TrainingSummary& training, bool trained, const RunRecor
     } else {
         return true;
     }
-    if (recorder)
-        recorder->finish(outcomeOf(training, result.state, result.message));
+    if (recorder) {
+        RunOutcome outcome = outcomeOf(training, result.state, result.message);
+        outcome.simulationCount = simulations;
+        recorder->finish(outcome);
+    }
     return false;
 }
 
@@ -199,7 +203,7 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
             result.state = RunState::Cancelled;
             result.message = QString::fromStdString(set.stopReason);
             if (recorder)
-                recorder->finish({RunState::Cancelled, result.message, {}, {}, {}});
+                recorder->finish(RunOutcome::ended(RunState::Cancelled, result.message));
             return;
         }
         // Stored before training, so that a run killed while training resumes on them.
@@ -237,7 +241,7 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
             npe.posterior->save(job.savePosteriorPath.toStdString());
     } catch (...) {
         if (recorder)
-            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
+            recorder->finish(RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
         throw;
     }
 }
@@ -354,7 +358,7 @@ void runSnpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, Run
             snpe.posterior->save(job.savePosteriorPath.toStdString());
     } catch (...) {
         if (recorder)
-            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
+            recorder->finish(RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
         throw;
     }
 }
@@ -402,7 +406,8 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
         const NleResult run = ratio ? runNre(prior, *simulator, job.observation, nre, hooks)
                                     : runNle(prior, *simulator, job.observation, nle, hooks);
         result.training = run.training;
-        if (!endUnfinished(run.training, run.trained, recorder ? &*recorder : nullptr, result))
+        if (!endUnfinished(run.training, run.trained, recorder ? &*recorder : nullptr, result,
+                           run.simulationCount))
             return;
         result.samples = run.posterior.samples;
         if (recorder) {
@@ -410,6 +415,7 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
             RunOutcome outcome = outcomeOf(run.training, RunState::Finished, {});
             if (!run.estimatorTrials.empty())
                 outcome.estimator = estimator + ":" + QString::fromStdString(run.estimator);
+            outcome.simulationCount = run.simulationCount;
             recorder->finish(outcome);
         }
         result.state = RunState::Finished;
@@ -452,7 +458,7 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
                            .arg(round.training.bestValidationLoss, 0, 'g', 5);
     } catch (...) {
         if (recorder)
-            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
+            recorder->finish(RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
         throw;
     }
 }
@@ -531,8 +537,11 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
         if (abc.cancelled) {
             result.state = RunState::Cancelled;
             result.message = QStringLiteral("cancelled after %1 simulations").arg(abc.simulations);
-            if (recorder)
-                recorder->finish({RunState::Cancelled, result.message, {}, {}, {}});
+            if (recorder) {
+                RunOutcome outcome = RunOutcome::ended(RunState::Cancelled, result.message);
+                outcome.simulationCount = abc.simulations;
+                recorder->finish(outcome);
+            }
             return;
         }
         result.samples = abc.samples;
@@ -540,14 +549,16 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             result.details << QString::fromStdString(describe(int(i) + 1, abc.populations[i]));
         if (recorder) {
             history->saveSamples(result.runId, {job.observationName, result.samples, {}});
-            recorder->finish({RunState::Finished, {}, {}, {}, {}});
+            RunOutcome outcome = RunOutcome::ended(RunState::Finished);
+            outcome.simulationCount = abc.simulations;
+            recorder->finish(outcome);
         }
         result.state = RunState::Finished;
         result.summary = QString::fromStdString(
             describe(inference.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC", abc));
     } catch (...) {
         if (recorder)
-            recorder->finish({RunState::Failed, QStringLiteral("stopped by an error"), {}, {}, {}});
+            recorder->finish(RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
         throw;
     }
 }

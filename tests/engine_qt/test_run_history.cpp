@@ -586,7 +586,9 @@ class TestRunHistory : public QObject {
         RunHistory history(path());
         const qint64 id = history.startRun(makeStart());
         history.addEpochs(id, {{0, 1, 2.0, 3.0, 1.0}, {0, 2, 1.0, 2.5, 2.0}});
-        history.finishRun(id, {RunState::Failed, "loss became NaN", std::nullopt, 2.25, {}});
+        RunOutcome failed = RunOutcome::ended(RunState::Failed, "loss became NaN");
+        failed.finalValidationLoss = 2.25;
+        history.finishRun(id, failed);
         RunSummary run = *history.run(id);
         QCOMPARE(run.state, RunState::Failed);
         QCOMPARE(run.errorMessage, QString("loss became NaN"));
@@ -598,8 +600,11 @@ class TestRunHistory : public QObject {
         const qint64 chosen = history.startRun(makeStart());
         RunOutcome outcome;
         outcome.estimator = "auto:maf";
+        outcome.simulationCount = 10000;  // ran, not stored (an NLE run)
         history.finishRun(chosen, outcome);
         QCOMPARE(history.run(chosen)->estimator, QString("auto:maf"));
+        QCOMPARE(history.run(chosen)->simulationCount, qint64(10000));
+        QCOMPARE(history.run(id)->simulationCount, qint64(0));  // none given, none stored
         QString error = exceptionText([&] { history.finishRun(id, {}); });
         QVERIFY2(error.contains("it is not running (it is failed)"), qPrintable(error));
         error = exceptionText([&] { history.finishRun(id + 100, {}); });
@@ -624,7 +629,7 @@ class TestRunHistory : public QObject {
             ids.push_back(id);
         }
         history.finishRun(ids[0], {});
-        history.finishRun(ids[1], {RunState::Cancelled, {}, {}, {}, {}});
+        history.finishRun(ids[1], RunOutcome::ended(RunState::Cancelled));
         history.finishRun(ids[2], {});
         RunStart noLoss = makeStart("project c", "c");
         ids.push_back(history.startRun(noLoss));
@@ -740,7 +745,7 @@ class TestRunHistory : public QObject {
                 history.saveCheckpoint(
                     id, {0, 6, "f", QByteArray("weights@6"), QByteArray("adam@6"), {}, {}});
         }
-        history.finishRun(id, {RunState::Cancelled, "stopped by the user", {}, {}, {}});
+        history.finishRun(id, RunOutcome::ended(RunState::Cancelled, "stopped by the user"));
 
         const ResumePoint preview = history.resumePoint(id);
         QCOMPARE(preview.epochs.size(), std::size_t(6));
@@ -774,7 +779,7 @@ class TestRunHistory : public QObject {
         history.addSimulations(fresh, "k", 0, countingMatrix(8, 2), countingMatrix(8, 3));
         history.addEpoch(fresh, {0, 1, 1.0, 1.0, 1.0});
         history.addSnapshot(fresh, {0, 1, 1.0, countingMatrix(2, 2)});
-        history.finishRun(fresh, {RunState::Failed, "out of memory", {}, {}, {}});
+        history.finishRun(fresh, RunOutcome::ended(RunState::Failed, "out of memory"));
         const ResumePoint again = history.resumeRun(fresh);
         QVERIFY(!again.checkpoint);
         QVERIFY(again.epochs.empty() && history.snapshots(fresh).empty());
@@ -959,7 +964,7 @@ class TestRunHistory : public QObject {
         // And it can be resumed from its last checkpoint.
         const ResumePoint point = history.resumeRun(runId);
         QCOMPARE(point.checkpoint->epoch, int(epochs.size()));
-        history.finishRun(runId, {RunState::Cancelled, {}, {}, {}, {}});
+        history.finishRun(runId, RunOutcome::ended(RunState::Cancelled));
     }
 
     // --- Threads, locations, identities -------------------------------------------------------

@@ -212,6 +212,8 @@ class TestTrainingController : public QObject {
         QCOMPARE(stored.value("thinning").toInt(), 3);
         QCOMPARE(stored.value("mcmc_init").toString(), QString("prior"));
         QCOMPARE(stored.value("dequantize_whole_numbers").toBool(true), false);
+        // The history shows the budget, though the pairs themselves are not stored.
+        QCOMPARE(RunHistory(job.historyPath).run(result.runId)->simulationCount, qint64(2000));
         // A bad choice is named before anything runs.
         s.mcmc.sampler = "gibbs";
         const RunJobResult refused = runJob(job, {});
@@ -269,6 +271,7 @@ class TestTrainingController : public QObject {
         for (const char* key : {"summary", "columns", "distance", "z_score", "regression_adjustment"})
             QVERIFY2(settings.contains(key), key);
         QCOMPARE(history.run(result.runId)->state, RunState::Finished);
+        QCOMPARE(history.run(result.runId)->simulationCount, qint64(5000));
         // The populations concentrate: the last one's mean is nearer the posterior mean x_o / 2
         // than the first one's (the closest 100 of 1,000 prior draws).
         const Vector target = job.observation.row(0).transpose() / 2;
