@@ -77,9 +77,9 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     estimatorCombo_ = new QComboBox(this);
     estimatorCombo_->setObjectName("estimator");
     for (const std::string& e : densityEstimators())
-        estimatorCombo_->addItem(e == "auto" ? tr("Auto (MAF or NSF)")
-                                             : QString::fromStdString(e).toUpper(),
-                                 QString::fromStdString(e));
+        estimatorCombo_->addItem(
+            e == "auto" ? tr("Auto (MAF or NSF)") : QString::fromStdString(e).toUpper(),
+            QString::fromStdString(e));
     estimatorCombo_->setItemData(
         estimatorCombo_->findData(QStringLiteral("auto")),
         tr("NLE and SNLE: train both MAF and NSF in round 1 and keep the one with the lower "
@@ -103,8 +103,7 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     for (const std::string& d : computeDevices())
         deviceCombo_->addItem(QString::fromStdString(d), QString::fromStdString(d));
     cudaLabel_ = new QLabel(
-        cudaAvailable() ? tr("CUDA GPU available") : tr("no CUDA GPU: runs on the CPU"),
-        this);
+        cudaAvailable() ? tr("CUDA GPU available") : tr("no CUDA GPU: runs on the CPU"), this);
     cudaLabel_->setObjectName("cudaStatus");
 
     mcmcSamplerCombo_ = new QComboBox(this);
@@ -123,8 +122,9 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     mcmcInitCombo_->setObjectName("mcmcInit");
     mcmcInitCombo_->addItem(tr("Prior draws, resampled by weight"), "resample");
     mcmcInitCombo_->addItem(tr("Prior draws"), "prior");
-    mcmcInitCombo_->setToolTip(tr("Where the chains start: prior draws weighed by the posterior "
-                                  "(importance resampling), or plain prior draws"));
+    mcmcInitCombo_->setToolTip(
+        tr("Where the chains start: prior draws weighed by the posterior "
+           "(importance resampling), or plain prior draws"));
 
     summaryCombo_ = new QComboBox(this);
     summaryCombo_->setObjectName("abcSummary");
@@ -280,12 +280,12 @@ void TrainingPanel::refresh() {
     mcmcThinningSpin_->setValue(s.mcmc.thinning);
     mcmcInitCombo_->setCurrentIndex(mcmcInitCombo_->findData(QString::fromStdString(s.mcmc.init)));
     // Rows of settings the method does not use are hidden (and disabled), keeping the form short.
-    for (QWidget* w : std::initializer_list<QWidget*>{mcmcSamplerCombo_, mcmcChainsSpin_,
-                                                      mcmcWarmupSpin_, mcmcThinningSpin_,
-                                                      mcmcInitCombo_})
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{mcmcSamplerCombo_, mcmcChainsSpin_, mcmcWarmupSpin_,
+                                         mcmcThinningSpin_, mcmcInitCombo_})
         w->setEnabled(samplesByMcmc(s.method));
-    for (QWidget* w : std::initializer_list<QWidget*>{mcmcSamplerCombo_, mcmcChainsSpin_,
-                                                      mcmcInitCombo_})
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{mcmcSamplerCombo_, mcmcChainsSpin_, mcmcInitCombo_})
         form_->setRowVisible(w, samplesByMcmc(s.method));
     form_->setRowVisible(mcmcChainRow_, samplesByMcmc(s.method));
     dequantizeCheck_->setChecked(s.dequantizeWholeNumbers);
@@ -304,9 +304,8 @@ void TrainingPanel::refresh() {
                                                       regressionCheck_})
         w->setEnabled(!neural);
     summaryColumnsEdit_->setEnabled(!neural && s.abc.summary != "identity");
-    for (QWidget* w : std::initializer_list<QWidget*>{summaryCombo_, summaryColumnsEdit_,
-                                                      distanceCombo_, zScoreCheck_,
-                                                      regressionCheck_})
+    for (QWidget* w : std::initializer_list<QWidget*>{
+             summaryCombo_, summaryColumnsEdit_, distanceCombo_, zScoreCheck_, regressionCheck_})
         form_->setRowVisible(w, !neural);
     roundsSpin_->setToolTip(sequential ? QString() : tr("Rounds apply to the sequential methods"));
     plots_->setCurrentWidget(neural ? static_cast<QWidget*>(lossPlot_) : tolerancePlot_);

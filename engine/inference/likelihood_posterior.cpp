@@ -170,8 +170,8 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
                               indices);
         };
         if (roundHooks.onSnapshot && snapshotDensity)
-            problem.snapshot = quickChainSnapshots(prior, *snapshotDensity,
-                                                   roundSeed(settings.seed, round, 3));
+            problem.snapshot =
+                quickChainSnapshots(prior, *snapshotDensity, roundSeed(settings.seed, round, 3));
         if (roundHooks.onStage)
             roundHooks.onStage("training");
         return train(problem, settings.training, roundSeed(settings.seed, round, 0), roundHooks,
@@ -203,8 +203,8 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
             result.estimatorTrials.push_back({candidates[i].name, summary});
             const bool better =
                 summary.bestEpoch > 0 &&
-                (!anyTrained ||
-                 summary.bestValidationLoss < result.estimatorTrials[chosen].training.bestValidationLoss);
+                (!anyTrained || summary.bestValidationLoss <
+                                    result.estimatorTrials[chosen].training.bestValidationLoss);
             if (i == 0 || better) {
                 chosen = i;
                 model = tried;
@@ -272,10 +272,10 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
         const std::vector<torch::Tensor> before = copyOfParameters(*model.module);
         if (round == 1 && firstRoundTraining) {
             current.training = *firstRoundTraining;
-            reportChosenTraining(current.training, roundLabel(round),
-                                 quickChainSnapshots(prior, logPosterior,
-                                                     roundSeed(settings.seed, round, 3)),
-                                 hooks);
+            reportChosenTraining(
+                current.training, roundLabel(round),
+                quickChainSnapshots(prior, logPosterior, roundSeed(settings.seed, round, 3)),
+                hooks);
         } else {
             current.training = trainModel(model, round, hooks, &logPosterior);
         }

@@ -58,7 +58,8 @@ Problems NleSettings::validate() const {
     if (checked.kind == "auto") {
         checked.kind = "nsf";
     } else if (checked.kind != "maf" && checked.kind != "nsf" && checked.kind != "mdn") {
-        problems.push_back({"estimator.kind", "'" + checked.kind + "' is not one of: auto, maf, nsf, mdn"});
+        problems.push_back(
+            {"estimator.kind", "'" + checked.kind + "' is not one of: auto, maf, nsf, mdn"});
         checked.kind = "nsf";
     }
     appendProblems(problems, checked.validate(), "estimator");
@@ -100,54 +101,54 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
     const auto modelOfKind = [&settings](const std::string& kind) {
         return [&settings, kind](const torch::Tensor& theta, const torch::Tensor& x,
                                  const torch::Device& device) {
-        // Roles swapped against NPE: the density is over x, the condition is θ.
-        neural::EstimatorShape shape;
-        shape.parameters = int(x.size(1));
-        shape.data = int(theta.size(1));
-        shape.embedding = "none";
-        const torch::Tensor xCpu = x.to(torch::kCPU, torch::kDouble);
-        const torch::Tensor discrete = settings.dequantizeWholeNumbers
-                                           ? wholeNumberColumns(xCpu)
-                                           : torch::zeros({x.size(1)}, torch::kDouble);
-        // Standardise x as dequantised: centres of the cells, plus the offsets' variance 1/12.
-        auto [xMeanCentred, xStdRaw] = neural::columnStandardization(xCpu + 0.5 * discrete);
-        const torch::Tensor xMean = xMeanCentred.to(x.dtype());
-        const torch::Tensor xStd =
-            torch::where(discrete > 0, (xStdRaw.square() + 1.0 / 12.0).sqrt(), xStdRaw)
-                .to(x.dtype());
-        const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
-        EstimatorSettings estimatorSettings = settings.estimator;
-        estimatorSettings.kind = kind;
-        estimatorSettings.embedding = "none";
-        auto estimator = std::make_shared<neural::ConditionalEstimatorImpl>(
-            estimatorSettings, shape, xMean, xStd, thetaMean, thetaStd, settings.seed);
-        neural::LikelihoodModel model;
-        model.module = estimator;
-        const bool anyDiscrete = discrete.sum().item<double>() > 0;
-        const torch::Tensor mask = discrete.to(device, x.scalar_type());
-        const torch::Tensor cellCentre = 0.5 * mask;
-        // Training batches draw fresh offsets; validation reads cell centres, as sampling does,
-        // so that validation losses compare across epochs.
-        auto batches = std::make_shared<std::uint64_t>(0);
-        const std::uint64_t offsetSeed = settings.seed ^ 0xDE0A4711ULL;
-        model.loss = [estimator, anyDiscrete, cellCentre, mask, batches, offsetSeed](
-                         const torch::Tensor& thetaRows, const torch::Tensor& xRows,
-                         const torch::Tensor&) {
-            if (!anyDiscrete)
-                return -estimator->logProb(xRows, thetaRows).mean();
-            const torch::Tensor shift =
-                estimator->is_training()
-                    ? cellOffsets(xRows.size(0), xRows.size(1), offsetSeed, (*batches)++)
-                              .to(xRows.options()) *
-                          mask
-                    : cellCentre;
-            return -estimator->logProb(xRows + shift, thetaRows).mean();
-        };
-        model.term = [estimator, anyDiscrete, cellCentre](const torch::Tensor& thetaRows,
-                                                          const torch::Tensor& xRows) {
-            return estimator->logProb(anyDiscrete ? xRows + cellCentre : xRows, thetaRows);
-        };
-        return model;
+            // Roles swapped against NPE: the density is over x, the condition is θ.
+            neural::EstimatorShape shape;
+            shape.parameters = int(x.size(1));
+            shape.data = int(theta.size(1));
+            shape.embedding = "none";
+            const torch::Tensor xCpu = x.to(torch::kCPU, torch::kDouble);
+            const torch::Tensor discrete = settings.dequantizeWholeNumbers
+                                               ? wholeNumberColumns(xCpu)
+                                               : torch::zeros({x.size(1)}, torch::kDouble);
+            // Standardise x as dequantised: centres of the cells, plus the offsets' variance 1/12.
+            auto [xMeanCentred, xStdRaw] = neural::columnStandardization(xCpu + 0.5 * discrete);
+            const torch::Tensor xMean = xMeanCentred.to(x.dtype());
+            const torch::Tensor xStd =
+                torch::where(discrete > 0, (xStdRaw.square() + 1.0 / 12.0).sqrt(), xStdRaw)
+                    .to(x.dtype());
+            const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
+            EstimatorSettings estimatorSettings = settings.estimator;
+            estimatorSettings.kind = kind;
+            estimatorSettings.embedding = "none";
+            auto estimator = std::make_shared<neural::ConditionalEstimatorImpl>(
+                estimatorSettings, shape, xMean, xStd, thetaMean, thetaStd, settings.seed);
+            neural::LikelihoodModel model;
+            model.module = estimator;
+            const bool anyDiscrete = discrete.sum().item<double>() > 0;
+            const torch::Tensor mask = discrete.to(device, x.scalar_type());
+            const torch::Tensor cellCentre = 0.5 * mask;
+            // Training batches draw fresh offsets; validation reads cell centres, as sampling does,
+            // so that validation losses compare across epochs.
+            auto batches = std::make_shared<std::uint64_t>(0);
+            const std::uint64_t offsetSeed = settings.seed ^ 0xDE0A4711ULL;
+            model.loss = [estimator, anyDiscrete, cellCentre, mask, batches, offsetSeed](
+                             const torch::Tensor& thetaRows, const torch::Tensor& xRows,
+                             const torch::Tensor&) {
+                if (!anyDiscrete)
+                    return -estimator->logProb(xRows, thetaRows).mean();
+                const torch::Tensor shift =
+                    estimator->is_training()
+                        ? cellOffsets(xRows.size(0), xRows.size(1), offsetSeed, (*batches)++)
+                                  .to(xRows.options()) *
+                              mask
+                        : cellCentre;
+                return -estimator->logProb(xRows + shift, thetaRows).mean();
+            };
+            model.term = [estimator, anyDiscrete, cellCentre](const torch::Tensor& thetaRows,
+                                                              const torch::Tensor& xRows) {
+                return estimator->logProb(anyDiscrete ? xRows + cellCentre : xRows, thetaRows);
+            };
+            return model;
         };
     };
     std::vector<neural::LikelihoodCandidate> candidates;

@@ -197,8 +197,10 @@ Problems InferenceSettings::validate() const {
     requireOneOf(problems, "estimator", estimator, densityEstimators());
     // NRE and ABC ignore the estimator; NPE's flows would need their own choosing.
     if (estimator == "auto" && (method == "npe" || method == "snpe"))
-        problems.push_back({"estimator", "'auto' (MAF or NSF, whichever fits better) is for nle and "
-                                         "snle only: choose maf, nsf or mdn for " + method});
+        problems.push_back({"estimator",
+                            "'auto' (MAF or NSF, whichever fits better) is for nle and "
+                            "snle only: choose maf, nsf or mdn for " +
+                                method});
     requireOneOf(problems, "device", device, computeDevices());
     if (simulations < 1) problems.push_back({"simulations", "must be at least 1"});
     if (rounds < 1) problems.push_back({"rounds", "must be at least 1"});

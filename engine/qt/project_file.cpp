@@ -208,8 +208,10 @@ void readAbc(JsonReader& reader, const QJsonValue& value, const std::string& pat
     a.regressionAdjustment = reader.boolean(o, "regression_adjustment", path, a.regressionAdjustment);
 }
 
-void readMcmc(JsonReader& reader, const QJsonValue& value, const std::string& path, McmcProjectSettings& m) {
-    if (value.isUndefined() || !reader.isObject(value, path)) return;
+void readMcmc(JsonReader& reader, const QJsonValue& value, const std::string& path,
+              McmcProjectSettings& m) {
+    if (value.isUndefined() || !reader.isObject(value, path))
+        return;
     const QJsonObject o = value.toObject();
     reader.rejectUnknownKeys(o, path, {"sampler", "chains", "warmup_steps", "thinning", "init"});
     m.sampler = reader.string(o, "sampler", path, false, m.sampler);
@@ -222,9 +224,10 @@ void readMcmc(JsonReader& reader, const QJsonValue& value, const std::string& pa
 void readInference(JsonReader& reader, const QJsonValue& value, const std::string& path, InferenceSettings& s) {
     if (value.isUndefined() || !reader.isObject(value, path)) return;
     const QJsonObject o = value.toObject();
-    reader.rejectUnknownKeys(o, path, {"method", "estimator", "simulations", "rounds", "seed", "device",
-                                       "threads", "posterior_samples", "training", "abc", "mcmc",
-                                       "dequantize_whole_numbers"});
+    reader.rejectUnknownKeys(
+        o, path,
+        {"method", "estimator", "simulations", "rounds", "seed", "device", "threads",
+         "posterior_samples", "training", "abc", "mcmc", "dequantize_whole_numbers"});
     s.method = reader.string(o, "method", path, false, s.method);
     s.estimator = reader.string(o, "estimator", path, false, s.estimator);
     s.simulations = reader.integer(o, "simulations", path, s.simulations);

@@ -42,7 +42,6 @@ bool isRatioMethod(const std::string& method) {
     return method == "nre" || method == "snre" || method == "nre-c" || method == "snre-c";
 }
 
-
 int roundsOf(const InferenceSettings& inference) {
     return isSequentialMethod(inference.method) ? inference.rounds : 1;
 }
@@ -87,7 +86,8 @@ NleSettings nleSettingsOf(const RunJob& job) {
     NleSettings settings;
     copyNeural(settings, inference);
     // The project's estimator applies when it is a flow or auto; NLE's default (NSF) otherwise.
-    if (inference.estimator == "maf" || inference.estimator == "nsf" || inference.estimator == "auto")
+    if (inference.estimator == "maf" || inference.estimator == "nsf" ||
+        inference.estimator == "auto")
         settings.estimator.kind = inference.estimator;
     settings.dequantizeWholeNumbers = inference.dequantizeWholeNumbers;
     settings.rounds = roundsOf(inference);
@@ -241,7 +241,8 @@ void runNpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, RunJ
             npe.posterior->save(job.savePosteriorPath.toStdString());
     } catch (...) {
         if (recorder)
-            recorder->finish(RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
+            recorder->finish(
+                RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
         throw;
     }
 }
@@ -358,7 +359,8 @@ void runSnpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, Run
             snpe.posterior->save(job.savePosteriorPath.toStdString());
     } catch (...) {
         if (recorder)
-            recorder->finish(RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
+            recorder->finish(
+                RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
         throw;
     }
 }
@@ -420,12 +422,11 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
         }
         result.state = RunState::Finished;
         const QString name = QString::fromStdString(method).toUpper();
-        const QString shownEstimator =
-            ratio ? QStringLiteral("classifier")
-                  : run.estimatorTrials.empty()
-                        ? estimator
-                        : QStringLiteral("%1, chosen by validation loss")
-                              .arg(QString::fromStdString(run.estimator));
+        const QString shownEstimator = ratio ? QStringLiteral("classifier")
+                                       : run.estimatorTrials.empty()
+                                           ? estimator
+                                           : QStringLiteral("%1, chosen by validation loss")
+                                                 .arg(QString::fromStdString(run.estimator));
         result.summary =
             trainingLine(run.rounds.size() > 1
                              ? QStringLiteral("%1 (%2, %3 rounds)")
@@ -458,7 +459,8 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
                            .arg(round.training.bestValidationLoss, 0, 'g', 5);
     } catch (...) {
         if (recorder)
-            recorder->finish(RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
+            recorder->finish(
+                RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
         throw;
     }
 }
@@ -478,18 +480,17 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
         QJsonArray columns;
         for (int c : inference.abc.columns)
             columns.append(c);
-        const QJsonObject settings{
-            {"method", QString::fromStdString(inference.method)},
-            {"simulations", qint64(inference.simulations)},
-            {"seed", QString::number(inference.seed)},
-            {"threads", inference.threads},
-            {"posterior_samples", qint64(inference.posteriorSamples)},
-            {"observation", job.observationName},
-            {"summary", QString::fromStdString(inference.abc.summary)},
-            {"columns", columns},
-            {"distance", QString::fromStdString(inference.abc.distance)},
-            {"z_score", inference.abc.zScore},
-            {"regression_adjustment", inference.abc.regressionAdjustment}};
+        const QJsonObject settings{{"method", QString::fromStdString(inference.method)},
+                                   {"simulations", qint64(inference.simulations)},
+                                   {"seed", QString::number(inference.seed)},
+                                   {"threads", inference.threads},
+                                   {"posterior_samples", qint64(inference.posteriorSamples)},
+                                   {"observation", job.observationName},
+                                   {"summary", QString::fromStdString(inference.abc.summary)},
+                                   {"columns", columns},
+                                   {"distance", QString::fromStdString(inference.abc.distance)},
+                                   {"z_score", inference.abc.zScore},
+                                   {"regression_adjustment", inference.abc.regressionAdjustment}};
         result.runId = history->startRun(
             runStartOf(job, QStringLiteral("-"), settings, QStringLiteral("cpu")));
         recorder.emplace(*history, result.runId);
@@ -516,9 +517,9 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             // Each population is a snapshot (round = population, epoch 0: nothing is trained),
             // shown live and kept for the history's replay, as training methods' snapshots are.
             AbcPopulationHook onPopulation =
-                [&job, recording = recorder ? recorder->recordingHooks(hooks) : hooks,
-                 count = 0, started = std::chrono::steady_clock::now()](
-                    const AbcPopulation& population, const Matrix& particles) mutable {
+                [&job, recording = recorder ? recorder->recordingHooks(hooks) : hooks, count = 0,
+                 started = std::chrono::steady_clock::now()](const AbcPopulation& population,
+                                                             const Matrix& particles) mutable {
                     ++count;
                     if (job.onAbcPopulation)
                         job.onAbcPopulation(count, population.epsilon, population.acceptanceRate);
@@ -558,7 +559,8 @@ void runAbcJob(const RunJob& job, const TrainingHooks& hooks, RunHistory* histor
             describe(inference.method == "rej-abc" ? "Rejection ABC" : "SMC-ABC", abc));
     } catch (...) {
         if (recorder)
-            recorder->finish(RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
+            recorder->finish(
+                RunOutcome::ended(RunState::Failed, QStringLiteral("stopped by an error")));
         throw;
     }
 }

@@ -186,7 +186,8 @@ class TestTrainingController : public QObject {
     }
 
     // The project's MCMC settings reach the sampler and the history: MH with 8 chains, a short
-    // warm-up, thinning 3 and plain prior starts, on NLE's gaussian_linear posterior N(x_o / 2, 0.05 I).
+    // warm-up, thinning 3 and plain prior starts, on NLE's gaussian_linear posterior N(x_o / 2,
+    // 0.05 I).
     void likelihoodRunsSampleWithTheProjectsMcmc() {
         QTemporaryDir dir;
         RunJob job = smallGaussianLinearJob(dir.filePath("runs.sqlite"), 2000);
@@ -200,7 +201,8 @@ class TestTrainingController : public QObject {
         job.snapshotEvery = 0;
         const RunJobResult result = runJob(job, {});
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
-        QVERIFY2(result.summary.contains("mh MCMC: 400 samples from 8 chains"), qPrintable(result.summary));
+        QVERIFY2(result.summary.contains("mh MCMC: 400 samples from 8 chains"),
+                 qPrintable(result.summary));
         QCOMPARE(result.samples.rows(), Eigen::Index(400));
         const Vector mean = test::columnMeans(result.samples);
         for (int i = 0; i < 10; ++i)
@@ -218,8 +220,9 @@ class TestTrainingController : public QObject {
         s.mcmc.sampler = "gibbs";
         const RunJobResult refused = runJob(job, {});
         QCOMPARE(refused.state, RunState::Failed);
-        QVERIFY2(refused.message.contains("inference.mcmc.sampler: 'gibbs' is not one of: slice, mh"),
-                 qPrintable(refused.message));
+        QVERIFY2(
+            refused.message.contains("inference.mcmc.sampler: 'gibbs' is not one of: slice, mh"),
+            qPrintable(refused.message));
     }
 
     void smcAbcShowsEveryPopulationAsASnapshot() {
@@ -268,7 +271,8 @@ class TestTrainingController : public QObject {
         QVERIFY(stored.back().samples == snapshots.back().samples);
         // The run's settings hold every ABC choice of the project.
         const QJsonObject settings = history.settings(result.runId);
-        for (const char* key : {"summary", "columns", "distance", "z_score", "regression_adjustment"})
+        for (const char* key :
+             {"summary", "columns", "distance", "z_score", "regression_adjustment"})
             QVERIFY2(settings.contains(key), key);
         QCOMPARE(history.run(result.runId)->state, RunState::Finished);
         QCOMPARE(history.run(result.runId)->simulationCount, qint64(5000));

@@ -35,8 +35,8 @@
 #include "support/test_support.h"
 #include "widgets/corner_plot.h"
 #include "widgets/loss_curve_plot.h"
-#include "widgets/tolerance_schedule_plot.h"
 #include "widgets/script_editor.h"
+#include "widgets/tolerance_schedule_plot.h"
 
 using namespace sbiw;
 using namespace sbiw::gui;
@@ -297,7 +297,8 @@ class TestMainWindow : public QObject {
         panel->methodCombo()->setCurrentIndex(panel->methodCombo()->findData("nle"));
         QVERIFY(panel->mcmcSamplerCombo()->isEnabled());
         // NLE's dequantisation of whole-number data: on by default, switched off as an edit.
-        QVERIFY(panel->dequantizeCheck()->isVisibleTo(panel) && panel->dequantizeCheck()->isChecked());
+        QVERIFY(panel->dequantizeCheck()->isVisibleTo(panel) &&
+                panel->dequantizeCheck()->isChecked());
         panel->dequantizeCheck()->setChecked(false);
         QVERIFY(!document->project().inference.dequantizeWholeNumbers);
         document->undoStack()->undo();

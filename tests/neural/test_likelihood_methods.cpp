@@ -252,8 +252,9 @@ class TestLikelihoodMethods : public QObject {
         QVERIFY(chosen.posterior.samples == winner.posterior.samples);
         const std::string line = describeEstimatorChoice(chosen);
         qInfo("%s", line.c_str());
-        QVERIFY2(QString::fromStdString(line).startsWith("estimator auto: NSF best validation loss "),
-                 line.c_str());
+        QVERIFY2(
+            QString::fromStdString(line).startsWith("estimator auto: NSF best validation loss "),
+            line.c_str());
         QVERIFY2(QString::fromStdString(line).endsWith(mafWins ? "; kept MAF" : "; kept NSF"),
                  line.c_str());
         QVERIFY(describeEstimatorChoice(nsf).empty());

@@ -28,7 +28,8 @@ class TestToleranceSchedulePlot : public QObject {
         QVERIFY(range.lower > 0.0 && range.lower < 1.0 && range.upper > 10.0);
         QVERIFY(plot.plot()->xAxis->range().contains(1) && plot.plot()->xAxis->range().contains(3));
         // The right axis keeps the rates' 0..1 scale whatever the tolerances' range.
-        QVERIFY(plot.plot()->yAxis2->range().lower <= 0.0 && plot.plot()->yAxis2->range().upper >= 1.0);
+        QVERIFY(plot.plot()->yAxis2->range().lower <= 0.0 &&
+                plot.plot()->yAxis2->range().upper >= 1.0);
         QVERIFY(plot.plot()->legend->hasItemWithPlottable(plot.acceptanceGraph()));
         // A tolerance a log axis cannot show is left out; its acceptance rate still counts.
         plot.appendPopulation(4, 0.0, 0.05);
