@@ -94,6 +94,13 @@ TrainingHooks printingHooks(const TrainingJob& job, QTextStream& out, QTextStrea
         }
         return false;
     };
+    hooks.onTrialEpoch = [&out, quiet](const std::string& candidate, const EpochReport& r) {
+        if (quiet || r.epoch % 10 != 0) return;  // a line every 10 epochs: it is not the run's curve yet
+        out << "trying " << QString::fromStdString(candidate) << "  epoch " << r.epoch << "  validation "
+            << QString::number(r.validationLoss, 'f', 4) << "  best " << QString::number(r.bestValidationLoss, 'f', 4)
+            << "  (" << QString::number(r.elapsedSeconds, 'f', 1) << " s)\n";
+        out.flush();
+    };
     return hooks;
 }
 

@@ -243,6 +243,8 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     connect(controller_, &TrainingController::simulationProgress, this,
             &TrainingPanel::onSimulationProgress);
     connect(controller_, &TrainingController::epochReported, this, &TrainingPanel::onEpoch);
+    connect(controller_, &TrainingController::trialEpochReported, this,
+            &TrainingPanel::onTrialEpoch);
     connect(controller_, &TrainingController::finished, this, &TrainingPanel::onFinished);
     connect(controller_, &TrainingController::abcPopulationReported, tolerancePlot_,
             &widgets::ToleranceSchedulePlot::appendPopulation);
@@ -362,6 +364,8 @@ void TrainingPanel::onStarted() {
     cancelButton_->setEnabled(true);
     progress_->setValue(0);
     lossPlot_->clear();
+    lossPlot_->setTitle({});
+    trialCandidate_.clear();
     tolerancePlot_->clear();
     epochs_ = 0;
     sinceBest_ = 0;
@@ -390,7 +394,27 @@ void TrainingPanel::onSimulationProgress(qint64 completed, qint64 total) {
                               .arg(formatDuration(left)));
 }
 
+void TrainingPanel::onTrialEpoch(const QString& candidate, const EpochReport& report) {
+    if (candidate != trialCandidate_) {  // each candidate gets the plot to itself
+        trialCandidate_ = candidate;
+        lossPlot_->clear();
+        lossPlot_->setTitle(tr("Trying %1: the flow with the lower validation loss is kept")
+                                .arg(candidate.toUpper()));
+    }
+    lossPlot_->appendEpoch(report.epoch, report.trainLoss, report.validationLoss, report.improved);
+    statusLabel_->setText(tr("Trying %1, epoch %2: validation %3 (best %4)")
+                              .arg(candidate.toUpper())
+                              .arg(report.epoch)
+                              .arg(report.validationLoss, 0, 'g', 5)
+                              .arg(report.bestValidationLoss, 0, 'g', 5));
+}
+
 void TrainingPanel::onEpoch(const EpochReport& report) {
+    if (!trialCandidate_.isEmpty()) {  // the trials are over: the chosen flow's curve replaces them
+        trialCandidate_.clear();
+        lossPlot_->clear();
+        lossPlot_->setTitle({});
+    }
     ++epochs_;
     if (report.round != lastRound_) {
         if (lastRound_ >= 0)

@@ -67,6 +67,7 @@ class TrainingPanel : public QWidget {
     void onStage(const QString& stage);
     void onSimulationProgress(qint64 completed, qint64 total);
     void onEpoch(const sbiw::EpochReport& report);
+    void onTrialEpoch(const QString& candidate, const sbiw::EpochReport& report);
     void onFinished(const sbiw::RunJobResult& result);
 
     ProjectDocument* document_;
@@ -96,6 +97,7 @@ class TrainingPanel : public QWidget {
     int epochs_ = 0;
     int sinceBest_ = 0;  // epochs since the validation loss last improved
     int lastRound_ = -1;
+    QString trialCandidate_;  // the flow being tried (NLE "auto"), shown in the loss plot
     bool updating_ = false;
 };
 

@@ -197,6 +197,11 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
                 hooks.onStage("training " + candidates[i].name + " (" + std::to_string(i + 1) +
                               " of " + std::to_string(candidates.size()) +
                               " estimators; the lower validation loss is kept)");
+            if (hooks.onTrialEpoch)
+                quiet.onEpoch = [&hooks, &name = candidates[i].name](const EpochReport& report) {
+                    hooks.onTrialEpoch(name, report);
+                    return false;
+                };
             LikelihoodModel tried = candidates[i].make(thetaData, xData, device);
             tried.module->to(device);
             const TrainingSummary summary = trainModel(tried, 1, quiet, nullptr);

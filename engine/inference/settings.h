@@ -78,6 +78,10 @@ struct PosteriorSnapshot {
 struct TrainingHooks {
     // After every epoch; returning true stops training (keeping the best weights).
     std::function<bool(const EpochReport&)> onEpoch;
+    // After every epoch of a network only tried, not (yet) the run's: NLE's "auto" estimator
+    // trains each candidate flow (named, e.g. "maf") before keeping one, whose epochs then go
+    // to onEpoch. For progress displays; the history does not record them.
+    std::function<void(const std::string& candidate, const EpochReport&)> onTrialEpoch;
     // Every `snapshotEvery` epochs (0: never) and after the last one.
     std::function<void(const PosteriorSnapshot&)> onSnapshot;
     int snapshotEvery = 0;

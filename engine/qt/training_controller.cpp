@@ -56,6 +56,14 @@ bool TrainingController::start(const RunJob& job) {
             this, [this, report] { Q_EMIT epochReported(report); }, Qt::QueuedConnection);
         return false;
     };
+    hooks.onTrialEpoch = [this](const std::string& candidate, const EpochReport& report) {
+        QMetaObject::invokeMethod(
+            this,
+            [this, c = QString::fromStdString(candidate), report] {
+                Q_EMIT trialEpochReported(c, report);
+            },
+            Qt::QueuedConnection);
+    };
     hooks.onSnapshot = [this](const PosteriorSnapshot& snapshot) {
         bool deliveryQueued;
         {

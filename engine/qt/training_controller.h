@@ -34,6 +34,8 @@ class TrainingController : public QObject {
     void stageChanged(const QString& stage);  // "simulating", "training", "sampling"
     void simulationProgress(qint64 completed, qint64 total);
     void epochReported(const sbiw::EpochReport& report);
+    // An epoch of a candidate network only tried (NLE's automatic estimator choice).
+    void trialEpochReported(const QString& candidate, const sbiw::EpochReport& report);
     void snapshotReady(const sbiw::PosteriorSnapshot& snapshot);
     // ABC: population `population` (from 1) reached tolerance `epsilon` (rejection ABC: one).
     void abcPopulationReported(int population, double epsilon, double acceptanceRate);

@@ -244,8 +244,8 @@ private Q_SLOTS:
         const QString out = dir.filePath("snle.csv"), db = dir.filePath("runs.sqlite");
         const CliRun run = cli({"train", project("gaussian_linear"), "--method", "snle", "--rounds", "2",
                                 "--estimator", "auto", "--simulations", "400", "--seed", "3", "--samples", "100",
-                                "--chains", "10", "--max-epochs", "8", "--mcmc", "mh", "--snapshot-every", "0", "--out", out,
-                                "--device", "cpu", "--threads", "1", "--quiet", "--db", db});
+                                "--chains", "10", "--max-epochs", "10", "--mcmc", "mh", "--snapshot-every", "0", "--out",
+                                out, "--device", "cpu", "--threads", "1", "--db", db});
         QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
         QVERIFY2(run.out.contains(QRegularExpression("SNLE \\((maf|nsf), chosen by validation loss, 2 rounds\\)")),
                  qPrintable(run.out));
@@ -253,6 +253,11 @@ private Q_SLOTS:
                                                      "epochs, [0-9.]+ s\\), MAF -?[0-9.]+ .*; kept (MAF|NSF)")),
                  qPrintable(run.out));
         QCOMPARE(readCsv(out.toStdString()).values.rows(), 100);
+        // The trials print their progress every 10 epochs before the chosen flow's epochs.
+        QVERIFY2(run.out.contains(QRegularExpression("trying nsf  epoch 10  validation -?[0-9.]+  best")),
+                 qPrintable(run.out));
+        QVERIFY2(run.out.indexOf("trying maf  epoch 10") < run.out.indexOf("round 1  epoch 1  train"),
+                 qPrintable(run.out));
         const CliRun shown = cli({"history", "show", "1", project("gaussian_linear"), "--db", db});
         QVERIFY2(shown.out.contains(QRegularExpression("snle, estimator auto:(maf|nsf),")), qPrintable(shown.out));
         // NPE and SNPE have no automatic choice: refused, saying what to give instead.

@@ -323,6 +323,35 @@ class TestMainWindow : public QObject {
                  qPrintable(result.summary));
     }
 
+    // NLE "auto" tries each flow before the run's training starts: the loss plot shows the one
+    // being tried, titled so, and the chosen flow's own curve replaces them.
+    void triedFlowsShowInTheLossPlotUntilTheRunsEpochsArrive() {
+        MainWindow window;
+        window.show();
+        TrainingPanel* panel = window.trainingPanel();
+        TrainingController* controller = window.controller();
+        EpochReport report;
+        report.trainLoss = 1.0;
+        report.validationLoss = 1.1;
+        report.bestValidationLoss = 1.1;
+        report.improved = true;
+        for (int epoch = 1; epoch <= 3; ++epoch) {
+            report.epoch = epoch;
+            Q_EMIT controller->trialEpochReported("nsf", report);
+        }
+        QVERIFY2(panel->lossPlot()->title().contains("Trying NSF"),
+                 qPrintable(panel->lossPlot()->title()));
+        QCOMPARE(panel->lossPlot()->history().size(), std::size_t(3));
+        QVERIFY(panel->statusLabel()->text().startsWith("Trying NSF, epoch 3"));
+        report.epoch = 1;
+        Q_EMIT controller->trialEpochReported("maf", report);  // the next flow starts afresh
+        QVERIFY(panel->lossPlot()->title().contains("Trying MAF"));
+        QCOMPARE(panel->lossPlot()->history().size(), std::size_t(1));
+        Q_EMIT controller->epochReported(report);  // the run's own first epoch
+        QVERIFY(panel->lossPlot()->title().isEmpty());
+        QCOMPARE(panel->lossPlot()->history().size(), std::size_t(1));
+    }
+
     void chooseAbcSummaryStatisticsInThePanel() {
         MainWindow window;
         window.show();

@@ -1,6 +1,7 @@
 // Neural likelihood (NLE, SNLE) and ratio estimation (NRE-A, NRE-C, SNRE-C) against known
 // answers: on the 3-D gaussian_linear problem (prior N(0, 0.1 I), x ~ N(θ, 0.1 I)) the posterior
 // of n i.i.d. rows x_1..x_n is N(Σ x_i / (n + 1), 0.1 / (n + 1) I).
+#include <map>
 #include <mutex>
 
 #include "inference/nle.h"
@@ -207,6 +208,7 @@ class TestLikelihoodMethods : public QObject {
         s.mcmc.samples = 400;
         s.mcmc.chains = 10;
         const Matrix observation = test::gaussianLinear3Observation();
+        std::map<std::string, int> trialEpochs;  // per candidate, from onTrialEpoch
         const auto run = [&](const std::string& kind, std::vector<double>* losses,
                              std::vector<PosteriorSnapshot>* snapshots) {
             NleSettings settings = s;
@@ -215,6 +217,9 @@ class TestLikelihoodMethods : public QObject {
             hooks.onEpoch = [losses](const EpochReport& r) {
                 losses->push_back(r.validationLoss);
                 return false;
+            };
+            hooks.onTrialEpoch = [&trialEpochs](const std::string& candidate, const EpochReport&) {
+                ++trialEpochs[candidate];
             };
             hooks.snapshotEvery = 100;  // only the one after the last epoch
             hooks.snapshotSamples = 50;
@@ -243,6 +248,9 @@ class TestLikelihoodMethods : public QObject {
         QVERIFY(nsf.estimatorTrials.empty());
         QCOMPARE(autoLosses, mafWins ? mafLosses : nsfLosses);
         QCOMPARE(chosen.training.epochs, winner.training.epochs);
+        // Progress displays saw both trials epoch by epoch (standalone runs try nothing).
+        QCOMPARE(trialEpochs, (std::map<std::string, int>{{"maf", maf.training.epochs},
+                                                          {"nsf", nsf.training.epochs}}));
         // Its time is both trials' time: choosing is part of the round.
         QCOMPARE(chosen.rounds.front().training.seconds,
                  0.0 + chosen.estimatorTrials[0].training.seconds +
