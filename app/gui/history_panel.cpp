@@ -4,6 +4,7 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QLabel>
 #include <QMessageBox>
@@ -320,6 +321,37 @@ QString HistoryPanel::reapplySelected() {
         s.training.patience = v.toInt();
     if (const QJsonValue v = setting(json, "max_epochs"); v.isDouble())
         s.training.maxEpochs = v.toInt();
+    if (const QJsonValue v = setting(json, "rounds"); v.isDouble())
+        s.rounds = v.toInt();
+    // Likelihood and ratio runs: their MCMC and (NLE) dequantisation.
+    if (const QJsonValue v = json.value("mcmc"); v.isString())
+        s.mcmc.sampler = v.toString().toStdString();
+    if (const QJsonValue v = json.value("chains"); v.isDouble())
+        s.mcmc.chains = v.toInt();
+    if (const QJsonValue v = json.value("warmup"); v.isDouble())
+        s.mcmc.warmupSteps = v.toInt();
+    if (const QJsonValue v = json.value("thinning"); v.isDouble())
+        s.mcmc.thinning = v.toInt();
+    if (const QJsonValue v = json.value("mcmc_init"); v.isString())
+        s.mcmc.init = v.toString().toStdString();
+    if (const QJsonValue v = json.value("dequantize_whole_numbers"); v.isBool())
+        s.dequantizeWholeNumbers = v.toBool();
+    // ABC runs: their summary statistics and distance.
+    if (json.value("method").toString().endsWith("-abc")) {
+        if (const QJsonValue v = json.value("summary"); v.isString())
+            s.abc.summary = v.toString().toStdString();
+        if (const QJsonValue v = json.value("columns"); v.isArray()) {
+            s.abc.columns.clear();
+            for (const QJsonValue& column : v.toArray())
+                s.abc.columns.push_back(column.toInt());
+        }
+        if (const QJsonValue v = json.value("distance"); v.isString())
+            s.abc.distance = v.toString().toStdString();
+        if (const QJsonValue v = json.value("z_score"); v.isBool())
+            s.abc.zScore = v.toBool();
+        if (const QJsonValue v = json.value("regression_adjustment"); v.isBool())
+            s.abc.regressionAdjustment = v.toBool();
+    }
     const std::string observation = json.value("observation").toString().toStdString();
     if (changed.findObservation(observation))
         changed.defaultObservation = observation;

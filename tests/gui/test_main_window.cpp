@@ -321,6 +321,19 @@ class TestMainWindow : public QObject {
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
         QVERIFY2(result.summary.contains("mh MCMC: 2000 samples from 20 chains"),
                  qPrintable(result.summary));
+        // Back to sbibm's MCMC, then the run's choice re-applied from the history.
+        Project reset = document->project();
+        reset.inference.mcmc = McmcProjectSettings{};
+        reset.inference.dequantizeWholeNumbers = false;
+        document->edit("test", reset);
+        window.historyPanel()->refresh();
+        window.historyPanel()->selectRun(result.runId);
+        QCOMPARE(window.historyPanel()->reapplySelected(), QString());
+        const McmcProjectSettings& reapplied = document->project().inference.mcmc;
+        QCOMPARE(QString::fromStdString(reapplied.sampler), QString("mh"));
+        QCOMPARE(reapplied.chains, 20);
+        QCOMPARE(reapplied.thinning, 2);
+        QVERIFY(document->project().inference.dequantizeWholeNumbers);
     }
 
     // NLE "auto" tries each flow before the run's training starts: the loss plot shows the one
@@ -394,6 +407,13 @@ class TestMainWindow : public QObject {
         QVERIFY2(result.summary.startsWith("Rejection ABC: 2000 simulations"),
                  qPrintable(result.summary));
         QTRY_COMPARE(panel->tolerancePlot()->epsilons().size(), std::size_t(1));  // its one ε
+        // The run's statistics come back from the history after they were changed.
+        columns->setText("1");
+        Q_EMIT columns->editingFinished();
+        window.historyPanel()->refresh();
+        window.historyPanel()->selectRun(result.runId);
+        QCOMPARE(window.historyPanel()->reapplySelected(), QString());
+        QCOMPARE(document->project().inference.abc.columns, std::vector<int>{0});
     }
 
     void attachAScriptSimulatorInThePanel() {
