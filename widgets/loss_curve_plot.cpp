@@ -59,25 +59,7 @@ LossCurvePlot::LossCurvePlot(QWidget* parent) : PlotWidget(parent) {
     nonFiniteNote_->setColor(style::warning());
     nonFiniteNote_->setFont(style::tickFont(8));
     nonFiniteNote_->setVisible(false);
-    emptyNote_ = new QCPItemText(p);
-    emptyNote_->position->setType(QCPItemPosition::ptAxisRectRatio);
-    emptyNote_->position->setCoords(0.5, 0.5);
-    emptyNote_->setPositionAlignment(Qt::AlignCenter);
-    emptyNote_->setTextAlignment(Qt::AlignCenter);
-    emptyNote_->setColor(style::guide());
-    emptyNote_->setFont(style::tickFont(9));
-    emptyNote_->setText(QString());  // QCPItemText starts as "text"
-    emptyNote_->setVisible(false);
     updateDecorations();
-}
-
-void LossCurvePlot::setEmptyNote(const QString& text) {
-    emptyNote_->setText(text);
-    updateDecorations();
-}
-
-QString LossCurvePlot::emptyNote() const {
-    return emptyNote_->text();
 }
 
 void LossCurvePlot::addToGraphs(const LossPoint& point) {
@@ -165,7 +147,6 @@ void LossCurvePlot::updateDecorations() {
     }
 
     nonFiniteNote_->setVisible(nonFinite_ > 0);
-    emptyNote_->setVisible(history_.empty() && !emptyNote_->text().isEmpty());
     nonFiniteNote_->setText(tr("%n non-finite loss value(s) not drawn", nullptr, nonFinite_));
 
     if (history_.empty()) {

@@ -29,10 +29,6 @@ class LossCurvePlot : public PlotWidget {
     // Round `round` starts at `epoch`: a dashed line just before it, labelled "round N".
     void markRound(int epoch, int round);
     void clear();
-    // Text shown in the middle while there is no epoch to draw (empty: none), e.g. why a method
-    // has no loss curve.
-    void setEmptyNote(const QString& text);
-    QString emptyNote() const;
 
     const std::vector<LossPoint>& history() const { return history_; }
     // Epoch of the best validation loss (see bestLossIndex), or -1.
@@ -55,7 +51,6 @@ class LossCurvePlot : public PlotWidget {
     QCPGraph* validation_ = nullptr;
     QCPGraph* best_ = nullptr;
     QCPItemText* nonFiniteNote_ = nullptr;
-    QCPItemText* emptyNote_ = nullptr;
     std::vector<std::pair<QCPAbstractItem*, QCPAbstractItem*>> roundMarks_;  // line, label
 };
 

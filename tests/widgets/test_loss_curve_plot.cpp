@@ -92,26 +92,6 @@ class TestLossCurvePlot : public QObject {
         QVERIFY(!plot.plot()->legend->hasItemWithPlottable(plot.bestMarker()));
     }
 
-    void emptyNoteShowsOnlyWithoutEpochs() {
-        LossCurvePlot plot;
-        const auto noteVisible = [&plot] {
-            for (int i = 0; i < plot.plot()->itemCount(); ++i)
-                if (auto* text = qobject_cast<QCPItemText*>(plot.plot()->item(i)))
-                    if (text->text() == plot.emptyNote())
-                        return text->visible();
-            return false;
-        };
-        QVERIFY(!noteVisible());  // no note set
-        plot.setEmptyNote("nothing is trained");
-        QVERIFY(noteVisible());
-        plot.appendEpoch(1, 1.0, 1.1, true);
-        QVERIFY(!noteVisible());  // an epoch to draw hides it
-        plot.clear();
-        QVERIFY(noteVisible());
-        plot.setEmptyNote({});
-        QVERIFY(!noteVisible());
-    }
-
     void manyUpdatesKeepThePlotSmall() {
         LossCurvePlot plot;
         for (int e = 1; e <= 500; ++e)
