@@ -82,12 +82,11 @@ class TestLossCurvePlot : public QObject {
         QCOMPARE(plot.bestEpoch(), history[std::size_t(bestLossIndex(history))].epoch);
         plot.markRound(61, 3);
         QCOMPARE(plot.roundMarkCount(), 3);
-        QCOMPARE(plot.plot()->itemCount(),
-                 2 + 2 * 3);  // the non-finite and empty-plot notes, line + label per round
+        QCOMPARE(plot.plot()->itemCount(), 1 + 2 * 3);  // the non-finite note, line + label per round
         plot.clear();
         QCOMPARE(plot.trainGraph()->dataCount(), 0);
         QCOMPARE(plot.roundMarkCount(), 0);
-        QCOMPARE(plot.plot()->itemCount(), 2);
+        QCOMPARE(plot.plot()->itemCount(), 1);
         QCOMPARE(plot.bestEpoch(), -1);
         QVERIFY(!plot.plot()->legend->hasItemWithPlottable(plot.bestMarker()));
     }
