@@ -268,6 +268,33 @@ class TestLikelihoodMethods : public QObject {
         QVERIFY(describeEstimatorChoice(nsf).empty());
     }
 
+    // Cancelled while the first flow is tried: the run stops there, without the second trial,
+    // a posterior, or epochs reported as the run's own.
+    void cancellingAnAutomaticChoiceStopsInItsTrial() {
+        NleSettings s = smallNle();
+        s.estimator.kind = "auto";
+        std::atomic<bool> cancel{false};
+        int runEpochs = 0;
+        TrainingHooks hooks;
+        hooks.cancel = &cancel;
+        hooks.onTrialEpoch = [&cancel](const std::string&, const EpochReport& r) {
+            if (r.epoch == 3)
+                cancel = true;
+        };
+        hooks.onEpoch = [&runEpochs](const EpochReport&) {
+            ++runEpochs;
+            return false;
+        };
+        const NleResult result = runNle(test::gaussianLinear3Prior(), test::GaussianLinear3(),
+                                        test::gaussianLinear3Observation(), s, hooks);
+        QCOMPARE(result.training.status, RunStatus::Cancelled);
+        QCOMPARE(result.estimatorTrials.size(), std::size_t(1));
+        QCOMPARE(result.estimatorTrials.front().kind, std::string("nsf"));
+        QCOMPARE(result.posterior.samples.rows(), Eigen::Index(0));
+        QCOMPARE(runEpochs, result.training.epochs);  // what was trained is reported, no more
+        QVERIFY(result.training.epochs <= 4);
+    }
+
     void cancellingStopsTheRunWithoutSampling() {
         std::atomic<bool> cancel{false};
         TrainingHooks hooks;
