@@ -381,9 +381,9 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
     if (history) {
         QJsonObject settings = likelihoodRunSettingsJson(QString::fromStdString(method), estimator,
                                                          nle, job.observationName);
-        if (!ratio)
+        if (!ratio) {
             settings["dequantize_whole_numbers"] = nle.dequantizeWholeNumbers;
-        if (ratio) {
+        } else {
             settings["loss"] = QString::fromStdString(nre.loss);
             if (nre.loss == "c") {
                 settings["classes"] = nre.classes;
