@@ -103,8 +103,9 @@ LoopControl progressPrinter(QTextStream& err, const char* what) {
     control.progressIntervalSeconds = 1.0;
     control.onProgress = [&err, what](const LoopProgress& p) {
         if (p.completed >= p.total || p.elapsedSeconds < 1.0) return;
+        // Three significant digits: slow loops (MCMC per calibration simulation) run below 1/s.
         err << what << " " << p.completed << "/" << p.total << " ("
-            << qint64(double(p.completed) / p.elapsedSeconds) << "/s)\n";
+            << QString::number(double(p.completed) / p.elapsedSeconds, 'g', 3) << "/s)\n";
         err.flush();
     };
     return control;

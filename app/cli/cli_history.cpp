@@ -356,6 +356,9 @@ int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err
                 "--tarp the TARP coverage test, --ppc a posterior predictive check at the run's observation,\n"
                 "--c2st the classifier two-sample test of the run's posterior at its observation against\n"
                 "reference posterior samples (sbibm CSV layout; as many draws as reference rows).\n"
+                "NPE runs are sampled directly; NLE and NRE runs by MCMC with the run's sampler settings at\n"
+                "every simulation (slower). Sequential runs (SNPE, SNLE, SNRE) were trained for their\n"
+                "observation only: --ppc and --c2st apply to them, --sbc, --coverage and --tarp do not.\n"
                 "Writes the figures and verdicts to --out as JSON, prints a summary, and stores each result in\n"
                 "the run's diagnostics. The exit code is 0 whatever the verdicts (130 after Ctrl-C: nothing is\n"
                 "stored). The project is the one the run was trained on, or PROJECT.\n") +

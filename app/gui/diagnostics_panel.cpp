@@ -49,7 +49,9 @@ DiagnosticsPanel::DiagnosticsPanel(ProjectDocument* document, HistoryPanel* hist
     progress_->setRange(0, 1000);
     progress_->setTextVisible(false);
     summaryLabel_ = new QLabel(
-        tr("Checks run on the run selected in the history (or the newest NPE run)."), this);
+        tr("Checks run on the run selected in the history (or the newest one with a model). NLE "
+           "and NRE runs are sampled by MCMC at every simulated data set: slower."),
+        this);
     summaryLabel_->setWordWrap(true);
     summaryLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     sbcPlot_ = new widgets::SbcRankPlot(this);
@@ -140,7 +142,9 @@ QString DiagnosticsPanel::start(qint64 runId) {
         }
     }
     if (runId == 0)
-        return tr("no finished NPE run of this project to check: train one first");
+        return tr(
+            "no finished run of this project with a model (NPE, NLE or NRE) to check: "
+            "train one first");
     DiagnosticsRequest request;
     request.sbc = sbcCheck_->isChecked();
     request.coverage = coverageCheck_->isChecked();

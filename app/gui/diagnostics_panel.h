@@ -43,6 +43,7 @@ class DiagnosticsPanel : public QWidget {
     void cancel();
     bool isRunning() const;
     QSpinBox* simulationsSpin() const { return simulationsSpin_; }
+    QSpinBox* samplesSpin() const { return samplesSpin_; }
     QLabel* summaryLabel() const { return summaryLabel_; }
 
   Q_SIGNALS:

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
+#include "inference/mcmc_posterior_state.h"
+#include "inference/posterior_state.h"
 #include "inference/trainer.h"
 
 namespace sbiw::neural {
@@ -302,6 +305,8 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
     }
     if (!result.trained || result.training.status != RunStatus::Finished)
         return result;
+    result.network = makeMcmcPosterior(model, prior, settings.mcmc, int(thetaData.size(1)),
+                                       int(xData.size(1)), device);
     result.posterior =
         samplePosteriorByMcmc(prior, observation, device, model.term, settings.mcmc, hooks);
     if (result.posterior.cancelled) {
@@ -312,3 +317,213 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
 }
 
 }  // namespace sbiw::neural
+
+namespace sbiw {
+
+using neural::toMatrix;
+using neural::toTensor;
+
+namespace {
+
+constexpr const char* kMcmcFormatName = "sbiw-mcmc-posterior";
+constexpr int kMcmcFormatVersion = 1;
+
+nlohmann::json mcmcToJson(const McmcSettings& s) {
+    return {{"method", toString(s.method)},
+            {"chains", s.chains},
+            {"warmup_steps", s.warmupSteps},
+            {"thinning", s.thinning},
+            {"samples", s.samples},
+            {"init", toString(s.init)},
+            {"resample_candidates", s.resampleCandidates},
+            {"seed", s.seed},
+            {"slice_max_steps_out", s.sliceMaxStepsOut},
+            {"mh_target_acceptance", s.mhTargetAcceptance}};
+}
+
+McmcSettings mcmcFromJson(const nlohmann::json& j) {
+    McmcSettings s;
+    const std::string method = j.at("method").get<std::string>();
+    const std::string init = j.at("init").get<std::string>();
+    if (!parseMcmcMethod(method) || !parseMcmcInit(init))
+        throw std::runtime_error("unknown MCMC sampler '" + method + "' or start '" + init + "'");
+    s.method = *parseMcmcMethod(method);
+    s.init = *parseMcmcInit(init);
+    s.chains = j.at("chains").get<int>();
+    s.warmupSteps = j.at("warmup_steps").get<int>();
+    s.thinning = j.at("thinning").get<int>();
+    s.samples = j.at("samples").get<std::int64_t>();
+    s.resampleCandidates = j.at("resample_candidates").get<int>();
+    s.seed = j.at("seed").get<std::uint64_t>();
+    s.sliceMaxStepsOut = j.at("slice_max_steps_out").get<int>();
+    s.mhTargetAcceptance = j.at("mh_target_acceptance").get<double>();
+    throwIfProblems(s.validate());
+    return s;
+}
+
+void checkMcmcObservation(const Matrix& observation, int dataDimension) {
+    if (observation.rows() < 1 || observation.cols() != dataDimension)
+        throw std::invalid_argument(
+            "the observation must be rows of " + std::to_string(dataDimension) + " values (got " +
+            std::to_string(observation.rows()) + " x " + std::to_string(observation.cols()) + ")");
+    if (!observation.allFinite())
+        throw std::invalid_argument("the observation contains non-finite values");
+}
+
+}  // namespace
+
+McmcPosterior neural::makeMcmcPosterior(const LikelihoodModel& model, const JointPrior& prior,
+                                        const McmcSettings& mcmc, int parameters, int data,
+                                        const torch::Device& device) {
+    auto state = std::make_shared<detail::McmcPosteriorState>();
+    state->module = model.module;
+    state->term = model.term;
+    state->network = model.network;
+    state->priorBlocks = prior.blockSpecs();
+    state->prior = prior;
+    state->mcmc = mcmc;
+    state->parameters = parameters;
+    state->data = data;
+    state->device = device;
+    return McmcPosterior(state);
+}
+
+McmcPosterior::McmcPosterior() = default;
+McmcPosterior::McmcPosterior(std::shared_ptr<detail::McmcPosteriorState> state)
+    : state_(std::move(state)) {}
+McmcPosterior::~McmcPosterior() = default;
+McmcPosterior::McmcPosterior(const McmcPosterior&) = default;
+McmcPosterior& McmcPosterior::operator=(const McmcPosterior&) = default;
+
+int McmcPosterior::parameterDimension() const {
+    return state_->parameters;
+}
+int McmcPosterior::dataDimension() const {
+    return state_->data;
+}
+const JointPrior& McmcPosterior::prior() const {
+    return state_->prior;
+}
+std::string McmcPosterior::network() const {
+    return state_->network.at("kind").get<std::string>();
+}
+const McmcSettings& McmcPosterior::mcmc() const {
+    return state_->mcmc;
+}
+std::string McmcPosterior::device() const {
+    return state_->device.str();
+}
+
+Vector McmcPosterior::logPotential(const Matrix& theta, const Matrix& observation) const {
+    checkMcmcObservation(observation, dataDimension());
+    if (theta.cols() != parameterDimension())
+        throw std::invalid_argument("theta must have " + std::to_string(parameterDimension()) +
+                                    " columns");
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->module->eval();
+    return neural::logPosteriorOf(state_->prior, observation, state_->device, state_->term)(theta);
+}
+
+McmcResult McmcPosterior::sample(std::int64_t count, const Matrix& observation, std::uint64_t seed,
+                                 const LoopControl& control) const {
+    checkMcmcObservation(observation, dataDimension());
+    McmcSettings settings = state_->mcmc;
+    settings.samples = count;
+    settings.seed = seed;
+    settings.threads = 1;  // one network call for all chains; the modules are not re-entrant
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->module->eval();
+    return sampleMcmc(
+        neural::logPosteriorOf(state_->prior, observation, state_->device, state_->term),
+        state_->prior, settings, control);
+}
+
+std::string McmcPosterior::toBytes() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    nlohmann::json meta;
+    meta["format"] = kMcmcFormatName;
+    meta["version"] = kMcmcFormatVersion;
+    meta["network"] = state_->network;
+    meta["parameters"] = state_->parameters;
+    meta["data"] = state_->data;
+    meta["mcmc"] = mcmcToJson(state_->mcmc);
+    nlohmann::json prior = nlohmann::json::array();
+    for (const PriorSpec& spec : state_->priorBlocks)
+        prior.push_back(detail::priorBlockToJson(spec));
+    meta["prior"] = prior;
+    torch::serialize::OutputArchive archive;
+    archive.write("sbiw_metadata", c10::IValue(meta.dump()));
+    state_->module->save(archive);
+    std::ostringstream stream;
+    archive.save_to(stream);
+    return stream.str();
+}
+
+McmcPosterior McmcPosterior::fromBytes(const std::string& bytes, const std::string& source,
+                                       const std::string& device) {
+    try {
+        torch::serialize::InputArchive archive;
+        std::istringstream stream(bytes);
+        archive.load_from(stream);
+        c10::IValue metaValue;
+        if (!archive.try_read("sbiw_metadata", metaValue) || !metaValue.isString())
+            throw std::runtime_error("not an SBI Workbench posterior (no metadata)");
+        const nlohmann::json meta = nlohmann::json::parse(metaValue.toStringRef());
+        if (meta.at("format") != kMcmcFormatName)
+            throw std::runtime_error("not an SBI Workbench MCMC posterior");
+        if (meta.at("version").get<int>() > kMcmcFormatVersion)
+            throw std::runtime_error("written by a newer SBI Workbench (format version " +
+                                     std::to_string(meta.at("version").get<int>()) + ")");
+        std::vector<PriorSpec> blocks;
+        for (const auto& spec : meta.at("prior"))
+            blocks.push_back(detail::priorBlockFromJson(spec));
+        const torch::Device on(resolveDevice(device));
+        const nlohmann::json& network = meta.at("network");
+        const std::string kind = network.at("kind").get<std::string>();
+        neural::LikelihoodModel model;
+        if (kind == "likelihood")
+            model = neural::rebuildLikelihoodNetwork(network, on);
+        else if (kind == "ratio")
+            model = neural::rebuildRatioNetwork(network, on);
+        else
+            throw std::runtime_error("unknown network kind '" + kind + "'");
+        model.module->load(archive);
+        model.module->to(on);
+        model.module->eval();
+        return neural::makeMcmcPosterior(model, JointPrior(blocks), mcmcFromJson(meta.at("mcmc")),
+                                         meta.at("parameters").get<int>(),
+                                         meta.at("data").get<int>(), on);
+    } catch (const std::exception& error) {
+        throw std::runtime_error("cannot load the posterior of " + source + ": " + error.what());
+    }
+}
+
+const char* McmcPosterior::formatName() {
+    return kMcmcFormatName;
+}
+
+PosteriorAccess posteriorAccess(const McmcPosterior& posterior, int trials) {
+    // A set of i.i.d. trials arrives flattened into one row; the posterior takes them as rows.
+    const auto asRows = [posterior, trials](const Matrix& observation) -> Matrix {
+        const int d = posterior.dataDimension();
+        if (trials <= 1 || observation.rows() != 1 ||
+            observation.cols() != Eigen::Index(trials) * d)
+            return observation;
+        Matrix rows(trials, d);
+        for (int t = 0; t < trials; ++t)
+            rows.row(t) = observation.block(0, Eigen::Index(t) * d, 1, d);
+        return rows;
+    };
+    PosteriorAccess access;
+    access.sample = [posterior, asRows](const Matrix& observation, std::int64_t count,
+                                        std::uint64_t seed) {
+        McmcResult draws = posterior.sample(count, asRows(observation), seed);
+        return Matrix(draws.samples);
+    };
+    access.logProb = [posterior, asRows](const Matrix& theta, const Matrix& observation) {
+        return posterior.logPotential(theta, asRows(observation));
+    };
+    return access;
+}
+
+}  // namespace sbiw

@@ -16,7 +16,9 @@
 #include <vector>
 
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
+#include "inference/mcmc_posterior.h"
 #include "inference/nle.h"
 #include "inference/npe.h"
 #include "inference/trainer.h"
@@ -35,6 +37,9 @@ struct LikelihoodModel {
                                 const torch::Tensor& indices)>
         loss;
     LikelihoodTerm term;
+    // Kind ("likelihood" or "ratio") and architecture: what rebuilds the module for stored
+    // weights (rebuildLikelihoodNetwork, rebuildRatioNetwork).
+    nlohmann::json network;
 };
 
 // Builds the network from round 1's pairs (theta, x on `device`; their z-scoring).
@@ -65,5 +70,18 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
 McmcResult samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation,
                                  const torch::Device& device, const LikelihoodTerm& term,
                                  const McmcSettings& settings, const TrainingHooks& hooks);
+
+// Untrained networks of the architecture `network` describes (LikelihoodModel::network), for
+// loading stored weights into: NLE's flow (nle.cpp) and NRE's classifier (nre.cpp). Throw
+// nlohmann::json or std::runtime_error errors for a malformed description.
+LikelihoodModel rebuildLikelihoodNetwork(const nlohmann::json& network,
+                                         const torch::Device& device);
+LikelihoodModel rebuildRatioNetwork(const nlohmann::json& network, const torch::Device& device);
+
+// A trained network with its prior and the run's sampler settings (θ has `parameters`
+// columns, an observation row `data`); shares the module.
+McmcPosterior makeMcmcPosterior(const LikelihoodModel& model, const JointPrior& prior,
+                                const McmcSettings& mcmc, int parameters, int data,
+                                const torch::Device& device);
 
 }  // namespace sbiw::neural

@@ -8,6 +8,7 @@
 #include "core/random.h"
 #include "inference/conditional_estimator.h"
 #include "inference/likelihood_posterior.h"
+#include "inference/posterior_state.h"
 
 namespace sbiw {
 
@@ -32,6 +33,63 @@ torch::Tensor cellOffsets(std::int64_t rows, std::int64_t columns, std::uint64_t
     for (std::int64_t i = 0; i < rows * columns; ++i)
         out[i] = rng.uniform();
     return u;
+}
+
+// The z-scoring of x and θ a network is built with (replaced by the stored values on load).
+struct Standardization {
+    torch::Tensor xMean, xStd, thetaMean, thetaStd;
+};
+
+// NLE's network: a flow over x given θ, whose `discrete` columns (1.0, else 0.0) are modelled
+// dequantised. `network` in the result says how to build it again (rebuildLikelihoodNetwork).
+neural::LikelihoodModel likelihoodNetwork(EstimatorSettings estimatorSettings, int parameters,
+                                          int data, const Standardization& z,
+                                          const torch::Tensor& discrete, std::uint64_t seed,
+                                          const torch::Device& device) {
+    // Roles swapped against NPE: the density is over x, the condition is θ.
+    neural::EstimatorShape shape;
+    shape.parameters = data;
+    shape.data = parameters;
+    shape.embedding = "none";
+    estimatorSettings.embedding = "none";
+    auto estimator = std::make_shared<neural::ConditionalEstimatorImpl>(
+        estimatorSettings, shape, z.xMean, z.xStd, z.thetaMean, z.thetaStd, seed);
+    neural::LikelihoodModel model;
+    model.module = estimator;
+    const torch::Tensor discreteCpu = discrete.to(torch::kCPU, torch::kDouble);
+    model.network = {{"kind", "likelihood"},
+                     {"estimator", detail::estimatorSettingsToJson(estimatorSettings)},
+                     {"parameters", parameters},
+                     {"data", data},
+                     {"seed", seed},
+                     {"dequantized_columns",
+                      std::vector<double>(discreteCpu.data_ptr<double>(),
+                                          discreteCpu.data_ptr<double>() + discreteCpu.numel())}};
+    const bool anyDiscrete = discreteCpu.sum().item<double>() > 0;
+    const torch::Tensor mask = discrete.to(device, z.xMean.scalar_type());
+    const torch::Tensor cellCentre = 0.5 * mask;
+    // Training batches draw fresh offsets; validation reads cell centres, as sampling does,
+    // so that validation losses compare across epochs.
+    auto batches = std::make_shared<std::uint64_t>(0);
+    const std::uint64_t offsetSeed = seed ^ 0xDE0A4711ULL;
+    model.loss = [estimator, anyDiscrete, cellCentre, mask, batches, offsetSeed](
+                     const torch::Tensor& thetaRows, const torch::Tensor& xRows,
+                     const torch::Tensor&) {
+        if (!anyDiscrete)
+            return -estimator->logProb(xRows, thetaRows).mean();
+        const torch::Tensor shift =
+            estimator->is_training()
+                ? cellOffsets(xRows.size(0), xRows.size(1), offsetSeed, (*batches)++)
+                          .to(xRows.options()) *
+                      mask
+                : cellCentre;
+        return -estimator->logProb(xRows + shift, thetaRows).mean();
+    };
+    model.term = [estimator, anyDiscrete, cellCentre](const torch::Tensor& thetaRows,
+                                                      const torch::Tensor& xRows) {
+        return estimator->logProb(anyDiscrete ? xRows + cellCentre : xRows, thetaRows);
+    };
+    return model;
 }
 
 }  // namespace
@@ -101,54 +159,21 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
     const auto modelOfKind = [&settings](const std::string& kind) {
         return [&settings, kind](const torch::Tensor& theta, const torch::Tensor& x,
                                  const torch::Device& device) {
-            // Roles swapped against NPE: the density is over x, the condition is θ.
-            neural::EstimatorShape shape;
-            shape.parameters = int(x.size(1));
-            shape.data = int(theta.size(1));
-            shape.embedding = "none";
             const torch::Tensor xCpu = x.to(torch::kCPU, torch::kDouble);
             const torch::Tensor discrete = settings.dequantizeWholeNumbers
                                                ? wholeNumberColumns(xCpu)
                                                : torch::zeros({x.size(1)}, torch::kDouble);
             // Standardise x as dequantised: centres of the cells, plus the offsets' variance 1/12.
             auto [xMeanCentred, xStdRaw] = neural::columnStandardization(xCpu + 0.5 * discrete);
-            const torch::Tensor xMean = xMeanCentred.to(x.dtype());
             const torch::Tensor xStd =
-                torch::where(discrete > 0, (xStdRaw.square() + 1.0 / 12.0).sqrt(), xStdRaw)
-                    .to(x.dtype());
+                torch::where(discrete > 0, (xStdRaw.square() + 1.0 / 12.0).sqrt(), xStdRaw);
             const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
             EstimatorSettings estimatorSettings = settings.estimator;
             estimatorSettings.kind = kind;
-            estimatorSettings.embedding = "none";
-            auto estimator = std::make_shared<neural::ConditionalEstimatorImpl>(
-                estimatorSettings, shape, xMean, xStd, thetaMean, thetaStd, settings.seed);
-            neural::LikelihoodModel model;
-            model.module = estimator;
-            const bool anyDiscrete = discrete.sum().item<double>() > 0;
-            const torch::Tensor mask = discrete.to(device, x.scalar_type());
-            const torch::Tensor cellCentre = 0.5 * mask;
-            // Training batches draw fresh offsets; validation reads cell centres, as sampling does,
-            // so that validation losses compare across epochs.
-            auto batches = std::make_shared<std::uint64_t>(0);
-            const std::uint64_t offsetSeed = settings.seed ^ 0xDE0A4711ULL;
-            model.loss = [estimator, anyDiscrete, cellCentre, mask, batches, offsetSeed](
-                             const torch::Tensor& thetaRows, const torch::Tensor& xRows,
-                             const torch::Tensor&) {
-                if (!anyDiscrete)
-                    return -estimator->logProb(xRows, thetaRows).mean();
-                const torch::Tensor shift =
-                    estimator->is_training()
-                        ? cellOffsets(xRows.size(0), xRows.size(1), offsetSeed, (*batches)++)
-                                  .to(xRows.options()) *
-                              mask
-                        : cellCentre;
-                return -estimator->logProb(xRows + shift, thetaRows).mean();
-            };
-            model.term = [estimator, anyDiscrete, cellCentre](const torch::Tensor& thetaRows,
-                                                              const torch::Tensor& xRows) {
-                return estimator->logProb(anyDiscrete ? xRows + cellCentre : xRows, thetaRows);
-            };
-            return model;
+            return likelihoodNetwork(
+                estimatorSettings, int(theta.size(1)), int(x.size(1)),
+                {xMeanCentred.to(x.dtype()), xStd.to(x.dtype()), thetaMean, thetaStd}, discrete,
+                settings.seed, device);
         };
     };
     std::vector<neural::LikelihoodCandidate> candidates;
@@ -159,6 +184,25 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
     for (const std::string& kind : kinds)
         candidates.push_back({kind, modelOfKind(kind)});
     return neural::runLikelihoodRounds(prior, simulator, observation, settings, candidates, hooks);
+}
+
+neural::LikelihoodModel neural::rebuildLikelihoodNetwork(const nlohmann::json& network,
+                                                         const torch::Device& device) {
+    const int parameters = network.at("parameters").get<int>();
+    const int data = network.at("data").get<int>();
+    const std::vector<double> discrete =
+        network.at("dequantized_columns").get<std::vector<double>>();
+    if (parameters < 1 || data < 1 || int(discrete.size()) != data)
+        throw std::runtime_error("the likelihood network's dimensions do not agree");
+    const torch::Tensor discreteTensor =
+        torch::tensor(discrete, torch::TensorOptions().dtype(torch::kDouble));
+    const auto dtype = torch::TensorOptions().dtype(torch::kFloat);
+    const Standardization placeholder{torch::zeros({data}, dtype), torch::ones({data}, dtype),
+                                      torch::zeros({parameters}, dtype),
+                                      torch::ones({parameters}, dtype)};
+    return likelihoodNetwork(detail::estimatorSettingsFromJson(network.at("estimator")), parameters,
+                             data, placeholder, discreteTensor,
+                             network.at("seed").get<std::uint64_t>(), device);
 }
 
 }  // namespace sbiw

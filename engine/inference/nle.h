@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/matrix.h"
+#include "inference/mcmc_posterior.h"
 #include "inference/settings.h"
 #include "priors/joint_prior.h"
 #include "project/project.h"
@@ -75,6 +76,9 @@ struct NleResult {
     TrainingSummary training;
     std::vector<LikelihoodRound> rounds;  // the rounds that ran, completed or not
     McmcResult posterior;                 // samples of p(θ | x_o) with acceptance, R-hat, ESS
+    // The trained network with its prior and sampler settings (valid when the posterior was
+    // sampled): samples p(θ | x) again at any x; the run history stores it.
+    McmcPosterior network;
     std::int64_t simulationCount = 0;
     std::int64_t trainingPairs = 0;  // finite pairs of all rounds
     std::string nonFiniteSummary;    // empty when every simulation was finite

@@ -19,7 +19,9 @@ class RatioClassifierImpl : public torch::nn::Module {
   public:
     RatioClassifierImpl(int parameters, int data, int hidden, int blocks,
                         const torch::Tensor& thetaMean, const torch::Tensor& thetaStd,
-                        const torch::Tensor& xMean, const torch::Tensor& xStd, std::uint64_t seed) {
+                        const torch::Tensor& xMean, const torch::Tensor& xStd, std::uint64_t seed)
+        : architecture_{{"kind", "ratio"},           {"parameters", parameters}, {"data", data},
+                        {"hidden_features", hidden}, {"blocks", blocks},         {"seed", seed}} {
         torch::manual_seed(seed);
         thetaMean_ = register_buffer("theta_mean", thetaMean.clone());
         thetaStd_ = register_buffer("theta_std", thetaStd.clone());
@@ -35,7 +37,11 @@ class RatioClassifierImpl : public torch::nn::Module {
         return net_->forward(input, torch::Tensor()).squeeze(1);
     }
 
+    // What rebuilds it: its kind, dimensions, width, depth and seed.
+    const nlohmann::json& architecture() const { return architecture_; }
+
   private:
+    nlohmann::json architecture_;
     torch::Tensor thetaMean_, thetaStd_, xMean_, xStd_;
     std::shared_ptr<neural::ConditionerImpl> net_;
 };
@@ -77,6 +83,18 @@ torch::Tensor contrastiveLoss(RatioClassifierImpl& classifier, const torch::Tens
     return -(logMarginal / (1.0 + gamma) + logJoint * (gamma / (1.0 + gamma))).mean();
 }
 
+// The classifier as the rounds and the MCMC posterior use it (no loss yet); `network` says how to
+// build it again (rebuildRatioNetwork).
+neural::LikelihoodModel ratioModel(const std::shared_ptr<RatioClassifierImpl>& classifier) {
+    neural::LikelihoodModel model;
+    model.module = classifier;
+    model.network = classifier->architecture();
+    model.term = [classifier](const torch::Tensor& thetaRows, const torch::Tensor& xRows) {
+        return classifier->logRatio(thetaRows, xRows);
+    };
+    return model;
+}
+
 }  // namespace
 
 Problems NreSettings::validate() const {
@@ -106,11 +124,7 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
         auto classifier = std::make_shared<RatioClassifierImpl>(
             int(theta.size(1)), int(x.size(1)), settings.hiddenFeatures, settings.blocks, thetaMean,
             thetaStd, xMean, xStd, settings.seed);
-        neural::LikelihoodModel model;
-        model.module = classifier;
-        model.term = [classifier](const torch::Tensor& thetaRows, const torch::Tensor& xRows) {
-            return classifier->logRatio(thetaRows, xRows);
-        };
+        neural::LikelihoodModel model = ratioModel(classifier);
         if (settings.loss == "a") {
             // Each batch gives its pairs (label 1) and the same x with the θ of the next row (label
             // 0): the rows are reshuffled every epoch, so the negatives change too, and the loss is
@@ -145,6 +159,19 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
     };
     return neural::runLikelihoodRounds(prior, simulator, observation, settings,
                                        {{"resnet", makeModel}}, hooks);
+}
+
+neural::LikelihoodModel neural::rebuildRatioNetwork(const nlohmann::json& network,
+                                                    const torch::Device&) {
+    const int parameters = network.at("parameters").get<int>();
+    const int data = network.at("data").get<int>();
+    if (parameters < 1 || data < 1)
+        throw std::runtime_error("the ratio network's dimensions are not positive");
+    // Placeholder z-scoring: load() replaces it with the stored buffers.
+    return ratioModel(std::make_shared<RatioClassifierImpl>(
+        parameters, data, network.at("hidden_features").get<int>(), network.at("blocks").get<int>(),
+        torch::zeros({parameters}), torch::ones({parameters}), torch::zeros({data}),
+        torch::ones({data}), network.at("seed").get<std::uint64_t>()));
 }
 
 }  // namespace sbiw

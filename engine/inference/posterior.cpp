@@ -13,6 +13,10 @@
 
 namespace sbiw {
 
+using detail::estimatorSettingsFromJson;
+using detail::estimatorSettingsToJson;
+using detail::priorBlockFromJson;
+using detail::priorBlockToJson;
 using neural::toMatrix;
 using neural::toTensor;
 
@@ -20,52 +24,6 @@ namespace {
 
 constexpr const char* kFormatName = "sbiw-posterior";
 constexpr int kFormatVersion = 1;
-
-nlohmann::json priorToJson(const PriorSpec& spec) {
-    nlohmann::json j;
-    j["family"] = spec.family;
-    j["values"] = spec.values;
-    j["matrix_rows"] = spec.matrixRows;
-    return j;
-}
-
-PriorSpec priorFromJson(const nlohmann::json& j) {
-    PriorSpec spec;
-    spec.family = j.at("family").get<std::string>();
-    spec.values = j.at("values").get<std::map<std::string, std::vector<double>>>();
-    spec.matrixRows = j.at("matrix_rows").get<std::map<std::string, int>>();
-    return spec;
-}
-
-nlohmann::json settingsToJson(const EstimatorSettings& s) {
-    return {{"kind", s.kind},
-            {"hidden_features", s.hiddenFeatures},
-            {"transforms", s.transforms},
-            {"blocks", s.blocks},
-            {"bins", s.bins},
-            {"tail_bound", s.tailBound},
-            {"components", s.components},
-            {"embedding", s.embedding},
-            {"embedding_features", s.embeddingFeatures},
-            {"cnn_channels", s.cnnChannels},
-            {"set_element_features", s.setElementFeatures}};
-}
-
-EstimatorSettings settingsFromJson(const nlohmann::json& j) {
-    EstimatorSettings s;
-    s.kind = j.at("kind").get<std::string>();
-    s.hiddenFeatures = j.at("hidden_features").get<int>();
-    s.transforms = j.at("transforms").get<int>();
-    s.blocks = j.at("blocks").get<int>();
-    s.bins = j.at("bins").get<int>();
-    s.tailBound = j.at("tail_bound").get<double>();
-    s.components = j.at("components").get<int>();
-    s.embedding = j.at("embedding").get<std::string>();
-    s.embeddingFeatures = j.at("embedding_features").get<int>();
-    s.cnnChannels = j.value("cnn_channels", 8);  // absent before 2026-11-26: the fixed 8
-    s.setElementFeatures = j.at("set_element_features").get<int>();
-    return s;
-}
 
 // The observation as the one row the estimator conditions on: an estimator trained on sets of
 // i.i.d. trials (NpeSettings::trials) takes them as rows, one trial each, in any order.
@@ -87,6 +45,56 @@ Matrix asOneRow(const Matrix& observation, int dataDimension, const neural::Esti
 }
 
 }  // namespace
+
+namespace detail {
+
+nlohmann::json priorBlockToJson(const PriorSpec& spec) {
+    nlohmann::json j;
+    j["family"] = spec.family;
+    j["values"] = spec.values;
+    j["matrix_rows"] = spec.matrixRows;
+    return j;
+}
+
+PriorSpec priorBlockFromJson(const nlohmann::json& j) {
+    PriorSpec spec;
+    spec.family = j.at("family").get<std::string>();
+    spec.values = j.at("values").get<std::map<std::string, std::vector<double>>>();
+    spec.matrixRows = j.at("matrix_rows").get<std::map<std::string, int>>();
+    return spec;
+}
+
+nlohmann::json estimatorSettingsToJson(const EstimatorSettings& s) {
+    return {{"kind", s.kind},
+            {"hidden_features", s.hiddenFeatures},
+            {"transforms", s.transforms},
+            {"blocks", s.blocks},
+            {"bins", s.bins},
+            {"tail_bound", s.tailBound},
+            {"components", s.components},
+            {"embedding", s.embedding},
+            {"embedding_features", s.embeddingFeatures},
+            {"cnn_channels", s.cnnChannels},
+            {"set_element_features", s.setElementFeatures}};
+}
+
+EstimatorSettings estimatorSettingsFromJson(const nlohmann::json& j) {
+    EstimatorSettings s;
+    s.kind = j.at("kind").get<std::string>();
+    s.hiddenFeatures = j.at("hidden_features").get<int>();
+    s.transforms = j.at("transforms").get<int>();
+    s.blocks = j.at("blocks").get<int>();
+    s.bins = j.at("bins").get<int>();
+    s.tailBound = j.at("tail_bound").get<double>();
+    s.components = j.at("components").get<int>();
+    s.embedding = j.at("embedding").get<std::string>();
+    s.embeddingFeatures = j.at("embedding_features").get<int>();
+    s.cnnChannels = j.value("cnn_channels", 8);  // absent before 2026-11-26: the fixed 8
+    s.setElementFeatures = j.at("set_element_features").get<int>();
+    return s;
+}
+
+}  // namespace detail
 
 NeuralPosterior::NeuralPosterior() = default;
 NeuralPosterior::NeuralPosterior(std::shared_ptr<detail::PosteriorState> state)
@@ -180,7 +188,7 @@ void writeArchive(const detail::PosteriorState& state, torch::serialize::OutputA
     nlohmann::json meta;
     meta["format"] = kFormatName;
     meta["version"] = kFormatVersion;
-    meta["estimator"] = settingsToJson(state.estimator->settings());
+    meta["estimator"] = estimatorSettingsToJson(state.estimator->settings());
     const neural::EstimatorShape& shape = state.estimator->shape();
     meta["shape"] = {{"parameters", shape.parameters},
                      {"data", shape.data},
@@ -189,7 +197,7 @@ void writeArchive(const detail::PosteriorState& state, torch::serialize::OutputA
     meta["seed"] = state.seed;
     nlohmann::json prior = nlohmann::json::array();
     for (const PriorSpec& spec : state.priorBlocks)
-        prior.push_back(priorToJson(spec));
+        prior.push_back(priorBlockToJson(spec));
     meta["prior"] = prior;
     archive.write("sbiw_metadata", c10::IValue(meta.dump()));
     state.estimator->save(archive);
@@ -207,7 +215,7 @@ NeuralPosterior readArchive(torch::serialize::InputArchive& archive, const std::
                                  std::to_string(meta.at("version").get<int>()) + ")");
     auto state = std::make_shared<detail::PosteriorState>();
     for (const auto& spec : meta.at("prior"))
-        state->priorBlocks.push_back(priorFromJson(spec));
+        state->priorBlocks.push_back(priorBlockFromJson(spec));
     state->prior = JointPrior(state->priorBlocks);
     state->seed = meta.at("seed").get<std::uint64_t>();
     neural::EstimatorShape shape;
@@ -215,7 +223,7 @@ NeuralPosterior readArchive(torch::serialize::InputArchive& archive, const std::
     shape.data = meta.at("shape").at("data").get<int>();
     shape.embedding = meta.at("shape").at("embedding").get<std::string>();
     shape.setElementFeatures = meta.at("shape").at("set_element_features").get<int>();
-    const EstimatorSettings settings = settingsFromJson(meta.at("estimator"));
+    const EstimatorSettings settings = estimatorSettingsFromJson(meta.at("estimator"));
     state->estimator = std::make_shared<neural::ConditionalEstimatorImpl>(
         settings, shape, torch::zeros({shape.parameters}), torch::ones({shape.parameters}),
         torch::zeros({shape.data}), torch::ones({shape.data}), state->seed);

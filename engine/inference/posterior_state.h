@@ -2,6 +2,7 @@
 // What a NeuralPosterior holds (internal to sbiw_neural; includes LibTorch).
 
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "inference/conditional_estimator.h"
@@ -24,5 +25,12 @@ struct PosteriorState {
 std::shared_ptr<PosteriorState> newPosteriorState(const JointPrior& prior, const torch::Tensor& theta,
                                                   const torch::Tensor& x, const NpeSettings& settings,
                                                   const torch::Device& device);
+
+// The archives' JSON for a prior block and an estimator's settings (posterior.cpp); the NPE and
+// the MCMC posterior archives share them.
+nlohmann::json priorBlockToJson(const PriorSpec& spec);
+PriorSpec priorBlockFromJson(const nlohmann::json& json);
+nlohmann::json estimatorSettingsToJson(const EstimatorSettings& settings);
+EstimatorSettings estimatorSettingsFromJson(const nlohmann::json& json);
 
 }  // namespace sbiw::detail

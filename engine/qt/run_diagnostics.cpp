@@ -8,12 +8,13 @@
 
 #include "core/csv.h"
 #include "diagnostics/c2st.h"
+#include "inference/mcmc_posterior.h"
 #include "inference/posterior.h"
 #include "priors/joint_prior.h"
 #include "qt/diagnostics_json.h"
-#include "simulators/iid_trials.h"
 #include "qt/run_history.h"
 #include "qt/run_recorder.h"
+#include "simulators/iid_trials.h"
 
 namespace sbiw {
 
@@ -44,9 +45,9 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
     if (!model) {
         QString message = QStringLiteral("%1 has no trained model (it is %2")
                               .arg(runName, runStateName(run->state));
-        message += run->method == "npe"
-                       ? QStringLiteral(")")
-                       : QStringLiteral("; only NPE runs keep a model the checks can sample)");
+        message += run->method.startsWith("smc-abc") || run->method.startsWith("rej-abc")
+                       ? QStringLiteral("; ABC runs keep their samples but no model to sample)")
+                       : QStringLiteral(")");
         if (run->state == RunState::Interrupted || run->state == RunState::Cancelled)
             message += QStringLiteral("; finish it first: sbiw-cli train --resume %1 --db %2")
                            .arg(runId)
@@ -59,20 +60,40 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
                                                 "observations changed since)")
                                      .arg(runName)
                                      .toStdString());
-    const NpeRunSettings settings = npeRunSettingsFromJson(history.settings(runId));
-    const NeuralPosterior posterior = NeuralPosterior::fromBytes(
-        std::string(model->data.constData(), std::size_t(model->data.size())),
-        runName.toStdString(), settings.npe.device);
+    const StoredRunProblem settings = storedRunProblemFromJson(history.settings(runId));
+    if (settings.rounds > 1 && (request.sbc || request.coverage || request.tarp))
+        throw std::runtime_error(
+            QStringLiteral("%1 is sequential (%2, %3 rounds): its posterior was trained for the "
+                           "observation '%4' only, so SBC, coverage and TARP, which test it at "
+                           "data simulated from the prior, do not apply; PPC and C2ST do")
+                .arg(runName, settings.method.toUpper())
+                .arg(settings.rounds)
+                .arg(settings.observationName)
+                .toStdString());
+    const std::string modelBytes(model->data.constData(), std::size_t(model->data.size()));
+    const int trials = int(settings.observation.rows());
     // The posterior's calls take turns (see posterior.h), and within a call a second torch
     // thread made SBC on two_moons' NSF 2x slower here (200 x 999 samples: 8 s -> 17 s), as it
     // does for training: one torch thread; `threads` drives simulation and ranking.
     setComputeThreadCount(1);
-    const PosteriorAccess access = posteriorAccess(posterior);
+    PosteriorAccess access;
+    int parameterDimension = 0;
+    if (model->format == McmcPosterior::formatName()) {
+        const McmcPosterior posterior =
+            McmcPosterior::fromBytes(modelBytes, runName.toStdString(), "auto");
+        access = posteriorAccess(posterior, trials);
+        parameterDimension = posterior.parameterDimension();
+    } else {
+        const NeuralPosterior posterior =
+            NeuralPosterior::fromBytes(modelBytes, runName.toStdString(), settings.device);
+        access = posteriorAccess(posterior);
+        parameterDimension = posterior.parameterDimension();
+    }
     const JointPrior prior = project.makePrior();
     const std::unique_ptr<Simulator> projectSimulator = makeTrustedSimulator(project);
     // A posterior of sets of i.i.d. trials is checked on such sets: simulated and observed alike.
-    const IidTrialsSimulator sets(*projectSimulator, settings.npe.trials);
-    const Simulator* simulator = settings.npe.trials > 1 ? &sets : projectSimulator.get();
+    const IidTrialsSimulator sets(*projectSimulator, trials);
+    const Simulator* simulator = trials > 1 ? &sets : projectSimulator.get();
     const Matrix observed = flattenTrials(settings.observation);
     const auto start = std::chrono::steady_clock::now();
 
@@ -153,8 +174,7 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
     }
     if (!request.c2stReference.isEmpty()) {
         const CsvTable reference = readCsv(request.c2stReference.toStdString());
-        if (reference.values.cols() != posterior.parameterDimension() ||
-            reference.values.rows() < 10)
+        if (reference.values.cols() != parameterDimension || reference.values.rows() < 10)
             throw std::runtime_error(
                 QStringLiteral(
                     "%1 has %2 rows of %3 columns; the run's posterior has %4 parameters "
@@ -162,10 +182,9 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
                     .arg(request.c2stReference)
                     .arg(reference.values.rows())
                     .arg(reference.values.cols())
-                    .arg(posterior.parameterDimension())
+                    .arg(parameterDimension)
                     .toStdString());
-        const Matrix draws =
-            posterior.sample(reference.values.rows(), settings.observation, request.seed);
+        const Matrix draws = access.sample(observed, reference.values.rows(), request.seed);
         C2stSettings c2stSettings;
         c2stSettings.threads = request.threads;
         c2stSettings.seed = request.seed;

@@ -85,10 +85,7 @@ NleSettings nleSettingsOf(const RunJob& job) {
     const InferenceSettings& inference = job.project.inference;
     NleSettings settings;
     copyNeural(settings, inference);
-    // The project's estimator applies when it is a flow or auto; NLE's default (NSF) otherwise.
-    if (inference.estimator == "maf" || inference.estimator == "nsf" ||
-        inference.estimator == "auto")
-        settings.estimator.kind = inference.estimator;
+    settings.estimator.kind = inference.estimator;  // maf, nsf, mdn or auto
     settings.dequantizeWholeNumbers = inference.dequantizeWholeNumbers;
     settings.rounds = roundsOf(inference);
     settings.mcmc = mcmcSettingsOf(job);
@@ -380,7 +377,8 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
     std::optional<RunRecorder> recorder;
     if (history) {
         QJsonObject settings = likelihoodRunSettingsJson(QString::fromStdString(method), estimator,
-                                                         nle, job.observationName);
+                                                         nle, job.observationName, job.observation,
+                                                         job.project.parameterNames());
         if (!ratio) {
             settings["dequantize_whole_numbers"] = nle.dequantizeWholeNumbers;
         } else {
@@ -413,12 +411,13 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
             return;
         result.samples = run.posterior.samples;
         if (recorder) {
-            history->saveSamples(result.runId, {job.observationName, result.samples, {}});
             RunOutcome outcome = outcomeOf(run.training, RunState::Finished, {});
             if (!run.estimatorTrials.empty())
                 outcome.estimator = estimator + ":" + QString::fromStdString(run.estimator);
             outcome.simulationCount = run.simulationCount;
-            recorder->finish(outcome);
+            // The network with the samples: the run's posterior can be sampled and checked later.
+            recorder->finishTrained(run.network, {job.observationName, result.samples, {}},
+                                    outcome);
         }
         result.state = RunState::Finished;
         const QString name = QString::fromStdString(method).toUpper();

@@ -154,8 +154,30 @@ RunOutcome outcomeOf(const TrainingSummary& summary, RunState state, const QStri
     return outcome;
 }
 
-QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& estimator, const NleSettings& settings,
-                                      const QString& observationName) {
+namespace {
+
+// An observation's values, trial-major when it has several rows, as the stored settings keep them.
+QJsonArray observationValuesJson(const Matrix& observation) {
+    QJsonArray values;
+    for (Eigen::Index r = 0; r < observation.rows(); ++r)
+        for (Eigen::Index c = 0; c < observation.cols(); ++c)
+            values.append(observation(r, c));
+    return values;
+}
+
+QJsonArray namesJson(const std::vector<std::string>& names) {
+    QJsonArray array;
+    for (const std::string& name : names)
+        array.append(QString::fromStdString(name));
+    return array;
+}
+
+}  // namespace
+
+QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& estimator,
+                                      const NleSettings& settings, const QString& observationName,
+                                      const Matrix& observation,
+                                      const std::vector<std::string>& parameterNames) {
     return QJsonObject{{"method", method},
                        {"estimator", estimator},
                        {"simulations", qint64(settings.simulations)},
@@ -167,18 +189,18 @@ QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& esti
                        {"warmup", settings.mcmc.warmupSteps},
                        {"mcmc_init", QString::fromStdString(toString(settings.mcmc.init))},
                        {"posterior_samples", qint64(settings.mcmc.samples)},
-                       {"observation", observationName}};
+                       {"device", QString::fromStdString(settings.device)},
+                       {"observation", observationName},
+                       {"observation_values", observationValuesJson(observation)},
+                       {"trials", int(observation.rows())},
+                       {"parameter_names", namesJson(parameterNames)}};
 }
 
 QJsonObject toJson(const NpeRunSettings& s) {
     const EstimatorSettings& e = s.npe.estimator;
     const TrainingSettings& t = s.npe.training;
-    QJsonArray observation, names;
-    for (Eigen::Index r = 0; r < s.observation.rows(); ++r)  // trial-major when several
-        for (Eigen::Index c = 0; c < s.observation.cols(); ++c)
-            observation.append(s.observation(r, c));
-    for (const std::string& name : s.parameterNames)
-        names.append(QString::fromStdString(name));
+    const QJsonArray observation = observationValuesJson(s.observation);
+    const QJsonArray names = namesJson(s.parameterNames);
     return QJsonObject{
         {"method", "npe"},
         {"estimator", QJsonObject{{"kind", QString::fromStdString(e.kind)},
@@ -215,6 +237,45 @@ QJsonObject toJson(const NpeRunSettings& s) {
     };
 }
 
+namespace {
+
+// The observation's rows: `trials` of them (absent before 2026-11-26: one row).
+Matrix observationFromJson(const JsonReader& r) {
+    const QJsonArray observation = r.array("observation_values");
+    const int trials = r.smallIntegerOr("trials", 1);
+    if (trials < 1 || observation.size() % trials != 0)
+        r.fail("trials", "does not divide the observation's values into rows");
+    Matrix values(trials, observation.size() / trials);
+    for (qsizetype i = 0; i < observation.size(); ++i) {
+        if (!observation.at(i).isDouble())
+            r.fail("observation_values", "holds something other than numbers");
+        values(i / values.cols(), i % values.cols()) = observation.at(i).toDouble();
+    }
+    return values;
+}
+
+std::vector<std::string> namesFromJson(const JsonReader& r) {
+    std::vector<std::string> names;
+    for (const QJsonValue& name : r.array("parameter_names"))
+        names.push_back(name.toString().toStdString());
+    return names;
+}
+
+}  // namespace
+
+StoredRunProblem storedRunProblemFromJson(const QJsonObject& json) {
+    const JsonReader r(json, {});
+    StoredRunProblem problem;
+    problem.method = QString::fromStdString(r.text("method"));
+    problem.rounds = r.smallIntegerOr("rounds", 1);
+    problem.observationName = QString::fromStdString(r.text("observation"));
+    // Likelihood and ratio runs recorded before 2026-12-07 kept neither; they kept no model either.
+    problem.observation = observationFromJson(r);
+    problem.parameterNames = namesFromJson(r);
+    problem.device = r.text("device");
+    return problem;
+}
+
 NpeRunSettings npeRunSettingsFromJson(const QJsonObject& json) {
     const JsonReader r(json, {});
     NpeRunSettings s;
@@ -246,20 +307,10 @@ NpeRunSettings npeRunSettingsFromJson(const QJsonObject& json) {
     s.npe.device = r.text("device");
     s.npe.isTimeSeries = r.boolean("is_time_series");
     s.observationName = QString::fromStdString(r.text("observation"));
-    const QJsonArray observation = r.array("observation_values");
-    s.npe.trials = r.smallIntegerOr("trials", 1);  // absent before 2026-11-26: one row
-    if (s.npe.trials < 1 || observation.size() % s.npe.trials != 0)
-        r.fail("trials", "does not divide the observation's values into rows");
-    const Eigen::Index rows = std::max(1, s.npe.trials);
-    s.observation.resize(rows, observation.size() / rows);
-    for (qsizetype i = 0; i < observation.size(); ++i) {
-        if (!observation.at(i).isDouble())
-            r.fail("observation_values", "holds something other than numbers");
-        s.observation.data()[i] = observation.at(i).toDouble();
-    }
+    s.observation = observationFromJson(r);
+    s.npe.trials = int(s.observation.rows());
     s.posteriorSamples = r.integer("posterior_samples");
-    for (const QJsonValue& name : r.array("parameter_names"))
-        s.parameterNames.push_back(name.toString().toStdString());
+    s.parameterNames = namesFromJson(r);
     s.snapshotEvery = r.smallInteger("snapshot_every");
     s.snapshotSamples = r.smallInteger("snapshot_samples");
     s.checkpointEvery = r.smallInteger("checkpoint_every");
@@ -420,7 +471,18 @@ StoredSimulations RunRecorder::reuseSimulations(const ReusableSimulations& sourc
 
 void RunRecorder::finishTrained(const NeuralPosterior& posterior, const StoredSamples& samples,
                                 const RunOutcome& outcome) const {
-    const StoredModel model{NeuralPosterior::formatName(), bytes(posterior.toBytes()), {}};
+    finishTrained(StoredModel{NeuralPosterior::formatName(), bytes(posterior.toBytes()), {}},
+                  samples, outcome);
+}
+
+void RunRecorder::finishTrained(const McmcPosterior& posterior, const StoredSamples& samples,
+                                const RunOutcome& outcome) const {
+    finishTrained(StoredModel{McmcPosterior::formatName(), bytes(posterior.toBytes()), {}}, samples,
+                  outcome);
+}
+
+void RunRecorder::finishTrained(const StoredModel& model, const StoredSamples& samples,
+                                const RunOutcome& outcome) const {
     history_.transaction([&] {
         history_.saveModel(runId_, model);
         history_.saveSamples(runId_, samples);

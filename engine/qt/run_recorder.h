@@ -45,8 +45,23 @@ RunOutcome outcomeOf(const TrainingSummary& summary, RunState state, const QStri
 
 // The settings stored with a likelihood or ratio run (method "nle", "snle", "nre", ...;
 // estimator "resnet" for the NRE classifier).
-QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& estimator, const NleSettings& settings,
-                                      const QString& observationName);
+QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& estimator,
+                                      const NleSettings& settings, const QString& observationName,
+                                      const Matrix& observation,
+                                      const std::vector<std::string>& parameterNames);
+
+// What a run's stored settings say about the problem it solved, whatever its method: what the
+// checks of its posterior need besides the model.
+struct StoredRunProblem {
+    QString method;  // npe, snpe, nle, snle, nre, snre, nre-c, snre-c
+    int rounds = 1;  // more than 1: sequential, its posterior trained for its observation only
+    QString observationName;
+    Matrix observation;  // one row per i.i.d. trial
+    std::vector<std::string> parameterNames;
+    std::string device;
+};
+// Throws std::runtime_error naming the key that is missing or has the wrong type.
+StoredRunProblem storedRunProblemFromJson(const QJsonObject& json);
 
 // Stored checkpoint layout: `model` holds the current and the best weights (format below),
 // `optimizer_state` Adam's state, `trainer_state_json` the early-stopping counters.
@@ -89,6 +104,10 @@ class RunRecorder {
 
     // Ends a finished run in one transaction: model, final samples, outcome.
     void finishTrained(const NeuralPosterior& posterior, const StoredSamples& samples,
+                       const RunOutcome& outcome) const;
+    void finishTrained(const McmcPosterior& posterior, const StoredSamples& samples,
+                       const RunOutcome& outcome) const;
+    void finishTrained(const StoredModel& model, const StoredSamples& samples,
                        const RunOutcome& outcome) const;
     void finish(const RunOutcome& outcome) const;
 

@@ -8,7 +8,9 @@
 
 #include <set>
 
+#include "inference/mcmc_posterior.h"
 #include "qt/project_file.h"
+#include "qt/run_diagnostics.h"
 #include "qt/run_history.h"
 #include "qt/training_controller.h"
 #include "simulators/catalogue.h"
@@ -223,6 +225,68 @@ class TestTrainingController : public QObject {
         QVERIFY2(
             refused.message.contains("inference.mcmc.sampler: 'gibbs' is not one of: slice, mh"),
             qPrintable(refused.message));
+    }
+
+    // A likelihood or ratio run keeps its network: the calibration checks sample it by MCMC at
+    // every simulated data set. A sequential run's posterior holds only at its observation, so
+    // SBC, coverage and TARP are refused there, PPC is not.
+    void likelihoodRunsKeepTheirNetworkForTheChecks_data() {
+        QTest::addColumn<QString>("method");
+        QTest::newRow("nle, mdn") << "nle";
+        QTest::newRow("nre-c") << "nre-c";
+    }
+    void likelihoodRunsKeepTheirNetworkForTheChecks() {
+        QFETCH(QString, method);
+        QTemporaryDir dir;
+        RunJob job = smallGaussianLinearJob(dir.filePath("runs.sqlite"), 2000);
+        InferenceSettings& s = job.project.inference;
+        s.method = method.toStdString();
+        s.estimator = "mdn";  // NLE's mixture density network (NRE ignores it)
+        s.posteriorSamples = 400;
+        s.training.maxEpochs = 30;
+        s.mcmc = {"mh", 8, 100, 2, "prior"};
+        job.snapshotEvery = 0;
+        const RunJobResult result = runJob(job, {});
+        QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
+        RunHistory history(job.historyPath);
+        QCOMPARE(history.run(result.runId)->estimator, QString(method == "nle" ? "mdn" : "resnet"));
+        const std::optional<StoredModel> model = history.model(result.runId);
+        QVERIFY(model.has_value());
+        QCOMPARE(model->format, QString(McmcPosterior::formatName()));
+        const McmcPosterior stored = McmcPosterior::fromBytes(
+            std::string(model->data.constData(), std::size_t(model->data.size())), "run");
+        QCOMPARE(stored.network(), std::string(method == "nle" ? "likelihood" : "ratio"));
+        QCOMPARE(stored.mcmc().chains, 8);
+        QCOMPARE(int(stored.mcmc().method), int(McmcMethod::MetropolisHastings));
+
+        DiagnosticsRequest request;
+        request.sbc = true;
+        request.ppc = true;
+        request.simulations = 12;
+        request.posteriorSamples = 40;
+        request.threads = 1;
+        const DiagnosticsOutcome checked = diagnoseRun(history, result.runId, job.project, request);
+        QVERIFY(checked.sbc.has_value());
+        QVERIFY(checked.ppc.has_value());
+        QCOMPARE(checked.parameterNames.size(), std::size_t(10));
+        QCOMPARE(history.diagnostics(result.runId).size(), std::size_t(2));
+
+        s.rounds = 2;
+        s.method = "s" + s.method;
+        const RunJobResult sequential = runJob(job, {});
+        QVERIFY2(sequential.state == RunState::Finished, qPrintable(sequential.message));
+        try {
+            diagnoseRun(history, sequential.runId, job.project, request);
+            QFAIL("expected an error");
+        } catch (const std::runtime_error& e) {
+            QVERIFY2(
+                QString(e.what()).contains("is sequential (S" + method.toUpper() + ", 2 rounds)") &&
+                    QString(e.what()).contains("SBC, coverage and TARP") &&
+                    QString(e.what()).contains("PPC and C2ST do"),
+                e.what());
+        }
+        request.sbc = false;
+        QVERIFY(diagnoseRun(history, sequential.runId, job.project, request).ppc.has_value());
     }
 
     void smcAbcShowsEveryPopulationAsASnapshot() {

@@ -32,6 +32,7 @@
 #include "qt/project_file.h"
 #include "qt/training_controller.h"
 #include "simulators/catalogue.h"
+#include "support/screenshots.h"
 #include "support/test_support.h"
 #include "widgets/corner_plot.h"
 #include "widgets/loss_curve_plot.h"
@@ -334,6 +335,18 @@ class TestMainWindow : public QObject {
         QCOMPARE(reapplied.chains, 20);
         QCOMPARE(reapplied.thinning, 2);
         QVERIFY(document->project().inference.dequantizeWholeNumbers);
+
+        // The run kept its network: the diagnostics panel checks it, sampling by MCMC.
+        DiagnosticsPanel* diagnostics = window.diagnosticsPanel();
+        diagnostics->simulationsSpin()->setValue(10);
+        diagnostics->samplesSpin()->setValue(30);
+        QSignalSpy checked(diagnostics, &DiagnosticsPanel::finished);
+        QCOMPARE(diagnostics->start(result.runId), QString());
+        QVERIFY(checked.wait(120000));
+        QVERIFY2(checked.first().first().toBool(), qPrintable(diagnostics->summaryLabel()->text()));
+        QVERIFY(diagnostics->summaryLabel()->text().contains("SBC"));
+        window.centralTabs()->setCurrentWidget(diagnostics);
+        test::saveScreenshot(window, "gui-nle-diagnostics.png");
     }
 
     // NLE "auto" tries each flow before the run's training starts: the loss plot shows the one

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "inference/mcmc_posterior.h"
 #include "inference/nle.h"
 #include "inference/nre.h"
 #include "support/gaussian_linear_3d.h"
@@ -111,6 +112,57 @@ class TestLikelihoodMethods : public QObject {
             SBIW_COMPARE_NEAR(cov(i, i), variance, varianceTolerance * variance);
             QVERIFY(result.posterior.rhat(i) < 1.1);
         }
+
+        // The stored network samples the same posterior again, and amortises: at another
+        // observation its posterior is that observation's analytic one.
+        QVERIFY(result.network.isValid());
+        QCOMPARE(result.network.network(),
+                 std::string(method.startsWith("nle") ? "likelihood" : "ratio"));
+        const McmcPosterior loaded =
+            McmcPosterior::fromBytes(result.network.toBytes(), "the test's bytes");
+        QCOMPARE(loaded.parameterDimension(), 3);
+        QCOMPARE(loaded.dataDimension(), 3);
+        QCOMPARE(loaded.mcmc().chains, result.network.mcmc().chains);
+        const McmcResult again = loaded.sample(4000, observation, result.network.mcmc().seed);
+        QVERIFY(again.samples.isApprox(result.posterior.samples, 1e-5));
+        const Matrix other = -observation;
+        const McmcResult elsewhere = loaded.sample(4000, other, 11);
+        const Vector otherMean = test::columnMeans(elsewhere.samples);
+        for (int i = 0; i < 3; ++i)
+            SBIW_COMPARE_NEAR(otherMean(i), other.col(i).sum() / (trials + 1), meanTolerance);
+        const Vector potential = loaded.logPotential(elsewhere.samples.topRows(20), other);
+        const Vector potentialBefore =
+            result.network.logPotential(elsewhere.samples.topRows(20), other);
+        QVERIFY(potential.isApprox(potentialBefore, 1e-5));
+    }
+
+    // The calibration checks see the stored network through PosteriorAccess: a set of i.i.d.
+    // trials flattened into one row (as IidTrialsSimulator simulates it) is split into its rows.
+    void storedNetworkServesTheCalibrationChecks() {
+        Matrix observation(2, 3);
+        observation << 0.4, -0.3, 0.1, 0.2, -0.1, 0.3;
+        const NleResult result = runMethod("nle", test::GaussianLinear3(), observation);
+        QVERIFY2(result.trained, result.training.stopReason.c_str());
+        const PosteriorAccess access = posteriorAccess(result.network, 2);
+        Matrix flattened(1, 6);
+        flattened << 0.4, -0.3, 0.1, 0.2, -0.1, 0.3;
+        const Matrix draws = access.sample(flattened, 500, 3);
+        QCOMPARE(draws.rows(), Eigen::Index(500));
+        QVERIFY(draws.isApprox(result.network.sample(500, observation, 3).samples));
+        QVERIFY(access.logProb(draws.topRows(5), flattened)
+                    .isApprox(result.network.logPotential(draws.topRows(5), observation)));
+        // Outside the prior's support the potential is -infinity (here: none, the prior is
+        // Gaussian); a wrong observation width is named.
+        Matrix wrong(1, 4);
+        wrong.setZero();
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, result.network.sample(10, wrong, 1));
+        try {
+            McmcPosterior::fromBytes("not an archive", "run 9 of h.sqlite");
+            QFAIL("expected an error");
+        } catch (const std::runtime_error& e) {
+            QVERIFY2(QString(e.what()).startsWith("cannot load the posterior of run 9 of h.sqlite"),
+                     e.what());
+        }
     }
 
     // 0/1 outcomes and counts are whole numbers: a flow fitted to them as they are grows spikes
@@ -135,6 +187,16 @@ class TestLikelihoodMethods : public QObject {
         // was 0.695 (seed 5).
         SBIW_COMPARE_NEAR(mean, betaMean, 0.04);
         SBIW_COMPARE_NEAR(variance, betaVariance, 0.4 * betaVariance);
+
+        // The stored network reads x_o at its cells' centres as the run did.
+        const McmcPosterior loaded = McmcPosterior::fromBytes(result.network.toBytes(), "bytes");
+        Matrix grid(9, 1);
+        for (int i = 0; i < 9; ++i)
+            grid(i, 0) = 0.1 * (i + 1);
+        QVERIFY(loaded.logPotential(grid, observation)
+                    .isApprox(result.network.logPotential(grid, observation), 1e-6));
+        QVERIFY(loaded.sample(500, observation, 5)
+                    .samples.isApprox(result.network.sample(500, observation, 5).samples, 1e-6));
     }
 
     // SNLE / SNRE-C: round 2 simulates at MCMC draws from round 1's posterior N(x_o / 2, 0.05 I)

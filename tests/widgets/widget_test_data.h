@@ -4,12 +4,11 @@
 
 #include <cmath>
 
-#include <QDir>
 #include <QString>
-#include <QWidget>
 
 #include "core/matrix.h"
 #include "core/random.h"
+#include "support/screenshots.h"
 #include "support/test_support.h"
 
 namespace sbiw::test {
@@ -28,16 +27,6 @@ inline Matrix bananaSamples(Eigen::Index count, int dimension, std::uint64_t see
             samples(r, j) = 0.5 * samples(r, j - 1) + rng.normal(0.1 * j, 0.15);
     }
     return samples;
-}
-
-// Saves widget.grab() under $SBIW_SCREENSHOT_DIR when that is set (for docs/screenshots);
-// tests never write into the source tree on their own.
-inline void saveScreenshot(QWidget& widget, const QString& name) {
-    const QString folder = qEnvironmentVariable("SBIW_SCREENSHOT_DIR");
-    if (folder.isEmpty())
-        return;
-    QDir().mkpath(folder);
-    QVERIFY(widget.grab().save(QDir(folder).filePath(name)));
 }
 
 }  // namespace sbiw::test
