@@ -114,11 +114,11 @@ void SbcRankPlot::setResult(const SbcResult& result, const QStringList& names, i
         auto* cell = new QCPLayoutGrid;
         grid->addElement(j / columns, j % columns, cell);
         const QString name = j < names.size() ? names[j] : tr("parameter %1").arg(j + 1);
-        auto* heading = new QCPTextElement(
-            p, QStringLiteral("%1: %2").arg(name, verdictText(parameter.verdict)),
-            style::labelFont(9));
-        heading->setTextColor(verdictColor(parameter.verdict));
-        cell->addElement(0, 0, heading);
+        Panel panel;
+        panel.headingText = QStringLiteral("%1: %2").arg(name, verdictText(parameter.verdict));
+        panel.heading = new QCPTextElement(p, panel.headingText, style::labelFont(9));
+        panel.heading->setTextColor(verdictColor(parameter.verdict));
+        cell->addElement(0, 0, panel.heading);
         auto* rect = new QCPAxisRect(p, true);
         cell->addElement(1, 0, rect);
         rect->setMarginGroup(QCP::msLeft, leftGroup);
@@ -126,13 +126,12 @@ void SbcRankPlot::setResult(const SbcResult& result, const QStringList& names, i
         style::styleAxisRect(rect);
         QCPAxis* x = rect->axis(QCPAxis::atBottom);
         QCPAxis* y = rect->axis(QCPAxis::atLeft);
-        x->setLabel(j / columns == (d - 1) / columns ? tr("rank of θ* among %1 samples").arg(L)
-                                                     : QString());
+        // The sample count is in the title: a short label fits a narrow panel.
+        x->setLabel(j / columns == (d - 1) / columns ? tr("rank of θ*") : QString());
         y->setLabel(j % columns == 0 ? tr("simulations") : QString());
         x->ticker()->setTickCount(4);
         y->ticker()->setTickCount(4);
 
-        Panel panel;
         panel.rect = rect;
         std::tie(panel.bandLow, panel.bandHigh) = addBand(rect, QCPGraph::lsStepLeft);
         panel.expected = addGraph(rect);
@@ -176,9 +175,27 @@ void SbcRankPlot::setResult(const SbcResult& result, const QStringList& names, i
         y->setRange(0.0, 1.1 * highest);
         panels_.push_back(panel);
     }
+    columns_ = columns;
     setTitle(tr("SBC ranks (%1 simulations, %2 posterior samples each)")
                  .arg(result.simulations)
                  .arg(result.posteriorSamples));
+}
+
+void SbcRankPlot::fitTextToWidth() {
+    PlotWidget::fitTextToWidth();
+    // A panel's share of the width, less the spacing and its left axis.
+    const int panelWidth = width() / std::max(1, columns_) - 20;
+    bool changed = false;
+    for (Panel& panel : panels_) {
+        const QString shown =
+            style::fitToWidth(panel.headingText, panel.heading->font(), panelWidth);
+        if (shown != panel.heading->text()) {
+            panel.heading->setText(shown);
+            changed = true;
+        }
+    }
+    if (changed)
+        requestReplot();
 }
 
 // ---- expected coverage ----

@@ -40,8 +40,13 @@ class SbcRankPlot : public PlotWidget {
     QCPBars* outsideBars(int parameter) const { return panels_[std::size_t(parameter)].outside; }
     QCPGraph* bandUpper(int parameter) const { return panels_[std::size_t(parameter)].bandHigh; }
 
+  protected:
+    void fitTextToWidth() override;
+
   private:
     struct Panel {
+        QCPTextElement* heading = nullptr;
+        QString headingText;  // as one line; shown in two when the panel is narrow
         QCPAxisRect* rect = nullptr;
         QCPBars* inside = nullptr;
         QCPBars* outside = nullptr;
@@ -50,6 +55,7 @@ class SbcRankPlot : public PlotWidget {
         QCPGraph* expected = nullptr;
     };
     std::vector<Panel> panels_;
+    int columns_ = 1;
 };
 
 class CoveragePlot : public PlotWidget {

@@ -1,5 +1,7 @@
 #include "widgets/plot_style.h"
 
+#include <QFontMetrics>
+
 #include <array>
 
 #include <qcustomplot.h>
@@ -149,6 +151,17 @@ void setPlotTitle(QCustomPlot* plot, QCPTextElement*& title, const QString& text
     title->setText(text);
     title->setFont(titleFont());
     title->setTextColor(QColor(0x22, 0x22, 0x22));
+}
+
+QString fitToWidth(const QString& text, const QFont& font, int width) {
+    if (QFontMetrics(font).horizontalAdvance(text) <= width)
+        return text;
+    for (const QString separator : {QStringLiteral(": "), QStringLiteral(", ")}) {
+        const int at = text.indexOf(separator);
+        if (at > 0)
+            return text.left(at + 1) + QLatin1Char('\n') + text.mid(at + separator.size());
+    }
+    return text;
 }
 
 }  // namespace sbiw::widgets::style

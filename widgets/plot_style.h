@@ -47,4 +47,9 @@ void placeLegendAbovePlot(QCustomPlot* plot, int columns = 4);
 // removes it so no space is wasted.
 void setPlotTitle(QCustomPlot* plot, QCPTextElement*& title, const QString& text);
 
+// `text` as drawn in `width` pixels with `font`: unchanged when it fits, else broken into two
+// lines after its first ": " (or ", "), as the verdict after a heading. QCPTextElement neither
+// wraps nor elides: a line wider than its cell is cut off at both ends.
+QString fitToWidth(const QString& text, const QFont& font, int width);
+
 }  // namespace sbiw::widgets::style

@@ -22,7 +22,23 @@ PlotWidget::~PlotWidget() = default;
 void PlotWidget::setTitle(const QString& title) {
     titleText_ = title;
     style::setPlotTitle(plot_, title_, titleText_);
+    fitTextToWidth();
     requestReplot();
+}
+
+void PlotWidget::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    fitTextToWidth();
+}
+
+void PlotWidget::fitTextToWidth() {
+    if (!title_)
+        return;
+    const QString shown = style::fitToWidth(titleText_, title_->font(), width() - 16);
+    if (shown != title_->text()) {
+        title_->setText(shown);
+        requestReplot();
+    }
 }
 
 QString PlotWidget::save(const QString& path) {

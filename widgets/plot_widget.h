@@ -31,6 +31,9 @@ class PlotWidget : public QWidget {
   protected:
     // Queues a replot (several updates in one event-loop turn draw once).
     void requestReplot();
+    // Re-fits the title (and, in subclasses, other text) to the new width.
+    void resizeEvent(QResizeEvent* event) override;
+    virtual void fitTextToWidth();
 
   private:
     QCustomPlot* plot_ = nullptr;

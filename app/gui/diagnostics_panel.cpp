@@ -9,6 +9,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QThread>
 #include <QVBoxLayout>
@@ -79,16 +80,21 @@ DiagnosticsPanel::DiagnosticsPanel(ProjectDocument* document, HistoryPanel* hist
     buttons->addWidget(runButton_);
     buttons->addWidget(cancelButton_);
     buttons->addWidget(progress_, 1);
-    auto* plots = new QGridLayout;
-    plots->addWidget(sbcPlot_, 0, 0);
-    plots->addWidget(coveragePlot_, 0, 1);
-    plots->addWidget(tarpPlot_, 1, 0);
-    plots->addWidget(predictivePlot_, 1, 1);
+    // The plots scroll: many parameters need more height for their SBC panels than the tab has.
+    auto* plotArea = new QWidget;
+    plotGrid_ = new QGridLayout(plotArea);
+    plotGrid_->setContentsMargins(0, 0, 0, 0);
+    arrangePlots(1);
+    plotScroll_ = new QScrollArea(this);
+    plotScroll_->setWidget(plotArea);
+    plotScroll_->setWidgetResizable(true);
+    plotScroll_->setFrameShape(QFrame::NoFrame);
+    plotScroll_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(form);
     layout->addLayout(buttons);
     layout->addWidget(summaryLabel_);
-    layout->addLayout(plots, 1);
+    layout->addWidget(plotScroll_, 1);
 
     connect(browseButton_, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Reference samples"), {},
@@ -201,13 +207,41 @@ QString DiagnosticsPanel::start(qint64 runId) {
     return {};
 }
 
+void DiagnosticsPanel::arrangePlots(int sbcRows) {
+    for (QWidget* plot :
+         std::initializer_list<QWidget*>{sbcPlot_, coveragePlot_, tarpPlot_, predictivePlot_})
+        plotGrid_->removeWidget(plot);
+    if (sbcRows <= 1) {  // up to 4 parameters: the four plots side by side, two by two
+        for (QWidget* plot :
+             std::initializer_list<QWidget*>{sbcPlot_, coveragePlot_, tarpPlot_, predictivePlot_})
+            plot->setMinimumHeight(160);
+        plotGrid_->addWidget(sbcPlot_, 0, 0);
+        plotGrid_->addWidget(coveragePlot_, 0, 1);
+        plotGrid_->addWidget(tarpPlot_, 1, 0);
+        plotGrid_->addWidget(predictivePlot_, 1, 1);
+        return;
+    }
+    // More: the rank panels get the full width and a legible height per row (the area scrolls),
+    // the predictive plot (one column per data dimension) the full width below.
+    sbcPlot_->setMinimumHeight(kSbcRowHeight * sbcRows + 30);
+    plotGrid_->addWidget(sbcPlot_, 0, 0, 1, 2);
+    plotGrid_->addWidget(coveragePlot_, 1, 0);
+    plotGrid_->addWidget(tarpPlot_, 1, 1);
+    plotGrid_->addWidget(predictivePlot_, 2, 0, 1, 2);
+    for (QWidget* plot : std::initializer_list<QWidget*>{coveragePlot_, tarpPlot_, predictivePlot_})
+        plot->setMinimumHeight(260);
+}
+
 void DiagnosticsPanel::show(const DiagnosticsOutcome& outcome) {
     QStringList names;
     for (const std::string& n : outcome.parameterNames)
         names << QString::fromStdString(n);
     summaryLabel_->setText(outcome.summary.join("\n"));
-    if (outcome.sbc)
-        sbcPlot_->setResult(*outcome.sbc, names);
+    if (outcome.sbc) {
+        const int parameters = int(outcome.sbc->parameters.size());
+        arrangePlots((parameters + kSbcColumns - 1) / kSbcColumns);
+        sbcPlot_->setResult(*outcome.sbc, names, kSbcColumns);
+    }
     if (outcome.coverage)
         coveragePlot_->setResult(*outcome.coverage);
     if (outcome.tarp)

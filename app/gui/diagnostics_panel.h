@@ -11,10 +11,12 @@
 #include "qt/run_diagnostics.h"
 
 class QCheckBox;
+class QGridLayout;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
 class QPushButton;
+class QScrollArea;
 class QSpinBox;
 class QThread;
 
@@ -45,18 +47,28 @@ class DiagnosticsPanel : public QWidget {
     QSpinBox* simulationsSpin() const { return simulationsSpin_; }
     QSpinBox* samplesSpin() const { return samplesSpin_; }
     QLabel* summaryLabel() const { return summaryLabel_; }
+    QScrollArea* plotScroll() const { return plotScroll_; }
+    widgets::SbcRankPlot* sbcPlot() const { return sbcPlot_; }
 
   Q_SIGNALS:
     void finished(bool ok);
 
   private:
+    static constexpr int kSbcColumns = 4;      // rank panels per row
+    static constexpr int kSbcRowHeight = 150;  // pixels per row of rank panels, at least
+
     void show(const sbiw::DiagnosticsOutcome& outcome);
+    // The plots' places: two by two for one row of rank panels, else the ranks on top at full
+    // width and as high as their rows need.
+    void arrangePlots(int sbcRows);
 
     ProjectDocument* document_;
     HistoryPanel* historyPanel_;
     QSpinBox *simulationsSpin_, *samplesSpin_;
     QCheckBox *sbcCheck_, *coverageCheck_, *tarpCheck_, *ppcCheck_;
     QLineEdit* referenceEdit_;
+    QGridLayout* plotGrid_;
+    QScrollArea* plotScroll_;
     QPushButton *runButton_, *cancelButton_, *browseButton_;
     QProgressBar* progress_;
     QLabel* summaryLabel_;

@@ -11,6 +11,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardItemModel>
@@ -18,6 +19,8 @@
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QUndoStack>
+
+#include <qcustomplot.h>
 
 #include "gui/demo.h"
 #include "gui/diagnostics_panel.h"
@@ -34,6 +37,7 @@
 #include "simulators/catalogue.h"
 #include "support/screenshots.h"
 #include "support/test_support.h"
+#include "widgets/calibration_plots.h"
 #include "widgets/corner_plot.h"
 #include "widgets/loss_curve_plot.h"
 #include "widgets/script_editor.h"
@@ -345,7 +349,13 @@ class TestMainWindow : public QObject {
         QVERIFY(checked.wait(120000));
         QVERIFY2(checked.first().first().toBool(), qPrintable(diagnostics->summaryLabel()->text()));
         QVERIFY(diagnostics->summaryLabel()->text().contains("SBC"));
+        // Ten parameters: the rank panels span the width, three rows of them tall enough to
+        // read, and the plots scroll.
+        QCOMPARE(diagnostics->sbcPlot()->panelCount(), 10);
         window.centralTabs()->setCurrentWidget(diagnostics);
+        QTRY_VERIFY(diagnostics->sbcPlot()->height() >= 3 * 150);
+        QVERIFY(diagnostics->sbcPlot()->width() >
+                diagnostics->plotScroll()->viewport()->width() * 0.9);
         test::saveScreenshot(window, "gui-nle-diagnostics.png");
     }
 
