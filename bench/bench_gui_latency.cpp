@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <qcustomplot.h>
+#include "core/blas_kernels.h"
 #include "gui/main_window.h"
 #include "gui/posterior_view.h"
 #include "gui/project_document.h"
@@ -21,6 +22,7 @@
 #include "widgets/corner_plot.h"
 
 int main(int argc, char** argv) {
+    sbiw::restartWithFastBlasKernelsIfNeeded(argv);  // before anything else: see blas_kernels.h
     if (!qEnvironmentVariableIsSet("DISPLAY") && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
     QApplication app(argc, argv);

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "core/blas_kernels.h"
 #include "core/csv.h"
 #include "diagnostics/c2st.h"
 #include "abc/abc.h"
@@ -198,6 +199,7 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
 }  // namespace
 
 int main(int argc, char** argv) {
+    sbiw::restartWithFastBlasKernelsIfNeeded(argv);  // before anything else: see blas_kernels.h
     std::string dataDir = SBIW_SOURCE_DIR "/../shared/data";
     std::int64_t simulations = 10000;
     std::string estimator = "nsf";

@@ -1,3 +1,4 @@
+#include "core/blas_kernels.h"
 #include "cli/cli.h"
 
 #include <QCommandLineParser>
@@ -383,7 +384,12 @@ int runCli(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         return kExitSuccess;
     }
     if (name == "--version") {
-        out << "sbiw-cli " << SBIW_VERSION << "\n";
+        const std::string kernels = blasKernelName();
+        out << "sbiw-cli " << SBIW_VERSION << "\n"
+            << "BLAS: "
+            << (kernels.empty() ? QStringLiteral("not OpenBLAS")
+                                : QStringLiteral("OpenBLAS, %1 kernels").arg(QString::fromStdString(kernels)))
+            << "\n";
         return kExitSuccess;
     }
     for (const Command& command : commands()) {

@@ -4,8 +4,10 @@
 #include <QCommandLineParser>
 #include <QTextStream>
 
+#include "core/blas_kernels.h"
 #include "gui/app_main.h"
 
 int main(int argc, char** argv) {
+    sbiw::restartWithFastBlasKernelsIfNeeded(argv);  // before anything else: see blas_kernels.h
     return sbiw::gui::runApplication(argc, argv);
 }

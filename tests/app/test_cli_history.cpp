@@ -149,6 +149,26 @@ Stopped stopDuringTraining(const QStringList& arguments, int epoch, int signal) 
 class TestCliHistory : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+  // OpenBLAS falls back to generic kernels on CPUs it does not know; the program then starts
+  // itself again with the kernels the CPU can run (core/blas_kernels.h). A user's choice stands.
+  void fastBlasKernelsAreChosen() {
+      const CliRun version = program({"--version"});
+      QCOMPARE(version.code, int(kExitSuccess));
+      if (!version.out.contains("OpenBLAS"))
+          QSKIP("the BLAS of this build is not OpenBLAS");
+      if (__builtin_cpu_supports("avx2"))
+          QVERIFY2(!version.out.contains("Prescott"), qPrintable(version.out));
+      QProcess chosen;
+      QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+      environment.insert("OPENBLAS_CORETYPE", "Prescott");
+      chosen.setProcessEnvironment(environment);
+      chosen.start(SBIW_CLI_PATH, {"--version"});
+      QVERIFY(chosen.waitForFinished(60000));
+      QVERIFY2(
+          QString::fromUtf8(chosen.readAllStandardOutput()).contains("OpenBLAS, Prescott kernels"),
+          "OPENBLAS_CORETYPE set by the user was not kept");
+  }
+
     void trainRecordsEverything() {
         QTemporaryDir dir;
         const QString project = makeProject(dir);
