@@ -447,12 +447,9 @@ std::string McmcPosterior::toBytes() const {
     meta["parameters"] = state_->parameters;
     meta["data"] = state_->data;
     meta["mcmc"] = mcmcToJson(state_->mcmc);
-    nlohmann::json prior = nlohmann::json::array();
-    for (const PriorSpec& spec : state_->priorBlocks)
-        prior.push_back(detail::priorBlockToJson(spec));
-    meta["prior"] = prior;
+    meta["prior"] = detail::priorBlocksToJson(state_->priorBlocks);
     torch::serialize::OutputArchive archive;
-    archive.write("sbiw_metadata", c10::IValue(meta.dump()));
+    detail::writeArchiveMetadata(archive, meta);
     state_->module->save(archive);
     std::ostringstream stream;
     archive.save_to(stream);
@@ -465,18 +462,9 @@ McmcPosterior McmcPosterior::fromBytes(const std::string& bytes, const std::stri
         torch::serialize::InputArchive archive;
         std::istringstream stream(bytes);
         archive.load_from(stream);
-        c10::IValue metaValue;
-        if (!archive.try_read("sbiw_metadata", metaValue) || !metaValue.isString())
-            throw std::runtime_error("not an SBI Workbench posterior (no metadata)");
-        const nlohmann::json meta = nlohmann::json::parse(metaValue.toStringRef());
-        if (meta.at("format") != kMcmcFormatName)
-            throw std::runtime_error("not an SBI Workbench MCMC posterior");
-        if (meta.at("version").get<int>() > kMcmcFormatVersion)
-            throw std::runtime_error("written by a newer SBI Workbench (format version " +
-                                     std::to_string(meta.at("version").get<int>()) + ")");
-        std::vector<PriorSpec> blocks;
-        for (const auto& spec : meta.at("prior"))
-            blocks.push_back(detail::priorBlockFromJson(spec));
+        const nlohmann::json meta =
+            detail::readArchiveMetadata(archive, kMcmcFormatName, kMcmcFormatVersion);
+        const std::vector<PriorSpec> blocks = detail::priorBlocksFromJson(meta.at("prior"));
         const torch::Device on(resolveDevice(device));
         const nlohmann::json& network = meta.at("network");
         const std::string kind = network.at("kind").get<std::string>();

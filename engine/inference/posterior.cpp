@@ -15,8 +15,6 @@ namespace sbiw {
 
 using detail::estimatorSettingsFromJson;
 using detail::estimatorSettingsToJson;
-using detail::priorBlockFromJson;
-using detail::priorBlockToJson;
 using neural::toMatrix;
 using neural::toTensor;
 
@@ -48,6 +46,8 @@ Matrix asOneRow(const Matrix& observation, int dataDimension, const neural::Esti
 
 namespace detail {
 
+namespace {
+
 nlohmann::json priorBlockToJson(const PriorSpec& spec) {
     nlohmann::json j;
     j["family"] = spec.family;
@@ -62,6 +62,41 @@ PriorSpec priorBlockFromJson(const nlohmann::json& j) {
     spec.values = j.at("values").get<std::map<std::string, std::vector<double>>>();
     spec.matrixRows = j.at("matrix_rows").get<std::map<std::string, int>>();
     return spec;
+}
+
+}  // namespace
+
+nlohmann::json priorBlocksToJson(const std::vector<PriorSpec>& blocks) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const PriorSpec& spec : blocks)
+        array.push_back(priorBlockToJson(spec));
+    return array;
+}
+
+std::vector<PriorSpec> priorBlocksFromJson(const nlohmann::json& json) {
+    std::vector<PriorSpec> blocks;
+    for (const auto& spec : json)
+        blocks.push_back(priorBlockFromJson(spec));
+    return blocks;
+}
+
+void writeArchiveMetadata(torch::serialize::OutputArchive& archive, const nlohmann::json& meta) {
+    archive.write("sbiw_metadata", c10::IValue(meta.dump()));
+}
+
+nlohmann::json readArchiveMetadata(torch::serialize::InputArchive& archive,
+                                   const std::string& format, int version) {
+    c10::IValue metaValue;
+    if (!archive.try_read("sbiw_metadata", metaValue) || !metaValue.isString())
+        throw std::runtime_error("not an SBI Workbench posterior (no metadata)");
+    nlohmann::json meta = nlohmann::json::parse(metaValue.toStringRef());
+    if (meta.at("format") != format)
+        throw std::runtime_error("not an SBI Workbench " + format + " archive (it says '" +
+                                 meta.at("format").get<std::string>() + "')");
+    if (meta.at("version").get<int>() > version)
+        throw std::runtime_error("written by a newer SBI Workbench (format version " +
+                                 std::to_string(meta.at("version").get<int>()) + ")");
+    return meta;
 }
 
 nlohmann::json estimatorSettingsToJson(const EstimatorSettings& s) {
@@ -195,27 +230,15 @@ void writeArchive(const detail::PosteriorState& state, torch::serialize::OutputA
                      {"embedding", shape.embedding},
                      {"set_element_features", shape.setElementFeatures}};
     meta["seed"] = state.seed;
-    nlohmann::json prior = nlohmann::json::array();
-    for (const PriorSpec& spec : state.priorBlocks)
-        prior.push_back(priorBlockToJson(spec));
-    meta["prior"] = prior;
-    archive.write("sbiw_metadata", c10::IValue(meta.dump()));
+    meta["prior"] = detail::priorBlocksToJson(state.priorBlocks);
+    detail::writeArchiveMetadata(archive, meta);
     state.estimator->save(archive);
 }
 
 NeuralPosterior readArchive(torch::serialize::InputArchive& archive, const std::string& device) {
-    c10::IValue metaValue;
-    if (!archive.try_read("sbiw_metadata", metaValue) || !metaValue.isString())
-        throw std::runtime_error("not an SBI Workbench posterior (no metadata)");
-    const nlohmann::json meta = nlohmann::json::parse(metaValue.toStringRef());
-    if (meta.at("format") != kFormatName)
-        throw std::runtime_error("not an SBI Workbench posterior");
-    if (meta.at("version").get<int>() > kFormatVersion)
-        throw std::runtime_error("written by a newer SBI Workbench (format version " +
-                                 std::to_string(meta.at("version").get<int>()) + ")");
+    const nlohmann::json meta = detail::readArchiveMetadata(archive, kFormatName, kFormatVersion);
     auto state = std::make_shared<detail::PosteriorState>();
-    for (const auto& spec : meta.at("prior"))
-        state->priorBlocks.push_back(priorBlockFromJson(spec));
+    state->priorBlocks = detail::priorBlocksFromJson(meta.at("prior"));
     state->prior = JointPrior(state->priorBlocks);
     state->seed = meta.at("seed").get<std::uint64_t>();
     neural::EstimatorShape shape;

@@ -26,10 +26,15 @@ std::shared_ptr<PosteriorState> newPosteriorState(const JointPrior& prior, const
                                                   const torch::Tensor& x, const NpeSettings& settings,
                                                   const torch::Device& device);
 
-// The archives' JSON for a prior block and an estimator's settings (posterior.cpp); the NPE and
-// the MCMC posterior archives share them.
-nlohmann::json priorBlockToJson(const PriorSpec& spec);
-PriorSpec priorBlockFromJson(const nlohmann::json& json);
+// What the NPE and the MCMC posterior archives share (posterior.cpp): their metadata entry,
+// the prior's blocks and an estimator's settings as JSON.
+void writeArchiveMetadata(torch::serialize::OutputArchive& archive, const nlohmann::json& meta);
+// The metadata, checked to say `format` of a version up to `version`; throws
+// std::runtime_error saying what the archive is not.
+nlohmann::json readArchiveMetadata(torch::serialize::InputArchive& archive,
+                                   const std::string& format, int version);
+nlohmann::json priorBlocksToJson(const std::vector<PriorSpec>& blocks);
+std::vector<PriorSpec> priorBlocksFromJson(const nlohmann::json& json);
 nlohmann::json estimatorSettingsToJson(const EstimatorSettings& settings);
 EstimatorSettings estimatorSettingsFromJson(const nlohmann::json& json);
 
