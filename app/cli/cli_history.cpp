@@ -217,6 +217,8 @@ int historyShow(const QStringList& arguments, QTextStream& out, QTextStream& err
         line("diagnostic", QStringLiteral("%1: %2 (%3)")
                                .arg(d.kind, d.result.value("verdict").toString(), localTime(d.createdAt)));
     if (!r.errorMessage.isEmpty()) line("message", r.errorMessage);
+    const QStringList report = history.report(r.id);
+    if (!report.isEmpty()) line("report", report.join("\n              "));
     out << "settings      "
         << QString::fromUtf8(QJsonDocument(history.settings(r.id)).toJson(QJsonDocument::Indented)).trimmed().replace("\n", "\n              ")
         << "\n";

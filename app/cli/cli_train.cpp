@@ -105,12 +105,14 @@ TrainingHooks printingHooks(const TrainingJob& job, QTextStream& out, QTextStrea
 }
 
 // The train loss of the best epoch (what the restored weights scored), if known.
-void printTrainingSummary(const TrainingJob& job, qint64 pairs, double simulationSeconds, const TrainingSummary& t,
-                          QTextStream& out) {
-    out << "NPE (" << QString::fromStdString(job.run.npe.estimator.kind) << ") on " << pairs << " simulations ("
-        << QString::number(simulationSeconds, 'f', 2) << " s): " << t.epochs << " epochs in "
-        << QString::number(t.seconds, 'f', 1) << " s, " << QString::fromStdString(t.stopReason)
-        << "; best validation loss " << QString::number(t.bestValidationLoss, 'f', 4) << "\n";
+QString trainingSummaryLine(const TrainingJob& job, qint64 pairs, double simulationSeconds, const TrainingSummary& t) {
+    return QStringLiteral("NPE (%1) on %2 simulations (%3 s): %4 epochs in %5 s, %6; best validation loss %7")
+        .arg(QString::fromStdString(job.run.npe.estimator.kind))
+        .arg(pairs)
+        .arg(QString::number(simulationSeconds, 'f', 2))
+        .arg(t.epochs)
+        .arg(QString::number(t.seconds, 'f', 1), QString::fromStdString(t.stopReason),
+             QString::number(t.bestValidationLoss, 'f', 4));
 }
 
 void printSamplesWritten(const TrainingJob& job, qint64 rows, const SamplingReport& report, QTextStream& out) {
@@ -154,7 +156,7 @@ int trainWithoutHistory(const TrainingJob& job, QTextStream& out, QTextStream& e
         const Matrix draws = result.posterior->sample(job.run.posteriorSamples, job.run.observation, job.run.npe.seed, &report);
         writeCsv(job.samplesPath.toStdString(), job.project.parameterNames(), draws);
         if (!job.posteriorPath.isEmpty()) result.posterior->save(job.posteriorPath.toStdString());
-        printTrainingSummary(job, result.trainingPairs, result.simulationSeconds, result.training, out);
+        out << trainingSummaryLine(job, result.trainingPairs, result.simulationSeconds, result.training) << "\n";
         printSamplesWritten(job, draws.rows(), report, out);
         return kExitSuccess;
     } catch (const std::exception& error) {
@@ -240,7 +242,9 @@ int trainRecorded(RunHistory& history, qint64 runId, const TrainingJob& job, Sto
         const Matrix draws = result.posterior->sample(job.run.posteriorSamples, job.run.observation, settings.seed, &report);
         recorder.finishTrained(*result.posterior, {job.run.observationName, draws, {}},
                                outcomeOf(training, RunState::Finished, {}));
-        printTrainingSummary(job, theta.rows(), simulationSeconds, training, out);
+        const QString summary = trainingSummaryLine(job, theta.rows(), simulationSeconds, training);
+        history.setReport(runId, {summary});
+        out << summary << "\n";
         out << "recorded as run " << runId << " in " << QDir::toNativeSeparators(history.path()) << " ("
             << draws.rows() << " posterior samples, acceptance "
             << QString::number(100.0 * report.acceptanceRate(), 'f', 1) << "% inside the prior's support)\n";

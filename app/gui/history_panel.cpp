@@ -248,6 +248,7 @@ void HistoryPanel::showDetails() {
                               .arg(run->device)};
         if (!run->errorMessage.isEmpty())
             lines << run->errorMessage;
+        lines << store->report(run->id);
         for (const DiagnosticRecord& d : store->diagnostics(run->id))
             lines << d.result.value("summary").toString();
         detailsLabel_->setText(lines.join("\n"));

@@ -33,6 +33,8 @@ class HistoryPanel : public QWidget {
     // for unsaved projects (the same files sbiw-cli uses).
     QString historyPath() const;
     int runCount() const;
+    // What the selected run said when it ended, its diagnostics, or why nothing is shown.
+    QLabel* detailsLabel() const { return detailsLabel_; }
     QTableView* table() const { return table_; }
     std::vector<qint64> selectedRuns() const;
     void selectRun(qint64 runId, bool addToSelection = false);

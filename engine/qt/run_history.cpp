@@ -1095,6 +1095,29 @@ QJsonObject RunHistory::settings(qint64 runId) const {
     return d_->jsonFrom(q.value(0), what);
 }
 
+QStringList RunHistory::report(qint64 runId) const {
+    d_->checkThread();
+    const QString what = QStringLiteral("cannot read the report of run %1").arg(runId);
+    Impl::Statement q(*d_, "SELECT report FROM runs WHERE id = ?", what);
+    q.bind(runId).exec();
+    if (!q.next())
+        d_->fail(what, QStringLiteral("there is no run %1").arg(runId));
+    const QVariant text = q.value(0);
+    return text.isNull() ? QStringList() : text.toString().split(QLatin1Char('\n'));
+}
+
+void RunHistory::setReport(qint64 runId, const QStringList& lines) {
+    d_->checkThread();
+    const QString what = QStringLiteral("cannot record the report of run %1").arg(runId);
+    d_->atomically(what, [&] {
+        d_->requireRun(runId, what);
+        Impl::Statement(*d_, "UPDATE runs SET report = ? WHERE id = ?", what)
+            .bind(lines.isEmpty() ? QVariant() : QVariant(lines.join(QLatin1Char('\n'))))
+            .bind(runId)
+            .exec();
+    });
+}
+
 std::vector<EpochRecord> RunHistory::epochs(qint64 runId) const {
     d_->checkThread();
     Impl::Statement q(

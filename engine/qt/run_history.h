@@ -251,6 +251,10 @@ class RunHistory {
     std::vector<RunSummary> listRuns(const RunQuery& query = {}) const;
     std::optional<RunSummary> run(qint64 runId) const;
     QJsonObject settings(qint64 runId) const;
+    // What the run said when it ended, one line each (its summary first): the lines a user saw
+    // in the GUI or the CLI. Empty when none was recorded (runs recorded before 2026-12-07).
+    QStringList report(qint64 runId) const;
+    void setReport(qint64 runId, const QStringList& lines);
     std::vector<EpochRecord> epochs(qint64 runId) const;
     std::vector<SnapshotRecord> snapshots(qint64 runId) const;  // in the order taken
     std::optional<StoredModel> model(qint64 runId) const;

@@ -151,6 +151,11 @@ void checkStepNumbers(const std::vector<Migration>& steps) {
 const std::vector<Migration>& migrations() {
     static const std::vector<Migration> steps = {
         {1, "create the run history tables", kVersion1},
+        {2,
+         "add the runs' report",
+         // A block comment: SQLite splices the column's text into the table's CREATE statement,
+         // where a line comment would swallow the closing parenthesis.
+         {R"(ALTER TABLE runs ADD COLUMN report TEXT /* the lines a run ended with (summary, rounds, populations, the estimator choice); NULL: none recorded */)"}},
     };
     return steps;
 }

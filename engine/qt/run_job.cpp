@@ -642,6 +642,9 @@ RunJobResult runJob(const RunJob& job, const TrainingHooks& hooks) {
             runAbcJob(job, hooks, recordIn, result);
         else
             runMcmcMethodJob(job, hooks, recordIn, result);
+        // The lines the user sees at the end stay with the run (rounds, populations, choices).
+        if (history && result.runId > 0 && !result.summary.isEmpty())
+            history->setReport(result.runId, QStringList{result.summary} + result.details);
     } catch (const std::exception& error) {
         result.state = RunState::Failed;
         result.message = QString::fromUtf8(error.what());

@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -251,6 +252,10 @@ private Q_SLOTS:
         QVERIFY2(show.out.startsWith("run 1 (finished) in "), qPrintable(show.out));
         QVERIFY(show.out.contains("simulated by this run"));
         QVERIFY(show.out.contains("\"max_epochs\": 2"));
+        // The line the run ended with is its report.
+        QVERIFY2(
+            show.out.contains(QRegularExpression("\nreport +NPE \\(mdn\\) on 1000 simulations")),
+            qPrintable(show.out));
         const CliRun missing = cli({"history", "show", "99", "--db", db});
         QCOMPARE(missing.code, int(kExitFailure));
         QCOMPARE(missing.err.trimmed(), "error: no run 99 in " + QDir::toNativeSeparators(QFileInfo(db).absoluteFilePath()));

@@ -222,6 +222,39 @@ class TestRunHistory : public QObject {
         QCOMPARE(history::migrate(raw.database(), steps, path()), 3);
     }
 
+    // A run's report (the lines it ended with) is kept; a history of schema version 1 gains the
+    // column on opening, its runs without a report.
+    void reportIsKeptWithTheRun() {
+        {
+            RawDatabase raw(path());
+            QCOMPARE(history::migrate(raw.database(), {history::migrations().front()}, path()), 0);
+            QCOMPARE(raw.scalar("PRAGMA user_version").toInt(), 1);
+        }
+        qint64 older = 0;
+        {
+            // What version 1 could hold: a finished run (inserted as that schema had it).
+            RawDatabase raw(path());
+            QVERIFY(raw.exec(
+                "INSERT INTO runs (project_name, project_hash, method, estimator, seed, "
+                "app_version, device, status, started_at, updated_at, settings_json) VALUES "
+                "('p', 'h', 'npe', 'nsf', 1, '0.1', 'cpu', 'finished', '2026-11-01T00:00:00.000Z', "
+                "'2026-11-01T00:00:00.000Z', '{}')"));
+            older = raw.scalar("SELECT MAX(id) FROM runs").toLongLong();
+        }
+        RunHistory history(path());
+        QCOMPARE(RawDatabase(path()).scalar("PRAGMA user_version").toInt(),
+                 RunHistory::schemaVersion());
+        QVERIFY(history.report(older).isEmpty());
+        const qint64 runId = history.startRun(makeStart());
+        history.finishRun(runId, RunOutcome::ended(RunState::Finished));
+        const QStringList lines{"SMC-ABC on 5000 simulations: 5 populations",
+                                "population 1: epsilon 3.2", "population 2: epsilon 2.1"};
+        history.setReport(runId, lines);
+        QCOMPARE(history.report(runId), lines);
+        QCOMPARE(RunHistory(path()).report(runId), lines);  // read back from the file
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, history.setReport(runId + 1, lines));
+    }
+
     void failedMigrationChangesNothing() {
         {
             RawDatabase raw(path());

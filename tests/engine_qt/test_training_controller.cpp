@@ -333,6 +333,8 @@ class TestTrainingController : public QObject {
         const std::vector<SnapshotRecord> stored = history.snapshots(result.runId);
         QCOMPARE(stored.size(), snapshots.size());
         QVERIFY(stored.back().samples == snapshots.back().samples);
+        // The run log, the tolerance schedule with it, stays with the run.
+        QCOMPARE(history.report(result.runId), QStringList{result.summary} + result.details);
         // The run's settings hold every ABC choice of the project.
         const QJsonObject settings = history.settings(result.runId);
         for (const char* key :

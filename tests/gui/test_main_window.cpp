@@ -209,6 +209,8 @@ class TestMainWindow : public QObject {
         QTRY_COMPARE(window.historyPanel()->runCount(), 1);
         window.historyPanel()->selectRun(result.runId);
         QCOMPARE(window.historyPanel()->selectedRuns(), std::vector<qint64>{result.runId});
+        QVERIFY2(window.historyPanel()->detailsLabel()->text().contains(result.summary),
+                 qPrintable(window.historyPanel()->detailsLabel()->text()));
         QCOMPARE(window.historyPanel()->overlaySelected(), QString());
         QCOMPARE(window.historyPanel()->exportSelected(dir.filePath("samples.csv")), QString());
         QCOMPARE(test::readCsvMatrix(dir.filePath("samples.csv")).rows(), Eigen::Index(2000));
