@@ -27,6 +27,10 @@ int usageError(QTextStream& err, const QString& message, const QString& usage);
 bool readInteger(const QCommandLineParser& parser, const QString& name, qint64 minimum, qint64& value,
                  QTextStream& err);
 std::optional<Project> loadOrReport(const QString& path, QTextStream& err);
+// The observation to condition on: a project observation by name, a CSV file in the sbibm
+// layout (a header line, one row per i.i.d. trial), or the project's default observation when
+// `choice` is empty. Problems go to `err`.
+std::optional<Matrix> chooseObservation(const Project& project, const QString& choice, QTextStream& err);
 // A project that runs a program or plugin needs the user's trust first. With `trustGiven`
 // (--trust) the trust is recorded; without it, prints exactly what would run and how to
 // trust it, and returns false. True at once for projects that run no foreign code.

@@ -14,6 +14,7 @@
 #include "diagnostics/c2st.h"
 #include "diagnostics/calibration.h"
 #include "inference/posterior.h"
+#include "inference/settings.h"
 #include "priors/joint_prior.h"
 #include "qt/diagnostics_json.h"
 #include "qt/run_diagnostics.h"
@@ -312,16 +313,93 @@ int historyDelete(const QStringList& arguments, QTextStream& out, QTextStream& e
     }
 }
 
+// ---------------------------------------------------------------------------- history sample
+
+int historySample(const QStringList& arguments, QTextStream& out, QTextStream& err) {
+    const QString usage =
+        "sbiw-cli history sample RUN [PROJECT] [--db FILE] [--observation NAME|FILE.csv] [--samples N] [--seed S]\n"
+        "       --out FILE.csv";
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QString("Draw samples from a finished run's stored posterior at an observation: the run's own, or another\n"
+                "of the project's observations or a CSV file (sbibm layout, a row per i.i.d. trial). An NPE, NLE or\n"
+                "NRE posterior is amortised: it serves any observation without training again. NPE samples its\n"
+                "flow directly, NLE and NRE run MCMC with the run's sampler settings. A sequential run (SNPE,\n"
+                "SNLE, SNRE) was trained for its own observation and samples only there.\n") +
+        kHistoryRule);
+    parser.addPositionalArgument("RUN", "Run id (see 'sbiw-cli history list').");
+    parser.addPositionalArgument("PROJECT", "The run's project (default: the file recorded with the run).");
+    parser.addOption({"db", "Run history file.", "FILE"});
+    parser.addOption({"observation", "A project observation's name or a CSV file (default: the run's own).", "NAME|FILE"});
+    parser.addOption({"samples", "How many samples (default 10000).", "N"});
+    parser.addOption({"seed", "Seed of the sampling (default 1).", "S"});
+    parser.addOption({"out", "Where to write the samples (header: the parameter names).", "FILE.csv"});
+    if (int code = parseArguments(parser, arguments, usage, out, err); code >= 0) return code;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.isEmpty() || positional.size() > 2) return usageError(err, "name a run (and at most one project)", usage);
+    if (!parser.isSet("out")) return usageError(err, "name the file for the samples: --out FILE.csv", usage);
+    qint64 count = 10000, seed = 1;
+    if (!readInteger(parser, "samples", 1, count, err) || !readInteger(parser, "seed", 0, seed, err)) return kExitUsage;
+    const std::optional<qint64> runId = parseRunId(positional.first(), err);
+    if (!runId) return kExitUsage;
+    OpenedHistory opened = openHistoryFor(parser, positional.value(1), usage, err);
+    if (!opened.history) return opened.code;
+    RunHistory& history = *opened.history;
+    const std::optional<RunSummary> run = findRun(history, *runId, err);
+    if (!run) return kExitFailure;
+    try {
+        const QString projectPath = positional.size() > 1 ? positional.at(1) : run->projectPath;
+        if (projectPath.isEmpty()) {
+            err << "error: run " << *runId << " in " << where(history) << " has no project file recorded; name the project\n";
+            return kExitFailure;
+        }
+        const std::optional<Project> project = loadOrReport(projectPath, err);
+        if (!project) return kExitFailure;
+        // One torch thread: MCMC calls the network with a few hundred rows at a time, where a
+        // second thread only adds waiting (and on a busy machine, much more).
+        setComputeThreadCount(1);
+        const StoredRunPosterior posterior = loadRunPosterior(history, *runId, *project);
+        const StoredRunProblem& problem = posterior.problem;
+        Matrix observation = problem.observation;
+        QString observationName = problem.observationName;
+        if (parser.isSet("observation")) {
+            const std::optional<Matrix> chosen = chooseObservation(*project, parser.value("observation"), err);
+            if (!chosen) return kExitFailure;
+            if (problem.rounds > 1 && !chosen->isApprox(problem.observation)) {
+                err << "error: " << posterior.runName << " is sequential (" << problem.method.toUpper() << ", "
+                    << problem.rounds << " rounds): its posterior was trained for the observation '"
+                    << problem.observationName << "' only; train a run for '" << parser.value("observation")
+                    << "', or an amortised one (npe, nle, nre)\n";
+                return kExitFailure;
+            }
+            observation = *chosen;
+            observationName = parser.value("observation");
+        }
+        const auto start = std::chrono::steady_clock::now();
+        const Matrix draws = posterior.sample(observation, count, std::uint64_t(seed));
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        writeCsv(parser.value("out").toStdString(), problem.parameterNames, draws);
+        out << "wrote " << draws.rows() << " posterior samples of run " << *runId << " at " << observationName << " to "
+            << parser.value("out") << " (" << (posterior.byMcmc ? "MCMC, " : "") << QString::number(seconds, 'f', 1)
+            << " s)\n";
+        return kExitSuccess;
+    } catch (const std::exception& error) {
+        err << "error: " << error.what() << "\n";
+        return kExitFailure;
+    }
+}
+
 }  // namespace
 
 // ----------------------------------------------------------------------------------- history
 
 int runHistory(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
-        "sbiw-cli history list|show|export|delete ...   (sbiw-cli history SUBCOMMAND --help for details)\n\n"
+        "sbiw-cli history list|show|export|sample|delete ...   (sbiw-cli history SUBCOMMAND --help for details)\n\n"
         "  list [PROJECT] [--db FILE] [--format table|csv]   the recorded runs, newest first\n"
         "  show RUN [PROJECT] [--db FILE]                    everything recorded about a run\n"
         "  export RUN [PROJECT] [--db FILE] [--samples FILE.csv] [--epochs FILE.csv]\n"
+        "  sample RUN [PROJECT] [--db FILE] [--observation NAME|FILE.csv] --out FILE.csv   draw from its posterior again\n"
         "  delete RUN [PROJECT] [--db FILE]                  a run and what only it uses\n\n" +
         QString(kHistoryRule) + "\n";
     const QString sub = arguments.value(1);
@@ -339,6 +417,7 @@ int runHistory(const QStringList& arguments, QTextStream& out, QTextStream& err)
     if (sub == "show") return historyShow(rest, out, err);
     if (sub == "export") return historyExport(rest, out, err);
     if (sub == "delete") return historyDelete(rest, out, err);
+    if (sub == "sample") return historySample(rest, out, err);
     err << "error: unknown history command '" << sub << "'\nusage: " << usage;
     return kExitUsage;
 }

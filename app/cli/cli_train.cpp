@@ -26,37 +26,6 @@ namespace sbiw::cli {
 
 namespace {
 
-// The observation to condition on: a project observation by name, or a CSV file in the sbibm
-// layout (a header line, one row), or the project's default observation.
-std::optional<Matrix> chooseObservation(const Project& project, const QString& choice, QTextStream& err) {
-    if (choice.isEmpty()) {
-        const Observation* observation = project.findObservation(project.defaultObservation);
-        if (!observation) {
-            err << "error: the project has no default observation; pass --observation FILE.csv\n";
-            return std::nullopt;
-        }
-        return observation->data;
-    }
-    if (const Observation* named = project.findObservation(choice.toStdString())) return named->data;
-    try {
-        const CsvTable table = readCsv(choice.toStdString());
-        if (table.values.cols() != project.dataDimension()) {
-            err << "error: " << choice << " has " << table.values.cols() << " columns, the simulator produces "
-                << project.dataDimension() << "\n";
-            return std::nullopt;
-        }
-        if (table.values.rows() < 1) {
-            err << "error: " << choice << " holds no observation row\n";
-            return std::nullopt;
-        }
-        return table.values;
-    } catch (const CsvError& error) {
-        err << "error: --observation '" << choice << "' is neither an observation of the project nor a readable CSV file: "
-            << error.what() << "\n";
-        return std::nullopt;
-    }
-}
-
 // What to train and where the results go.
 struct TrainingJob {
     Project project;

@@ -31,10 +31,7 @@ Problems DiagnosticsRequest::validate() const {
     return problems;
 }
 
-DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project& project,
-                               const DiagnosticsRequest& request, const LoopControl& control) {
-    if (const Problems problems = request.validate(); !problems.empty())
-        throw std::runtime_error(problems.front().toString());
+StoredRunPosterior loadRunPosterior(RunHistory& history, qint64 runId, const Project& project) {
     const QString runName =
         QStringLiteral("run %1 in %2").arg(runId).arg(QDir::toNativeSeparators(history.path()));
     const std::optional<RunSummary> run = history.run(runId);
@@ -60,35 +57,56 @@ DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project&
                                                 "observations changed since)")
                                      .arg(runName)
                                      .toStdString());
-    const StoredRunProblem settings = storedRunProblemFromJson(history.settings(runId));
+    StoredRunPosterior loaded;
+    loaded.runName = runName;
+    loaded.problem = storedRunProblemFromJson(history.settings(runId));
+    const std::string modelBytes(model->data.constData(), std::size_t(model->data.size()));
+    const int trials = int(loaded.problem.observation.rows());
+    if (model->format == McmcPosterior::formatName()) {
+        const McmcPosterior posterior =
+            McmcPosterior::fromBytes(modelBytes, runName.toStdString(), "auto");
+        loaded.access = posteriorAccess(posterior, trials);
+        loaded.sample = [posterior](const Matrix& observation, std::int64_t count,
+                                    std::uint64_t seed) {
+            return Matrix(posterior.sample(count, observation, seed).samples);
+        };
+        loaded.parameterDimension = posterior.parameterDimension();
+        loaded.byMcmc = true;
+    } else {
+        const NeuralPosterior posterior =
+            NeuralPosterior::fromBytes(modelBytes, runName.toStdString(), loaded.problem.device);
+        loaded.access = posteriorAccess(posterior);
+        loaded.sample = [posterior](const Matrix& observation, std::int64_t count,
+                                    std::uint64_t seed) {
+            return posterior.sample(count, observation, seed);
+        };
+        loaded.parameterDimension = posterior.parameterDimension();
+    }
+    return loaded;
+}
+
+DiagnosticsOutcome diagnoseRun(RunHistory& history, qint64 runId, const Project& project,
+                               const DiagnosticsRequest& request, const LoopControl& control) {
+    if (const Problems problems = request.validate(); !problems.empty())
+        throw std::runtime_error(problems.front().toString());
+    // The posterior's calls take turns (see posterior.h), and within a call a second torch
+    // thread made SBC on two_moons' NSF 2x slower here (200 x 999 samples: 8 s -> 17 s), as it
+    // does for training: one torch thread; `threads` drives simulation and ranking.
+    setComputeThreadCount(1);
+    const StoredRunPosterior loaded = loadRunPosterior(history, runId, project);
+    const StoredRunProblem& settings = loaded.problem;
     if (settings.rounds > 1 && (request.sbc || request.coverage || request.tarp))
         throw std::runtime_error(
             QStringLiteral("%1 is sequential (%2, %3 rounds): its posterior was trained for the "
                            "observation '%4' only, so SBC, coverage and TARP, which test it at "
                            "data simulated from the prior, do not apply; PPC and C2ST do")
-                .arg(runName, settings.method.toUpper())
+                .arg(loaded.runName, settings.method.toUpper())
                 .arg(settings.rounds)
                 .arg(settings.observationName)
                 .toStdString());
-    const std::string modelBytes(model->data.constData(), std::size_t(model->data.size()));
     const int trials = int(settings.observation.rows());
-    // The posterior's calls take turns (see posterior.h), and within a call a second torch
-    // thread made SBC on two_moons' NSF 2x slower here (200 x 999 samples: 8 s -> 17 s), as it
-    // does for training: one torch thread; `threads` drives simulation and ranking.
-    setComputeThreadCount(1);
-    PosteriorAccess access;
-    int parameterDimension = 0;
-    if (model->format == McmcPosterior::formatName()) {
-        const McmcPosterior posterior =
-            McmcPosterior::fromBytes(modelBytes, runName.toStdString(), "auto");
-        access = posteriorAccess(posterior, trials);
-        parameterDimension = posterior.parameterDimension();
-    } else {
-        const NeuralPosterior posterior =
-            NeuralPosterior::fromBytes(modelBytes, runName.toStdString(), settings.device);
-        access = posteriorAccess(posterior);
-        parameterDimension = posterior.parameterDimension();
-    }
+    const PosteriorAccess& access = loaded.access;
+    const int parameterDimension = loaded.parameterDimension;
     const JointPrior prior = project.makePrior();
     const std::unique_ptr<Simulator> projectSimulator = makeTrustedSimulator(project);
     // A posterior of sets of i.i.d. trials is checked on such sets: simulated and observed alike.

@@ -8,11 +8,13 @@
 #include <QString>
 #include <QStringList>
 
+#include <functional>
 #include <optional>
 
 #include "core/parallel.h"
 #include "diagnostics/calibration.h"
 #include "project/project.h"
+#include "qt/run_recorder.h"
 
 namespace sbiw {
 
@@ -42,6 +44,22 @@ struct DiagnosticsOutcome {
     QStringList summary;  // one line per check
     double seconds = 0.0;
 };
+
+// A finished run's posterior as stored with it: an NPE posterior sampled directly, or an NLE/NRE
+// network sampled by MCMC with the run's sampler settings.
+struct StoredRunPosterior {
+    QString runName;  // "run 3 in /p/x.history.sqlite"
+    StoredRunProblem problem;
+    int parameterDimension = 0;
+    bool byMcmc = false;
+    // `count` draws at an observation given as rows (i.i.d. trials where the method takes several).
+    std::function<Matrix(const Matrix& observation, std::int64_t count, std::uint64_t seed)> sample;
+    PosteriorAccess access;  // for the checks: one (flattened) row per observation
+};
+
+// Loads run `runId` of `history`, trained on `project` (checked by content hash). Throws
+// std::runtime_error with a message for users (no such run, no model, another project).
+StoredRunPosterior loadRunPosterior(RunHistory& history, qint64 runId, const Project& project);
 
 // Runs the checks on run `runId` of `history` (which must have a trained model) for `project`
 // (the problem it was trained on: checked by content hash), stores each result with the run in

@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "core/csv.h"
 #include "inference/posterior.h"
+#include "qt/project_file.h"
 #include "qt/run_history.h"
 #include "support/cli_runner.h"
 #include "support/test_support.h"
@@ -325,6 +326,49 @@ private Q_SLOTS:
         QCOMPARE(cli({"history", "delete", "1", "--db", db}).code, 0);
         QVERIFY(history.simulations(2).theta == first.theta);
         QVERIFY(cli({"history", "show", "2", "--db", db}).out.contains("simulated by a deleted run"));
+    }
+
+    // An amortised run's stored network serves other observations: NLE on gaussian_linear,
+    // sampled again at observation 2, gives that observation's posterior mean x_o / 2. A
+    // sequential run samples only at its own observation.
+    void sampleDrawsFromAStoredPosteriorAtAnyObservation() {
+        QTemporaryDir dir;
+        const QString project = dir.filePath("linear.sbiw");
+        QCOMPARE(cli({"new", "gaussian_linear", "--out", project}).code, int(kExitSuccess));
+        const QStringList common = {
+            "--simulations", "3000", "--seed",   "3",   "--samples", "500", "--chains", "20",
+            "--max-epochs",  "40",   "--device", "cpu", "--threads", "1"};
+        const CliRun trained =
+            cli(QStringList{"train", project, "--method", "nle", "--estimator", "maf"} + common);
+        QVERIFY2(trained.code == kExitSuccess, qPrintable(trained.err));
+        const QString out = dir.filePath("obs2.csv");
+        const CliRun sampled = cli({"history", "sample", "1", project, "--observation",
+                                    "observation 2", "--samples", "1000", "--out", out});
+        QVERIFY2(sampled.code == kExitSuccess, qPrintable(sampled.err));
+        QVERIFY2(sampled.out.startsWith("wrote 1000 posterior samples of run 1 at observation 2"),
+                 qPrintable(sampled.out));
+        const CsvTable draws = readCsv(out.toStdString());
+        QCOMPARE(draws.header.front(), std::string("parameter_1"));
+        const Matrix xo = loadProject(project).project->findObservation("observation 2")->data;
+        const Vector mean = test::columnMeans(draws.values);
+        for (int i = 0; i < 10; ++i)
+            SBIW_COMPARE_NEAR(mean(i), xo(0, i) / 2.0, 0.12);
+
+        // Accuracy does not matter here: a quick two-round run (a repeated option's last value
+        // counts).
+        const CliRun sequential =
+            cli(QStringList{"train", project, "--method", "snre-c", "--rounds", "2"} + common +
+                QStringList{"--simulations", "1000", "--max-epochs", "5"});
+        QVERIFY2(sequential.code == kExitSuccess, qPrintable(sequential.err));
+        const CliRun refused = cli(
+            {"history", "sample", "2", project, "--observation", "observation 2", "--out", out});
+        QCOMPARE(refused.code, int(kExitFailure));
+        QVERIFY2(refused.err.contains("is sequential (SNRE-C, 2 rounds)") &&
+                     refused.err.contains("trained for the observation 'observation 1' only"),
+                 qPrintable(refused.err));
+        QCOMPARE(cli({"history", "sample", "2", project, "--samples", "50", "--out", out}).code,
+                 int(kExitSuccess));
+        QCOMPARE(cli({"history", "sample", "1", project}).code, int(kExitUsage));  // no --out
     }
 
     void diagnoseStoresItsResults() {
