@@ -12,11 +12,14 @@
 #include <QSortFilterProxyModel>
 #include <QStandardItemModel>
 #include <QTableView>
+#include <QThread>
 #include <QVBoxLayout>
 
 #include "core/csv.h"
 #include "gui/posterior_view.h"
 #include "gui/project_document.h"
+#include "inference/settings.h"
+#include "qt/run_diagnostics.h"
 
 namespace sbiw::gui {
 
@@ -87,16 +90,24 @@ HistoryPanel::HistoryPanel(ProjectDocument* document, PosteriorView* posteriorVi
     detailsLabel_->setWordWrap(true);
     detailsLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
-    overlayButton_ = new QPushButton(tr("Overlay posteriors"), this);
+    // Short labels: the row must fit the central area between the docks; tooltips say more.
+    overlayButton_ = new QPushButton(tr("Overlay"), this);
+    overlayButton_->setToolTip(tr("Overlay the posteriors of the selected runs"));
     replayButton_ = new QPushButton(tr("Replay"), this);
     replayButton_->setToolTip(tr("Play the run's posterior snapshots as a movie"));
-    reapplyButton_ = new QPushButton(tr("Re-apply settings"), this);
-    exportButton_ = new QPushButton(tr("Export samples…"), this);
+    sampleButton_ = new QPushButton(tr("Sample at observation"), this);
+    sampleButton_->setToolTip(
+        tr("Draw the selected run's posterior at the project's current observation: a trained "
+           "NPE, NLE or NRE network serves any observation without training again"));
+    reapplyButton_ = new QPushButton(tr("Re-apply"), this);
+    reapplyButton_->setToolTip(tr("Make the selected run's settings the project's again"));
+    exportButton_ = new QPushButton(tr("Export…"), this);
+    exportButton_->setToolTip(tr("Write the selected run's posterior samples to a CSV file"));
     deleteButton_ = new QPushButton(tr("Delete"), this);
     refreshButton_ = new QPushButton(tr("Refresh"), this);
     auto* buttons = new QHBoxLayout;
-    for (QPushButton* b :
-         {overlayButton_, replayButton_, reapplyButton_, exportButton_, deleteButton_})
+    for (QPushButton* b : {overlayButton_, replayButton_, sampleButton_, reapplyButton_,
+                           exportButton_, deleteButton_})
         buttons->addWidget(b);
     buttons->addStretch();
     buttons->addWidget(refreshButton_);
@@ -113,6 +124,8 @@ HistoryPanel::HistoryPanel(ProjectDocument* document, PosteriorView* posteriorVi
             [=] { report(tr("Overlay"), overlaySelected()); });
     connect(replayButton_, &QPushButton::clicked, this,
             [=] { report(tr("Replay"), replaySelected()); });
+    connect(sampleButton_, &QPushButton::clicked, this,
+            [=] { report(tr("Sample at observation"), sampleSelectedAtObservation()); });
     connect(reapplyButton_, &QPushButton::clicked, this,
             [=] { report(tr("Re-apply settings"), reapplySelected()); });
     connect(deleteButton_, &QPushButton::clicked, this, [=] {
@@ -152,6 +165,78 @@ HistoryPanel::HistoryPanel(ProjectDocument* document, PosteriorView* posteriorVi
                                                     : QString()));  // rounds count from 1 (snpe)
     });
     refresh();
+}
+
+HistoryPanel::~HistoryPanel() {
+    if (sampleThread_)
+        sampleThread_->wait();  // a draw cannot be interrupted; it ends on its own
+}
+
+bool HistoryPanel::isSampling() const {
+    return sampleThread_ && sampleThread_->isRunning();
+}
+
+QString HistoryPanel::sampleSelectedAtObservation() {
+    const std::vector<qint64> runs = selectedRuns();
+    if (runs.size() != 1)
+        return tr("select one run to sample");
+    if (isSampling())
+        return tr("a run is being sampled already");
+    const Project project = document_->project();
+    const sbiw::Observation* observation = project.findObservation(project.defaultObservation);
+    if (!observation)
+        return tr("the project has no observation to condition on");
+    const qint64 runId = runs.front();
+    const QString observationName = QString::fromStdString(observation->name);
+    const Matrix data = observation->data;
+    const std::int64_t count = project.inference.posteriorSamples;
+    const QString path = historyPath();
+    sampleButton_->setEnabled(false);
+    detailsLabel_->setText(tr("Sampling run %1 at %2…").arg(runId).arg(observationName));
+    sampleThread_.reset(QThread::create([this, path, runId, project, observationName, data, count] {
+        Matrix samples;
+        QString error, how;
+        try {
+            RunHistory history(path);  // this thread's own connection
+            // One torch thread: MCMC calls the network with a few hundred rows at a time.
+            setComputeThreadCount(1);
+            const StoredRunPosterior posterior = loadRunPosterior(history, runId, project);
+            const StoredRunProblem& problem = posterior.problem;
+            if (problem.rounds > 1 && !data.isApprox(problem.observation))
+                throw std::runtime_error(
+                    tr("run %1 is sequential (%2, %3 rounds): its posterior was trained for '%4' "
+                       "only; train a run for '%5', or an amortised one (NPE, NLE, NRE)")
+                        .arg(runId)
+                        .arg(problem.method.toUpper())
+                        .arg(problem.rounds)
+                        .arg(problem.observationName, observationName)
+                        .toStdString());
+            samples = posterior.sample(data, count, 1);
+            how = posterior.byMcmc ? tr(" (MCMC)") : QString();
+        } catch (const std::exception& e) {
+            error = QString::fromUtf8(e.what());
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, samples, error, how, runId, observationName] {
+                sampleButton_->setEnabled(true);
+                if (!error.isEmpty()) {
+                    detailsLabel_->setText(tr("Sampling failed: %1").arg(error));
+                } else {
+                    posteriorView_->showSamples(samples, tr("Run %1 at %2: %3 samples%4")
+                                                             .arg(runId)
+                                                             .arg(observationName)
+                                                             .arg(samples.rows())
+                                                             .arg(how));
+                    detailsLabel_->setText(
+                        tr("Run %1 sampled at %2.").arg(runId).arg(observationName));
+                }
+                Q_EMIT sampledAtObservation(error.isEmpty());
+            },
+            Qt::QueuedConnection);
+    }));
+    sampleThread_->start();
+    return {};
 }
 
 QString HistoryPanel::historyPath() const {

@@ -1,7 +1,8 @@
 #pragma once
 // The project's run history: a sortable table of runs (method, budget, status, duration, loss,
 // diagnostics). Select runs to overlay their posteriors, replay a run's snapshots as a movie,
-// re-apply its settings to the project, export its samples, or delete it.
+// sample a run's stored posterior at the project's current observation, re-apply its settings
+// to the project, export its samples, or delete it.
 
 #include <QTimer>
 #include <QWidget>
@@ -14,6 +15,7 @@
 
 class QLabel;
 class QPushButton;
+class QThread;
 class QSortFilterProxyModel;
 class QStandardItemModel;
 class QTableView;
@@ -28,6 +30,7 @@ class HistoryPanel : public QWidget {
   public:
     HistoryPanel(ProjectDocument* document, PosteriorView* posteriorView,
                  QWidget* parent = nullptr);
+    ~HistoryPanel() override;
 
     // The history file the project's runs go to: beside the project file, or the per-user one
     // for unsaved projects (the same files sbiw-cli uses).
@@ -44,6 +47,14 @@ class HistoryPanel : public QWidget {
     QString reapplySelected();
     QString deleteSelected();
     QString exportSelected(const QString& csvPath);
+    // Draws the selected run's stored posterior at the project's current observation (an NPE,
+    // NLE or NRE network serves any observation without training again) on a worker thread,
+    // then shows the samples and emits sampledAtObservation. Returns why not, or "".
+    QString sampleSelectedAtObservation();
+    bool isSampling() const;
+
+  Q_SIGNALS:
+    void sampledAtObservation(bool ok);
 
   public Q_SLOTS:
     void refresh();
@@ -59,8 +70,9 @@ class HistoryPanel : public QWidget {
     QSortFilterProxyModel* proxy_;
     QTableView* table_;
     QLabel* detailsLabel_;
-    QPushButton *overlayButton_, *replayButton_, *reapplyButton_, *exportButton_, *deleteButton_,
-        *refreshButton_;
+    QPushButton *overlayButton_, *replayButton_, *sampleButton_, *reapplyButton_, *exportButton_,
+        *deleteButton_, *refreshButton_;
+    std::unique_ptr<QThread> sampleThread_;
     QTimer replayTimer_;
     std::vector<SnapshotRecord> replayFrames_;
     std::size_t replayIndex_ = 0;

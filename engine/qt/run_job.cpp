@@ -416,8 +416,14 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
                 outcome.estimator = estimator + ":" + QString::fromStdString(run.estimator);
             outcome.simulationCount = run.simulationCount;
             // The network with the samples: the run's posterior can be sampled and checked later.
-            recorder->finishTrained(run.network, {job.observationName, result.samples, {}},
-                                    outcome);
+            if (run.network.isValid())
+                recorder->finishTrained(run.network, {job.observationName, result.samples, {}},
+                                        outcome);
+            else
+                history->transaction([&] {
+                    history->saveSamples(result.runId, {job.observationName, result.samples, {}});
+                    recorder->finish(outcome);
+                });
         }
         result.state = RunState::Finished;
         const QString name = QString::fromStdString(method).toUpper();

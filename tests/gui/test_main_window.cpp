@@ -359,6 +359,27 @@ class TestMainWindow : public QObject {
         QVERIFY(diagnostics->sbcPlot()->width() >
                 diagnostics->plotScroll()->viewport()->width() * 0.9);
         test::saveScreenshot(window, "gui-nle-diagnostics.png");
+
+        // The run's network serves another observation: its posterior there is N(x_o / 2, 0.05 I).
+        Project other = document->project();
+        other.defaultObservation = "observation 2";
+        document->edit("test", other);
+        HistoryPanel* historyPanel = window.historyPanel();
+        historyPanel->selectRun(result.runId);
+        QSignalSpy sampled(historyPanel, &HistoryPanel::sampledAtObservation);
+        QCOMPARE(historyPanel->sampleSelectedAtObservation(), QString());
+        QVERIFY(sampled.wait(120000));
+        QVERIFY2(sampled.first().first().toBool(),
+                 qPrintable(historyPanel->detailsLabel()->text()));
+        QTRY_VERIFY_WITH_TIMEOUT(!window.posteriorView()->isRedrawing(), 10000);
+        const Matrix at2 = window.posteriorView()->samples();
+        QCOMPARE(at2.rows(), Eigen::Index(document->project().inference.posteriorSamples));
+        const Matrix x2 = document->project().findObservation("observation 2")->data;
+        const Vector mean2 = test::columnMeans(at2);
+        for (int i = 0; i < 10; ++i)
+            SBIW_COMPARE_NEAR(mean2(i), x2(0, i) / 2, 0.15);
+        window.centralTabs()->setCurrentWidget(window.historyPanel());
+        test::saveScreenshot(window, "gui-history-sample-at-observation.png");
     }
 
     // NLE "auto" tries each flow before the run's training starts: the loss plot shows the one
