@@ -115,10 +115,13 @@ double sigmoid(double z) {
 // The knots of one element, from its row of 3K-1 conditioner outputs.
 struct Knots {
     int bins = 0;
-    std::array<double, 65> x{}, y{}, slope{};            // K+1 knot positions and slopes
+    std::array<double, 65> x{}, y{};                     // K+1 knot positions
     std::array<double, 64> widthShare{}, heightShare{};  // softmax of the scaled raw sizes
+    const float* rawSlopes = nullptr;                    // K-1 interior slopes before softplus
+    double minDerivative = 0.0;
 
-    Knots(const float* raw, int bins_, double scale, const SplineOptions& o) : bins(bins_) {
+    Knots(const float* raw, int bins_, double scale, const SplineOptions& o)
+        : bins(bins_), rawSlopes(raw + 2 * bins_), minDerivative(o.minDerivative) {
         const double b = o.tailBound;
         auto knotsOf = [&](const float* sizes, double minSize, std::array<double, 64>& share,
                            std::array<double, 65>& knot) {
@@ -139,9 +142,13 @@ struct Knots {
         };
         knotsOf(raw, o.minBinWidth, widthShare, x);
         knotsOf(raw + bins, o.minBinHeight, heightShare, y);
-        slope[0] = slope[std::size_t(bins)] = 1.0;
-        for (int j = 1; j < bins; ++j)
-            slope[std::size_t(j)] = o.minDerivative + softplus(double(raw[2 * bins + j - 1]));
+    }
+
+    // The slope at knot j: 1 at the ends, else from the raw value through softplus. Computed
+    // when asked: an element needs the two of its bin, not all K + 1 (two transcendental
+    // functions each).
+    double slope(int j) const {
+        return j == 0 || j == bins ? 1.0 : minDerivative + softplus(double(rawSlopes[j - 1]));
     }
 
     int binOf(double value) const {
@@ -215,7 +222,7 @@ struct SplineForwardFunction : public torch::autograd::Function<SplineForwardFun
                 const auto kk = std::size_t(k);
                 double y = 0.0, logDerivative = 0.0;
                 splineInBin(value, knots.x[kk], knots.x[kk + 1] - knots.x[kk], knots.y[kk],
-                            knots.y[kk + 1] - knots.y[kk], knots.slope[kk], knots.slope[kk + 1], y,
+                            knots.y[kk + 1] - knots.y[kk], knots.slope(k), knots.slope(k + 1), y,
                             logDerivative);
                 ys[e] = float(y);
                 rowLogDet += logDerivative;
@@ -267,8 +274,8 @@ struct SplineForwardFunction : public torch::autograd::Function<SplineForwardFun
                             Dual::variable(knots.x[kk + 1] - knots.x[kk], kBinWidth),
                             Dual::variable(knots.y[kk], kKnotY),
                             Dual::variable(knots.y[kk + 1] - knots.y[kk], kBinHeight),
-                            Dual::variable(knots.slope[kk], kSlopeLeft),
-                            Dual::variable(knots.slope[kk + 1], kSlopeRight), y, logDerivative);
+                            Dual::variable(knots.slope(k), kSlopeLeft),
+                            Dual::variable(knots.slope(k + 1), kSlopeRight), y, logDerivative);
                 std::array<double, kLocalInputs> g{};
                 for (std::size_t i = 0; i < kLocalInputs; ++i)
                     g[i] = gys[e] * y.d[i] + gls[n] * logDerivative.d[i];
