@@ -313,6 +313,18 @@ int historyDelete(const QStringList& arguments, QTextStream& out, QTextStream& e
     }
 }
 
+// The project a run was trained on: PROJECT when given, else the file recorded with the run.
+// Problems go to `err`.
+std::optional<Project> loadRunProject(const QStringList& positional, const RunSummary& run, const RunHistory& history,
+                                      QTextStream& err) {
+    const QString projectPath = positional.size() > 1 ? positional.at(1) : run.projectPath;
+    if (projectPath.isEmpty()) {
+        err << "error: run " << run.id << " in " << where(history) << " has no project file recorded; name the project\n";
+        return std::nullopt;
+    }
+    return loadOrReport(projectPath, err);
+}
+
 // ---------------------------------------------------------------------------- history sample
 
 int historySample(const QStringList& arguments, QTextStream& out, QTextStream& err) {
@@ -348,12 +360,7 @@ int historySample(const QStringList& arguments, QTextStream& out, QTextStream& e
     const std::optional<RunSummary> run = findRun(history, *runId, err);
     if (!run) return kExitFailure;
     try {
-        const QString projectPath = positional.size() > 1 ? positional.at(1) : run->projectPath;
-        if (projectPath.isEmpty()) {
-            err << "error: run " << *runId << " in " << where(history) << " has no project file recorded; name the project\n";
-            return kExitFailure;
-        }
-        const std::optional<Project> project = loadOrReport(projectPath, err);
+        const std::optional<Project> project = loadRunProject(positional, *run, history, err);
         if (!project) return kExitFailure;
         // One torch thread: MCMC calls the network with a few hundred rows at a time, where a
         // second thread only adds waiting (and on a busy machine, much more).
@@ -483,12 +490,7 @@ int runDiagnose(const QStringList& arguments, QTextStream& out, QTextStream& err
     if (!run) return kExitFailure;
     const QString runName = QStringLiteral("run %1 in %2").arg(*runId).arg(where(history));
     try {
-        const QString projectPath = positional.size() > 1 ? positional.at(1) : run->projectPath;
-        if (projectPath.isEmpty()) {
-            err << "error: " << runName << " has no project file recorded; name the project\n";
-            return kExitFailure;
-        }
-        const std::optional<Project> project = loadOrReport(projectPath, err);
+        const std::optional<Project> project = loadRunProject(positional, *run, history, err);
         if (!project) return kExitFailure;
         DiagnosticsRequest request;
         request.sbc = sbc;
