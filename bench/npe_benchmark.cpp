@@ -7,7 +7,8 @@
 //   bench_npe [--method M] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn|auto]
 //             [--observations 1,2,3,4,5] [--threads T] [--device auto|cpu|cuda]
 //             [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C]
-//             [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [TASK ...]
+//             [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B]
+//             [--transform] [--raw-data] [TASK ...]
 //
 // M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
 // sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
@@ -19,7 +20,9 @@
 // --seed-offset K seeds each run with observation + K (default 0, as sbibm), to measure the spread
 // of a method over seeds.
 // --patience P and --batch-size B override the training settings (defaults 20 and 200, as sbi's
-// NPE), for experiments.
+// NPE), for experiments. --transform makes the likelihood and ratio methods train and sample in the
+// prior's unconstrained space, as sbibm does (the CSV's estimator gets "+transform"); --raw-data makes
+// NLE model positive data columns as they are rather than on the log scale (CSV: "+rawx").
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -121,6 +124,11 @@ struct SampledRun {
     std::string chosenEstimator;  // nle/snle with --estimator auto: the flow it kept
 };
 
+// --transform: NLE/NRE train and sample in the prior's unconstrained space (sbibm's automatic transforms).
+bool transformParameters = false;
+// --raw-data: NLE models positive data columns as they are, not on the log scale (the default).
+bool logPositiveColumns = NleSettings().logPositiveColumns;
+
 SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, const Simulator& simulator,
                             const Matrix& xo, const NpeSettings& common, int rounds, bool estimatorGiven) {
     SampledRun run;
@@ -153,6 +161,7 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
     McmcSettings mcmc;  // sbibm: slice, 100 chains, warm-up 100, thinning 10, resampling init
     mcmc.samples = 10000;
     mcmc.seed = common.seed;
+    mcmc.transform = transformParameters;
     // Budget, rounds, seed, device, MCMC and training of either method's settings.
     LikelihoodRunSettings likelihoodRun;
     likelihoodRun.simulations = common.simulations;
@@ -161,13 +170,17 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
     likelihoodRun.threads = common.threads;
     likelihoodRun.device = common.device;
     likelihoodRun.mcmc = mcmc;
+    likelihoodRun.transformParameters = transformParameters;
     likelihoodRun.training.patience = common.training.patience;
     likelihoodRun.training.batchSize = common.training.batchSize;
     if (method == "nle" || method == "snle") {
         NleSettings settings;
         static_cast<LikelihoodRunSettings&>(settings) = likelihoodRun;
         if (estimatorGiven) settings.estimator.kind = common.estimator.kind;
+        settings.logPositiveColumns = logPositiveColumns;
         result = runNle(prior, simulator, xo, settings, hooks);
+        if (const std::string modelling = describeDataModelling(result); !modelling.empty())
+            std::fprintf(stderr, "  %s\n", modelling.c_str());
         if (!result.estimatorTrials.empty()) {
             std::fprintf(stderr, "  %s\n", describeEstimatorChoice(result).c_str());
             run.chosenEstimator = result.estimator;
@@ -238,6 +251,8 @@ int main(int argc, char** argv) {
         else if (arg == "--c2st-threads") c2stThreads = std::atoi(next().c_str());
         else if (arg == "--csv") csvPath = next();
         else if (arg == "--amortized") amortized = true;
+        else if (arg == "--transform") transformParameters = true;
+        else if (arg == "--raw-data") logPositiveColumns = false;
         else if (arg == "--patience") patience = std::atoi(next().c_str());
         else if (arg == "--batch-size") batchSize = std::atoi(next().c_str());
         else if (arg == "--seed-offset") seedOffset = std::strtoull(next().c_str(), nullptr, 10);
@@ -246,7 +261,7 @@ int main(int argc, char** argv) {
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
             std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn|auto] "
-                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [TASK ...]");
+                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [--transform] [--raw-data] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
         else {
@@ -359,7 +374,9 @@ int main(int argc, char** argv) {
             perObservation += cell;
             csv << id << ',' << method << ',' << number << ',' << simulations << ',' << rounds << ','
                 << estimatorLabel(method, estimator, estimatorGiven)
-                << (run.chosenEstimator.empty() ? "" : ":" + run.chosenEstimator) << ',' << usedDevice << ',' << run.epochs
+                << (run.chosenEstimator.empty() ? "" : ":" + run.chosenEstimator)
+                << (transformParameters ? "+transform" : "") << (logPositiveColumns ? "" : "+rawx") << ','
+                << usedDevice << ',' << run.epochs
                 << ',' << run.simulationSeconds << ',' << run.trainingSeconds << ',' << run.samplingSeconds << ','
                 << total << ',' << acceptance << ',' << score << '\n';
             csv.flush();

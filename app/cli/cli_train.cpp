@@ -400,7 +400,7 @@ int trainThroughJob(const QCommandLineParser& parser, const QString& usage, cons
     if (method.contains("nre") || abc) notHere << "estimator";  // no density estimator
     if (abc) notHere << "device" << "max-epochs";                // no network
     if (!sequential) notHere << "rounds";
-    if (!isMethodWithMcmc(method)) notHere << "mcmc" << "chains";
+    if (!isMethodWithMcmc(method)) notHere << "mcmc" << "chains" << "transform";
     for (const QString& option : notHere)
         if (parser.isSet(option))
             return usageError(err, QStringLiteral("--%1 does not apply to %2").arg(option, method), usage);
@@ -434,6 +434,11 @@ int trainThroughJob(const QCommandLineParser& parser, const QString& usage, cons
         const std::optional<McmcMethod> sampler = parseMcmcMethod(parser.value("mcmc").toStdString());
         if (!sampler) return usageError(err, "--mcmc is slice or mh, not '" + parser.value("mcmc") + "'", usage);
         inference.mcmc.sampler = toString(*sampler);
+    }
+    if (parser.isSet("transform")) {
+        const QString value = parser.value("transform");
+        if (value != "on" && value != "off") return usageError(err, "--transform is on or off, not '" + value + "'", usage);
+        inference.transformParameters = value == "on";
     }
     const std::optional<Matrix> observation = chooseObservation(project, parser.value("observation"), err);
     if (!observation) return kExitFailure;
@@ -475,6 +480,7 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         "       [--observation FILE.csv|NAME] [--samples M] [--out SAMPLES.csv] [--device auto|cpu|cuda]\n"
         "       [--threads T] [--max-epochs E] [--save-posterior FILE.pt] [--db FILE | --no-history]\n"
         "       [--reuse-simulations] [--checkpoint-every K] [--snapshot-every K] [--mcmc slice|mh] [--chains C]\n"
+        "       [--transform on|off]\n"
         "       [--quiet] [--trust]\n"
         "   or: sbiw-cli train --resume RUN [PROJECT] [--db FILE] [--out SAMPLES.csv] [--save-posterior FILE.pt]";
     QCommandLineParser parser;
@@ -509,6 +515,11 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
                       "inference.mcmc.sampler, slice; warm-up, thinning and initialisation come from the project).",
                       "SAMPLER"});
     parser.addOption({"chains", "likelihood and ratio methods: MCMC chains (default: the project's, 100).", "C"});
+    parser.addOption({"transform",
+                      "likelihood and ratio methods: on (default: the project's inference.transform_parameters) trains "
+                      "the network and runs MCMC on the parameters in the prior's unbounded space (log for positive, "
+                      "logit for bounded ones); off uses them as they are.",
+                      "on|off"});
     parser.addOption({"estimator",
                       "Density estimator: maf, nsf or mdn; for nle and snle also auto (train MAF and NSF in round 1, "
                       "keep the lower validation loss).",
@@ -551,7 +562,7 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
         return kExitFailure;
     }
     if (method != "npe") return trainThroughJob(parser, usage, *project, projectPath, method, out, err);
-    for (const char* option : {"mcmc", "chains", "rounds"})
+    for (const char* option : {"mcmc", "chains", "rounds", "transform"})
         if (parser.isSet(option))
             return usageError(err, QStringLiteral("--%1 does not apply to npe").arg(option), usage);
     TrainingJob job;

@@ -144,6 +144,16 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     dequantizeCheck_->setToolTip(
         tr("NLE: data columns holding only whole numbers (counts, 0/1) are learnt as x + U[0, 1), "
            "so that the flow does not fit spikes at the integers"));
+    logDataCheck_ = new QCheckBox(tr("Positive data on log scale"), this);
+    logDataCheck_->setObjectName("logPositiveData");
+    logDataCheck_->setToolTip(
+        tr("NLE: data columns positive in every simulation are learnt as log x, where noise "
+           "proportional to the value (populations, rates) is simple"));
+    transformCheck_ = new QCheckBox(tr("Work on log/logit scale"), this);
+    transformCheck_->setObjectName("transformParameters");
+    transformCheck_->setToolTip(
+        tr("The network takes, and MCMC moves, the parameters in the prior's unbounded space: "
+           "log θ for positive parameters, logit for bounded ones (as sbibm runs NLE and NRE)"));
     zScoreCheck_ = new QCheckBox(tr("Scale statistics (z-score)"), this);
     zScoreCheck_->setToolTip(tr("Divide every statistic by its spread over prior-predictive simulations"));
     zScoreCheck_->setObjectName("abcZScore");
@@ -199,7 +209,9 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     mcmcChainRow_->addWidget(mcmcThinningSpin_);
     form->addRow(tr("Warm-up, thinning"), mcmcChainRow_);
     form->addRow(tr("Chains start at"), mcmcInitCombo_);
+    form->addRow(QString(), transformCheck_);
     form->addRow(QString(), dequantizeCheck_);
+    form->addRow(QString(), logDataCheck_);
     form->addRow(tr("ABC summary"), summaryCombo_);
     form->addRow(tr("Summary columns"), summaryColumnsEdit_);
     form->addRow(tr("ABC distance"), distanceCombo_);
@@ -226,6 +238,8 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     connect(summaryColumnsEdit_, &QLineEdit::editingFinished, this, [this] { commit(-1); });
     connect(zScoreCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
     connect(dequantizeCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
+    connect(transformCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
+    connect(logDataCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
     connect(regressionCheck_, &QCheckBox::toggled, this, [this] { commit(-1); });
     int key = 2000;
     for (QSpinBox* box : {simulationsSpin_, roundsSpin_, batchSpin_, maxEpochsSpin_, patienceSpin_,
@@ -290,8 +304,14 @@ void TrainingPanel::refresh() {
          std::initializer_list<QWidget*>{mcmcSamplerCombo_, mcmcChainsSpin_, mcmcInitCombo_})
         form_->setRowVisible(w, samplesByMcmc(s.method));
     form_->setRowVisible(mcmcChainRow_, samplesByMcmc(s.method));
+    transformCheck_->setChecked(s.transformParameters);
+    transformCheck_->setEnabled(samplesByMcmc(s.method));
+    form_->setRowVisible(transformCheck_, samplesByMcmc(s.method));
     dequantizeCheck_->setChecked(s.dequantizeWholeNumbers);
     dequantizeCheck_->setEnabled(isNeuralLikelihoodMethod(s.method));
+    logDataCheck_->setChecked(s.logPositiveData);
+    logDataCheck_->setEnabled(isNeuralLikelihoodMethod(s.method));
+    form_->setRowVisible(logDataCheck_, isNeuralLikelihoodMethod(s.method));
     form_->setRowVisible(dequantizeCheck_, isNeuralLikelihoodMethod(s.method));
     summaryCombo_->setCurrentIndex(summaryCombo_->findData(QString::fromStdString(s.abc.summary)));
     distanceCombo_->setCurrentIndex(
@@ -338,6 +358,8 @@ void TrainingPanel::commit(int mergeKey) {
     s.mcmc.thinning = mcmcThinningSpin_->value();
     s.mcmc.init = mcmcInitCombo_->currentData().toString().toStdString();
     s.dequantizeWholeNumbers = dequantizeCheck_->isChecked();
+    s.transformParameters = transformCheck_->isChecked();
+    s.logPositiveData = logDataCheck_->isChecked();
     s.abc.summary = summaryCombo_->currentData().toString().toStdString();
     s.abc.distance = distanceCombo_->currentData().toString().toStdString();
     s.abc.zScore = zScoreCheck_->isChecked();

@@ -47,6 +47,8 @@ class TrainingPanel : public QWidget {
     QComboBox* estimatorCombo() const { return estimatorCombo_; }
     QComboBox* mcmcSamplerCombo() const { return mcmcSamplerCombo_; }
     QCheckBox* dequantizeCheck() const { return dequantizeCheck_; }
+    QCheckBox* transformCheck() const { return transformCheck_; }
+    QCheckBox* logDataCheck() const { return logDataCheck_; }
     QSpinBox* mcmcChainsSpin() const { return mcmcChainsSpin_; }
     QSpinBox* mcmcThinningSpin() const { return mcmcThinningSpin_; }
     QSpinBox* simulationsSpin() const { return simulationsSpin_; }
@@ -83,6 +85,8 @@ class TrainingPanel : public QWidget {
     QLineEdit* summaryColumnsEdit_;
     QCheckBox *zScoreCheck_, *regressionCheck_;
     QCheckBox* dequantizeCheck_;  // nle, snle
+    QCheckBox* transformCheck_;   // likelihood and ratio methods
+    QCheckBox* logDataCheck_;     // nle, snle
     QSpinBox *simulationsSpin_, *roundsSpin_, *batchSpin_, *maxEpochsSpin_, *patienceSpin_,
         *seedSpin_;
     QDoubleSpinBox* learningRateSpin_;

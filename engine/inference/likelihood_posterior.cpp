@@ -26,16 +26,20 @@ void checkObservation(const Matrix& observation, int dataDimension) {
                                     std::to_string(dataDimension) + " values");
 }
 
-// log p(θ) + Σ_i term(θ, x_o,i) for a batch of chains (the i.i.d. rows' terms add up).
+// log p(θ) + Σ_i term(θ, x_o,i) for a batch of chains (the i.i.d. rows' terms add up). With
+// transformInput the network takes θ in the prior's unconstrained space.
 BatchLogDensity logPosteriorOf(const JointPrior& prior, const Matrix& observation,
-                               const torch::Device& device, const LikelihoodTerm& term) {
+                               const torch::Device& device, const LikelihoodTerm& term,
+                               bool transformInput) {
     const torch::Tensor xo = toTensor(observation, device);
     const std::int64_t trials = observation.rows();
-    return [&prior, xo, trials, device, term](const Matrix& thetas) -> Vector {
+    return [&prior, xo, trials, device, term, transformInput](const Matrix& thetas) -> Vector {
         Vector logDensity = prior.logProb(thetas);
         torch::NoGradGuard noGrad;
         const std::int64_t chains = thetas.rows();
-        const torch::Tensor theta = toTensor(thetas, device).repeat_interleave(trials, 0);
+        const torch::Tensor theta =
+            toTensor(transformInput ? prior.toUnconstrained(thetas) : thetas, device)
+                .repeat_interleave(trials, 0);
         const Matrix summed =
             toMatrix(term(theta, xo.repeat({chains, 1})).view({chains, trials}).sum(1, true));
         for (Eigen::Index c = 0; c < chains; ++c)
@@ -118,11 +122,12 @@ void reportChosenTraining(const TrainingSummary& training, int round,
 
 McmcResult samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation,
                                  const torch::Device& device, const LikelihoodTerm& term,
-                                 const McmcSettings& settings, const TrainingHooks& hooks) {
+                                 bool transformInput, const McmcSettings& settings,
+                                 const TrainingHooks& hooks) {
     if (hooks.onStage)
         hooks.onStage("sampling");
-    return sampleMcmcWithNetwork(logPosteriorOf(prior, observation, device, term), prior, settings,
-                                 hooks);
+    return sampleMcmcWithNetwork(logPosteriorOf(prior, observation, device, term, transformInput),
+                                 prior, settings, hooks);
 }
 
 NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulator,
@@ -157,7 +162,13 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
     setComputeThreads(1);
     const torch::Device device(resolveDevice(settings.device));
     Matrix pooledTheta = std::move(set.theta);
-    torch::Tensor thetaData = toTensor(pooledTheta, device);
+    // The network's θ input: θ itself, or z = toUnconstrained(θ) (sbibm trains NLE and NRE
+    // there: log θ for LogNormal priors, logit θ for uniform ones).
+    const bool transformInput = settings.transformParameters;
+    const auto networkInput = [&](const Matrix& theta) {
+        return toTensor(transformInput ? prior.toUnconstrained(theta) : theta, device);
+    };
+    torch::Tensor thetaData = networkInput(pooledTheta);
     torch::Tensor xData = toTensor(set.x, device);
     const auto roundLabel = [&settings](int round) { return settings.rounds > 1 ? round : 0; };
     // One round's training of `model` on all pairs so far.
@@ -233,7 +244,8 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
     }
     if (result.estimator.empty())
         result.estimator = candidates.front().name;
-    const BatchLogDensity logPosterior = logPosteriorOf(prior, observation, device, model.term);
+    const BatchLogDensity logPosterior =
+        logPosteriorOf(prior, observation, device, model.term, transformInput);
 
     for (int round = 1; round <= settings.rounds; ++round) {
         LikelihoodRound current = first;
@@ -271,7 +283,7 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
                 break;
             }
             appendRows(pooledTheta, added.theta);
-            thetaData = torch::cat({thetaData, toTensor(added.theta, device)}, 0);
+            thetaData = torch::cat({thetaData, networkInput(added.theta)}, 0);
             xData = torch::cat({xData, toTensor(added.x, device)}, 0);
         }
         current.trainingPairs = pooledTheta.rows();
@@ -305,10 +317,10 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
     }
     if (!result.trained || result.training.status != RunStatus::Finished)
         return result;
-    result.network = makeMcmcPosterior(model, prior, settings.mcmc, int(thetaData.size(1)),
-                                       int(xData.size(1)), device);
-    result.posterior =
-        samplePosteriorByMcmc(prior, observation, device, model.term, settings.mcmc, hooks);
+    result.network = makeMcmcPosterior(model, transformInput, prior, settings.mcmc,
+                                       int(thetaData.size(1)), int(xData.size(1)), device);
+    result.posterior = samplePosteriorByMcmc(prior, observation, device, model.term,
+                                             transformInput, settings.mcmc, hooks);
     if (result.posterior.cancelled) {
         result.training.status = RunStatus::Cancelled;
         result.training.stopReason = "cancelled while sampling the posterior";
@@ -338,7 +350,8 @@ nlohmann::json mcmcToJson(const McmcSettings& s) {
             {"resample_candidates", s.resampleCandidates},
             {"seed", s.seed},
             {"slice_max_steps_out", s.sliceMaxStepsOut},
-            {"mh_target_acceptance", s.mhTargetAcceptance}};
+            {"mh_target_acceptance", s.mhTargetAcceptance},
+            {"transform", s.transform}};
 }
 
 McmcSettings mcmcFromJson(const nlohmann::json& j) {
@@ -357,6 +370,7 @@ McmcSettings mcmcFromJson(const nlohmann::json& j) {
     s.seed = j.at("seed").get<std::uint64_t>();
     s.sliceMaxStepsOut = j.at("slice_max_steps_out").get<int>();
     s.mhTargetAcceptance = j.at("mh_target_acceptance").get<double>();
+    s.transform = j.value("transform", false);  // absent in archives of before the option
     throwIfProblems(s.validate());
     return s;
 }
@@ -372,12 +386,13 @@ void checkMcmcObservation(const Matrix& observation, int dataDimension) {
 
 }  // namespace
 
-McmcPosterior neural::makeMcmcPosterior(const LikelihoodModel& model, const JointPrior& prior,
-                                        const McmcSettings& mcmc, int parameters, int data,
-                                        const torch::Device& device) {
+McmcPosterior neural::makeMcmcPosterior(const LikelihoodModel& model, bool transformInput,
+                                        const JointPrior& prior, const McmcSettings& mcmc,
+                                        int parameters, int data, const torch::Device& device) {
     auto state = std::make_shared<detail::McmcPosteriorState>();
     state->module = model.module;
     state->term = model.term;
+    state->transformInput = transformInput;
     state->network = model.network;
     state->priorBlocks = prior.blockSpecs();
     state->prior = prior;
@@ -421,7 +436,8 @@ Vector McmcPosterior::logPotential(const Matrix& theta, const Matrix& observatio
                                     " columns");
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->module->eval();
-    return neural::logPosteriorOf(state_->prior, observation, state_->device, state_->term)(theta);
+    return neural::logPosteriorOf(state_->prior, observation, state_->device, state_->term,
+                                  state_->transformInput)(theta);
 }
 
 McmcResult McmcPosterior::sample(std::int64_t count, const Matrix& observation, std::uint64_t seed,
@@ -434,7 +450,8 @@ McmcResult McmcPosterior::sample(std::int64_t count, const Matrix& observation, 
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->module->eval();
     return sampleMcmc(
-        neural::logPosteriorOf(state_->prior, observation, state_->device, state_->term),
+        neural::logPosteriorOf(state_->prior, observation, state_->device, state_->term,
+                               state_->transformInput),
         state_->prior, settings, control);
 }
 
@@ -444,6 +461,7 @@ std::string McmcPosterior::toBytes() const {
     meta["format"] = kMcmcFormatName;
     meta["version"] = kMcmcFormatVersion;
     meta["network"] = state_->network;
+    meta["transform_parameters"] = state_->transformInput;
     meta["parameters"] = state_->parameters;
     meta["data"] = state_->data;
     meta["mcmc"] = mcmcToJson(state_->mcmc);
@@ -478,7 +496,10 @@ McmcPosterior McmcPosterior::fromBytes(const std::string& bytes, const std::stri
         model.module->load(archive);
         model.module->to(on);
         model.module->eval();
-        return neural::makeMcmcPosterior(model, JointPrior(blocks), mcmcFromJson(meta.at("mcmc")),
+        // Archives written before the field existed fed the network θ itself.
+        const bool transformInput = meta.value("transform_parameters", false);
+        return neural::makeMcmcPosterior(model, transformInput, JointPrior(blocks),
+                                         mcmcFromJson(meta.at("mcmc")),
                                          meta.at("parameters").get<int>(),
                                          meta.at("data").get<int>(), on);
     } catch (const std::exception& error) {

@@ -67,9 +67,11 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
 
 // Samples by MCMC from p(θ | x_o) ∝ exp(Σ_i term(θ, x_o,i)) p(θ): every chain's θ is paired with
 // every observation row in one network call, and the rows' terms are summed per chain.
+// With transformInput the network takes θ in the prior's unconstrained space.
 McmcResult samplePosteriorByMcmc(const JointPrior& prior, const Matrix& observation,
                                  const torch::Device& device, const LikelihoodTerm& term,
-                                 const McmcSettings& settings, const TrainingHooks& hooks);
+                                 bool transformInput, const McmcSettings& settings,
+                                 const TrainingHooks& hooks);
 
 // Untrained networks of the architecture `network` describes (LikelihoodModel::network), for
 // loading stored weights into: NLE's flow (nle.cpp) and NRE's classifier (nre.cpp). Throw
@@ -80,8 +82,8 @@ LikelihoodModel rebuildRatioNetwork(const nlohmann::json& network, const torch::
 
 // A trained network with its prior and the run's sampler settings (θ has `parameters`
 // columns, an observation row `data`); shares the module.
-McmcPosterior makeMcmcPosterior(const LikelihoodModel& model, const JointPrior& prior,
-                                const McmcSettings& mcmc, int parameters, int data,
-                                const torch::Device& device);
+McmcPosterior makeMcmcPosterior(const LikelihoodModel& model, bool transformInput,
+                                const JointPrior& prior, const McmcSettings& mcmc, int parameters,
+                                int data, const torch::Device& device);
 
 }  // namespace sbiw::neural

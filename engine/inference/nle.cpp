@@ -35,6 +35,20 @@ torch::Tensor cellOffsets(std::int64_t rows, std::int64_t columns, std::uint64_t
     return u;
 }
 
+// Columns of x positive in every training row that are not dequantised: the flow models log x
+// there (with the Jacobian, so the loss stays -log q(x | θ)). Positive data often spans orders of
+// magnitude with noise proportional to its size (populations, rates, durations), which is
+// Gaussian-like on the log scale, but from a few thousandths to a hundred on the raw one
+// (sbibm's lotka_volterra). The Jacobian does not depend on θ, so the posterior is the same
+// model's. A later value <= 0 there lies outside the model's support: it is read at a tiny
+// positive value, i.e. as all but impossible.
+torch::Tensor positiveColumns(const torch::Tensor& x, const torch::Tensor& discrete) {
+    return ((x > 0).all(0) & (discrete == 0)).to(torch::kDouble);
+}
+
+// The smallest value a log-modelled column is read at.
+constexpr double kLogColumnFloor = 1e-30;
+
 // The z-scoring of x and θ a network is built with (replaced by the stored values on load).
 struct Standardization {
     torch::Tensor xMean, xStd, thetaMean, thetaStd;
@@ -44,7 +58,8 @@ struct Standardization {
 // dequantised. `network` in the result says how to build it again (rebuildLikelihoodNetwork).
 neural::LikelihoodModel likelihoodNetwork(EstimatorSettings estimatorSettings, int parameters,
                                           int data, const Standardization& z,
-                                          const torch::Tensor& discrete, std::uint64_t seed,
+                                          const torch::Tensor& discrete,
+                                          const torch::Tensor& logColumns, std::uint64_t seed,
                                           const torch::Device& device) {
     // Roles swapped against NPE: the density is over x, the condition is θ.
     neural::EstimatorShape shape;
@@ -57,6 +72,7 @@ neural::LikelihoodModel likelihoodNetwork(EstimatorSettings estimatorSettings, i
     neural::LikelihoodModel model;
     model.module = estimator;
     const torch::Tensor discreteCpu = discrete.to(torch::kCPU, torch::kDouble);
+    const torch::Tensor logCpu = logColumns.to(torch::kCPU, torch::kDouble);
     model.network = {{"kind", "likelihood"},
                      {"estimator", detail::estimatorSettingsToJson(estimatorSettings)},
                      {"parameters", parameters},
@@ -64,30 +80,45 @@ neural::LikelihoodModel likelihoodNetwork(EstimatorSettings estimatorSettings, i
                      {"seed", seed},
                      {"dequantized_columns",
                       std::vector<double>(discreteCpu.data_ptr<double>(),
-                                          discreteCpu.data_ptr<double>() + discreteCpu.numel())}};
+                                          discreteCpu.data_ptr<double>() + discreteCpu.numel())},
+                     {"log_columns", std::vector<double>(logCpu.data_ptr<double>(),
+                                                         logCpu.data_ptr<double>() + logCpu.numel())}};
     const bool anyDiscrete = discreteCpu.sum().item<double>() > 0;
+    const bool anyLog = logCpu.sum().item<double>() > 0;
+    const torch::Tensor logMask = logColumns.to(device) > 0.5;
+    // log q(x | θ) from the flow over y = (x with log x in the log columns): log q_y(y | θ)
+    // - Σ log x over those columns.
+    const auto logLikelihood = [estimator, anyLog, logMask](const torch::Tensor& xRows,
+                                                            const torch::Tensor& thetaRows) {
+        if (!anyLog)
+            return estimator->logProb(xRows, thetaRows);
+        const torch::Tensor logX = torch::log(xRows.clamp_min(kLogColumnFloor));
+        const torch::Tensor y = torch::where(logMask, logX, xRows);
+        return estimator->logProb(y, thetaRows) -
+               torch::where(logMask, logX, torch::zeros_like(logX)).sum(1);
+    };
     const torch::Tensor mask = discrete.to(device, z.xMean.scalar_type());
     const torch::Tensor cellCentre = 0.5 * mask;
     // Training batches draw fresh offsets; validation reads cell centres, as sampling does,
     // so that validation losses compare across epochs.
     auto batches = std::make_shared<std::uint64_t>(0);
     const std::uint64_t offsetSeed = seed ^ 0xDE0A4711ULL;
-    model.loss = [estimator, anyDiscrete, cellCentre, mask, batches, offsetSeed](
+    model.loss = [estimator, logLikelihood, anyDiscrete, cellCentre, mask, batches, offsetSeed](
                      const torch::Tensor& thetaRows, const torch::Tensor& xRows,
                      const torch::Tensor&) {
         if (!anyDiscrete)
-            return -estimator->logProb(xRows, thetaRows).mean();
+            return -logLikelihood(xRows, thetaRows).mean();
         const torch::Tensor shift =
             estimator->is_training()
                 ? cellOffsets(xRows.size(0), xRows.size(1), offsetSeed, (*batches)++)
                           .to(xRows.options()) *
                       mask
                 : cellCentre;
-        return -estimator->logProb(xRows + shift, thetaRows).mean();
+        return -logLikelihood(xRows + shift, thetaRows).mean();
     };
-    model.term = [estimator, anyDiscrete, cellCentre](const torch::Tensor& thetaRows,
-                                                      const torch::Tensor& xRows) {
-        return estimator->logProb(anyDiscrete ? xRows + cellCentre : xRows, thetaRows);
+    model.term = [logLikelihood, anyDiscrete, cellCentre](const torch::Tensor& thetaRows,
+                                                          const torch::Tensor& xRows) {
+        return logLikelihood(anyDiscrete ? xRows + cellCentre : xRows, thetaRows);
     };
     return model;
 }
@@ -153,18 +184,71 @@ std::string describeEstimatorChoice(const NleResult& result) {
     return line.str();
 }
 
+namespace {
+
+std::vector<int> columnsOf(const torch::Tensor& mask) {
+    std::vector<int> columns;
+    const torch::Tensor m = mask.to(torch::kCPU, torch::kDouble).contiguous();
+    for (std::int64_t j = 0; j < m.numel(); ++j)
+        if (m.data_ptr<double>()[j] > 0.5)
+            columns.push_back(int(j));
+    return columns;
+}
+
+// "1-3, 5" from 0-based columns.
+std::string columnRanges(const std::vector<int>& columns) {
+    std::ostringstream text;
+    for (std::size_t i = 0; i < columns.size();) {
+        std::size_t j = i;
+        while (j + 1 < columns.size() && columns[j + 1] == columns[j] + 1)
+            ++j;
+        text << (i ? ", " : "") << columns[i] + 1;
+        if (j > i)
+            text << "-" << columns[j] + 1;
+        i = j + 1;
+    }
+    return text.str();
+}
+
+}  // namespace
+
+std::string describeDataModelling(const NleResult& result) {
+    std::vector<std::string> parts;
+    if (!result.logColumns.empty())
+        parts.push_back("data columns modelled on the log scale (positive in every simulation): " +
+                        columnRanges(result.logColumns));
+    if (!result.dequantizedColumns.empty())
+        parts.push_back(std::string(parts.empty() ? "data columns " : "") +
+                        "dequantised (whole numbers): " + columnRanges(result.dequantizedColumns));
+    std::string line;
+    for (const std::string& part : parts)
+        line += (line.empty() ? "" : "; ") + part;
+    return line;
+}
+
 NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const NleSettings& settings, const TrainingHooks& hooks) {
     throwIfProblems(settings.validate());
-    const auto modelOfKind = [&settings](const std::string& kind) {
-        return [&settings, kind](const torch::Tensor& theta, const torch::Tensor& x,
-                                 const torch::Device& device) {
+    // Every candidate is built from the same round-1 pairs, so sees the same columns.
+    std::vector<int> dequantizedColumns, logColumnList;
+    const auto modelOfKind = [&](const std::string& kind) {
+        return [&, kind](const torch::Tensor& theta, const torch::Tensor& x,
+                         const torch::Device& device) {
             const torch::Tensor xCpu = x.to(torch::kCPU, torch::kDouble);
             const torch::Tensor discrete = settings.dequantizeWholeNumbers
                                                ? wholeNumberColumns(xCpu)
                                                : torch::zeros({x.size(1)}, torch::kDouble);
-            // Standardise x as dequantised: centres of the cells, plus the offsets' variance 1/12.
-            auto [xMeanCentred, xStdRaw] = neural::columnStandardization(xCpu + 0.5 * discrete);
+            const torch::Tensor logColumns = settings.logPositiveColumns
+                                                 ? positiveColumns(xCpu, discrete)
+                                                 : torch::zeros({x.size(1)}, torch::kDouble);
+            dequantizedColumns = columnsOf(discrete);
+            logColumnList = columnsOf(logColumns);
+            // Standardise x as the flow sees it: log x in the log columns, the dequantised
+            // columns' cell centres plus the offsets' variance 1/12.
+            const torch::Tensor xModelled =
+                torch::where(logColumns > 0, torch::log(xCpu.clamp_min(kLogColumnFloor)), xCpu);
+            auto [xMeanCentred, xStdRaw] =
+                neural::columnStandardization(xModelled + 0.5 * discrete);
             const torch::Tensor xStd =
                 torch::where(discrete > 0, (xStdRaw.square() + 1.0 / 12.0).sqrt(), xStdRaw);
             const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
@@ -173,7 +257,7 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
             return likelihoodNetwork(
                 estimatorSettings, int(theta.size(1)), int(x.size(1)),
                 {xMeanCentred.to(x.dtype()), xStd.to(x.dtype()), thetaMean, thetaStd}, discrete,
-                settings.seed, device);
+                logColumns, settings.seed, device);
         };
     };
     std::vector<neural::LikelihoodCandidate> candidates;
@@ -183,7 +267,11 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
                                                : std::vector<std::string>{settings.estimator.kind};
     for (const std::string& kind : kinds)
         candidates.push_back({kind, modelOfKind(kind)});
-    return neural::runLikelihoodRounds(prior, simulator, observation, settings, candidates, hooks);
+    NleResult result =
+        neural::runLikelihoodRounds(prior, simulator, observation, settings, candidates, hooks);
+    result.dequantizedColumns = dequantizedColumns;
+    result.logColumns = logColumnList;
+    return result;
 }
 
 neural::LikelihoodModel neural::rebuildLikelihoodNetwork(const nlohmann::json& network,
@@ -192,7 +280,12 @@ neural::LikelihoodModel neural::rebuildLikelihoodNetwork(const nlohmann::json& n
     const int data = network.at("data").get<int>();
     const std::vector<double> discrete =
         network.at("dequantized_columns").get<std::vector<double>>();
-    if (parameters < 1 || data < 1 || int(discrete.size()) != data)
+    // Networks stored before log columns existed modelled every column as it is.
+    const std::vector<double> logColumns = network.contains("log_columns")
+                                               ? network.at("log_columns").get<std::vector<double>>()
+                                               : std::vector<double>(std::size_t(data), 0.0);
+    if (parameters < 1 || data < 1 || int(discrete.size()) != data ||
+        int(logColumns.size()) != data)
         throw std::runtime_error("the likelihood network's dimensions do not agree");
     const torch::Tensor discreteTensor =
         torch::tensor(discrete, torch::TensorOptions().dtype(torch::kDouble));
@@ -202,6 +295,7 @@ neural::LikelihoodModel neural::rebuildLikelihoodNetwork(const nlohmann::json& n
                                       torch::ones({parameters}, dtype)};
     return likelihoodNetwork(detail::estimatorSettingsFromJson(network.at("estimator")), parameters,
                              data, placeholder, discreteTensor,
+                             torch::tensor(logColumns, torch::TensorOptions().dtype(torch::kDouble)),
                              network.at("seed").get<std::uint64_t>(), device);
 }
 

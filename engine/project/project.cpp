@@ -218,7 +218,9 @@ bool InferenceSettings::operator==(const InferenceSettings& o) const {
     return method == o.method && estimator == o.estimator && simulations == o.simulations &&
            rounds == o.rounds && seed == o.seed && device == o.device && threads == o.threads &&
            posteriorSamples == o.posteriorSamples && training == o.training && abc == o.abc &&
-           mcmc == o.mcmc && dequantizeWholeNumbers == o.dequantizeWholeNumbers;
+           mcmc == o.mcmc && dequantizeWholeNumbers == o.dequantizeWholeNumbers &&
+           logPositiveData == o.logPositiveData &&
+           transformParameters == o.transformParameters;
 }
 
 Problems ViewSettings::validate() const {

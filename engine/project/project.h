@@ -122,6 +122,13 @@ struct InferenceSettings {
     McmcProjectSettings mcmc;
     // nle, snle: model data columns that hold only whole numbers dequantised (NleSettings).
     bool dequantizeWholeNumbers = true;
+    // nle, snle: model data columns that are positive in every simulation on the log scale.
+    bool logPositiveData = true;
+    // Likelihood and ratio methods: the network takes θ, and MCMC moves, in the prior's
+    // unconstrained space (log θ for a positive parameter, logit for a bounded one), as sbibm
+    // runs them (LikelihoodRunSettings::transformParameters, McmcSettings::transform). Off by
+    // default: on bounded priors it made things worse (docs/BENCHMARKS.md, "Session 9").
+    bool transformParameters = false;
 
     Problems validate() const;
     bool operator==(const InferenceSettings& o) const;

@@ -227,7 +227,8 @@ void readInference(JsonReader& reader, const QJsonValue& value, const std::strin
     reader.rejectUnknownKeys(
         o, path,
         {"method", "estimator", "simulations", "rounds", "seed", "device", "threads",
-         "posterior_samples", "training", "abc", "mcmc", "dequantize_whole_numbers"});
+         "posterior_samples", "training", "abc", "mcmc", "dequantize_whole_numbers",
+         "log_positive_data", "transform_parameters"});
     s.method = reader.string(o, "method", path, false, s.method);
     s.estimator = reader.string(o, "estimator", path, false, s.estimator);
     s.simulations = reader.integer(o, "simulations", path, s.simulations);
@@ -245,6 +246,8 @@ void readInference(JsonReader& reader, const QJsonValue& value, const std::strin
     readMcmc(reader, o.value("mcmc"), joinPath(path, "mcmc"), s.mcmc);
     s.dequantizeWholeNumbers =
         reader.boolean(o, "dequantize_whole_numbers", path, s.dequantizeWholeNumbers);
+    s.logPositiveData = reader.boolean(o, "log_positive_data", path, s.logPositiveData);
+    s.transformParameters = reader.boolean(o, "transform_parameters", path, s.transformParameters);
 }
 
 void readView(JsonReader& reader, const QJsonValue& value, const std::string& path, ViewSettings& v) {
@@ -618,6 +621,16 @@ QJsonObject projectToJson(const Project& project) {
     if (!s.dequantizeWholeNumbers) {
         QJsonObject inference = root.value("inference").toObject();
         inference.insert("dequantize_whole_numbers", false);
+        root.insert("inference", inference);
+    }
+    if (!s.logPositiveData) {
+        QJsonObject inference = root.value("inference").toObject();
+        inference.insert("log_positive_data", false);
+        root.insert("inference", inference);
+    }
+    if (s.transformParameters != InferenceSettings{}.transformParameters) {
+        QJsonObject inference = root.value("inference").toObject();
+        inference.insert("transform_parameters", s.transformParameters);
         root.insert("inference", inference);
     }
     if (!(s.mcmc == McmcProjectSettings{})) {

@@ -77,6 +77,7 @@ McmcSettings mcmcSettingsOf(const RunJob& job) {
     McmcSettings mcmc;
     mcmc.samples = job.project.inference.posteriorSamples;
     mcmc.seed = job.project.inference.seed;
+    mcmc.transform = job.project.inference.transformParameters;
     job.project.inference.mcmc.applyTo(mcmc);
     return mcmc;
 }
@@ -87,8 +88,10 @@ NleSettings nleSettingsOf(const RunJob& job) {
     copyNeural(settings, inference);
     settings.estimator.kind = inference.estimator;  // maf, nsf, mdn or auto
     settings.dequantizeWholeNumbers = inference.dequantizeWholeNumbers;
+    settings.logPositiveColumns = inference.logPositiveData;
     settings.rounds = roundsOf(inference);
     settings.mcmc = mcmcSettingsOf(job);
+    settings.transformParameters = inference.transformParameters;
     return settings;
 }
 
@@ -99,6 +102,7 @@ NreSettings nreSettingsOf(const RunJob& job) {
     settings.loss = inference.method == "nre-c" || inference.method == "snre-c" ? "c" : "a";
     settings.rounds = roundsOf(inference);
     settings.mcmc = mcmcSettingsOf(job);
+    settings.transformParameters = inference.transformParameters;
     return settings;
 }
 
@@ -381,6 +385,7 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
                                                          job.project.parameterNames());
         if (!ratio) {
             settings["dequantize_whole_numbers"] = nle.dequantizeWholeNumbers;
+            settings["log_positive_data"] = nle.logPositiveColumns;
         } else {
             settings["loss"] = QString::fromStdString(nre.loss);
             if (nre.loss == "c") {
@@ -448,6 +453,8 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
                      'f', 3);
         if (!run.estimatorTrials.empty())
             result.details << QString::fromStdString(describeEstimatorChoice(run));
+        if (const std::string modelling = describeDataModelling(run); !modelling.empty())
+            result.details << QString::fromStdString(modelling);
         if (run.rounds.size() > 1)
             for (const LikelihoodRound& round : run.rounds)
                 result.details

@@ -188,6 +188,7 @@ QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& esti
                        {"thinning", settings.mcmc.thinning},
                        {"warmup", settings.mcmc.warmupSteps},
                        {"mcmc_init", QString::fromStdString(toString(settings.mcmc.init))},
+                       {"transform_parameters", settings.transformParameters},
                        {"posterior_samples", qint64(settings.mcmc.samples)},
                        {"device", QString::fromStdString(settings.device)},
                        {"observation", observationName},

@@ -21,7 +21,8 @@ namespace sbiw {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr double kMinusInfinity = -std::numeric_limits<double>::infinity();
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+constexpr double kMinusInfinity = -kInfinity;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Streams under StreamPurpose::Sampling, far above the per-sample indices that posterior
@@ -30,6 +31,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::uint64_t kChainStream = 0x4D434D43'00000000ULL;  // "MCMC"
 constexpr std::uint64_t kStartStream = kChainStream + (1ULL << 32);
 constexpr std::uint64_t kPoolStream = kChainStream + (2ULL << 32);
+constexpr std::uint64_t kWidthStream = kChainStream + (3ULL << 32);
+// Prior draws whose spread in z space sets the initial step sizes there.
+constexpr Eigen::Index kWidthDraws = 1000;
 
 // Tries per chain to find a prior draw where the target is finite (prior init).
 constexpr int kMaxStartAttempts = 1000;
@@ -48,7 +52,10 @@ struct Run {
     const LoopControl& control;
     Clock::time_point start;
     int dimension = 0;
-    std::vector<double> lower, upper;  // the prior's support, per coordinate
+    // The chains' space: θ, or with settings.transform z = prior.toUnconstrained(θ), where every
+    // coordinate is unbounded. "Points" below are in that space; starts and draws are mapped.
+    bool transformed = false;
+    std::vector<double> lower, upper;  // the support in the chains' space, per coordinate
     std::int64_t drawsPerChain = 0;
     std::int64_t iterationsPerChain = 0;
 
@@ -70,7 +77,38 @@ struct Run {
                (control.shouldCancel && control.shouldCancel());
     }
 
-    Vector evaluate(const Matrix& rows) {
+    // θ of a point (a copy in θ space, mapped in z space).
+    Matrix parametersOf(const Matrix& points) const {
+        return transformed ? prior.fromUnconstrained(points) : points;
+    }
+    Matrix pointsOf(const Matrix& theta) const {
+        return transformed ? prior.toUnconstrained(theta) : theta;
+    }
+    // A prior draw as a point of the chains' space.
+    void drawPoint(RandomStream& rng, double* out) const {
+        prior.sample(rng, out);
+        if (transformed) {
+            std::vector<double> theta(out, out + dimension);
+            prior.toUnconstrained(theta.data(), out);
+        }
+    }
+    bool inSupport(const double* point) const {
+        if (!transformed)
+            return prior.inSupport(point);
+        return std::all_of(point, point + dimension, [](double z) { return std::isfinite(z); });
+    }
+    // The prior's log-density at a point, in the chains' space (with the Jacobian in z space).
+    double priorLogDensity(const double* point) const {
+        if (!transformed)
+            return prior.logProb(point);
+        std::vector<double> theta(std::size_t(dimension), 0.0);
+        prior.fromUnconstrained(point, theta.data());
+        return prior.logProb(theta.data()) + prior.logAbsDetJacobian(point);
+    }
+
+    // The target at points of the chains' space: in z space log p(θ(z)) + log |dθ/dz|.
+    Vector evaluate(const Matrix& points) {
+        const Matrix rows = parametersOf(points);
         Vector values = target(rows);
         calls.fetch_add(1, std::memory_order_relaxed);
         evaluations.fetch_add(rows.rows(), std::memory_order_relaxed);
@@ -92,6 +130,10 @@ struct Run {
                 throw std::runtime_error(text.str());
             }
         }
+        if (transformed)
+            for (Eigen::Index r = 0; r < values.size(); ++r)
+                if (values[r] != kMinusInfinity)
+                    values[r] += prior.logAbsDetJacobian(points.row(r).data());
         return values;
     }
 };
@@ -350,11 +392,26 @@ class SliceGroup {
 };
 
 // Initial bracket width per coordinate: the prior's standard deviation, or the support's width
-// where that is not finite, or 1.
-Vector initialWidths(const JointPrior& prior) {
+// where that is not finite, or 1. In z space: the standard deviation of prior draws mapped there.
+Vector initialWidths(const Run& run) {
+    const JointPrior& prior = run.prior;
+    const int d = prior.dimension();
+    Vector width(d);
+    if (run.transformed) {
+        Matrix points(kWidthDraws, d);
+        RandomStream rng(run.settings.seed, StreamPurpose::Sampling, kWidthStream);
+        for (Eigen::Index i = 0; i < points.rows(); ++i)
+            run.drawPoint(rng, points.row(i).data());
+        const Eigen::RowVectorXd mean = points.colwise().mean();
+        for (int i = 0; i < d; ++i) {
+            const double w = std::sqrt((points.col(i).array() - mean[i]).square().sum() /
+                                       double(points.rows() - 1));
+            width[i] = std::isfinite(w) && w > 0.0 ? w : 1.0;
+        }
+        return width;
+    }
     const std::vector<double> variance = prior.variance();
-    Vector width(prior.dimension());
-    for (int i = 0; i < prior.dimension(); ++i) {
+    for (int i = 0; i < d; ++i) {
         const Interval support = prior.support(i);
         double w = std::sqrt(variance[std::size_t(i)]);
         if (!std::isfinite(w) || w <= 0.0)
@@ -367,7 +424,7 @@ Vector initialWidths(const JointPrior& prior) {
 // Runs the slice sampler from the given states; returns every chain's number of kept draws.
 std::vector<std::int64_t> runSlice(Run& run, const Matrix& starts, const Vector& startDensities,
                                    Matrix& draws, Vector& stepSize) {
-    const Vector width = initialWidths(run.prior);
+    const Vector width = initialWidths(run);
     std::vector<SliceChain> chains;
     chains.reserve(std::size_t(run.settings.chains));
     for (int c = 0; c < run.settings.chains; ++c)
@@ -443,7 +500,7 @@ class MhGroup {
                 step.noalias() = cholesky_.triangularView<Eigen::Lower>() * z;
                 chain.proposal = chain.x + std::exp(chain.logScale) * step;
                 rowOf[std::size_t(c - begin_)] =
-                    run_.prior.inSupport(chain.proposal.data()) ? rows++ : -1;
+                    run_.inSupport(chain.proposal.data()) ? rows++ : -1;
             }
             Vector values;
             if (rows > 0) {
@@ -513,11 +570,11 @@ std::optional<Matrix> choleskyOf(const Matrix& covariance) {
 // The first proposal covariance: the spread of the starting states when there are enough of
 // them to estimate it (after "resample" this is already close to the posterior's), otherwise
 // independent coordinates with the initial slice widths as standard deviations.
-Matrix initialProposalFactor(const Matrix& starts, const JointPrior& prior) {
+Matrix initialProposalFactor(const Matrix& starts, const Run& run) {
     if (starts.rows() > starts.cols())
         if (auto lower = choleskyOf(covarianceOf(starts)))
             return *lower;
-    const Vector width = initialWidths(prior);
+    const Vector width = initialWidths(run);
     return width.asDiagonal();
 }
 
@@ -532,7 +589,7 @@ std::vector<std::int64_t> runMh(Run& run, const Matrix& starts, const Vector& st
         chains.emplace_back(c, run.settings.seed, starts.row(c).transpose(), startDensities[c]);
         chains.back().logScale = initialLogScale;
     }
-    Matrix cholesky = initialProposalFactor(starts, run.prior);
+    Matrix cholesky = initialProposalFactor(starts, run);
 
     const int groups = groupCount(run.settings);
     auto phase = [&](std::int64_t from, std::int64_t to, Matrix* window, std::int64_t windowStart) {
@@ -599,7 +656,7 @@ Starts priorStarts(Run& run) {
     for (int c = 0; c < chains; ++c) {
         streams.emplace_back(run.settings.seed, StreamPurpose::Sampling,
                              kStartStream + std::uint64_t(c));
-        run.prior.sample(streams.back(), starts.states.row(c).data());
+        run.drawPoint(streams.back(), starts.states.row(c).data());
     }
     starts.logDensity = run.evaluate(starts.states);
     // Redraw (from the chain's own stream) where the target is -infinity, all such chains in
@@ -622,7 +679,7 @@ Starts priorStarts(Run& run) {
         }
         Matrix redraw(Eigen::Index(pending.size()), d);
         for (std::size_t k = 0; k < pending.size(); ++k)
-            run.prior.sample(streams[std::size_t(pending[k])], redraw.row(Eigen::Index(k)).data());
+            run.drawPoint(streams[std::size_t(pending[k])], redraw.row(Eigen::Index(k)).data());
         const Vector values = run.evaluate(redraw);
         for (std::size_t k = 0; k < pending.size(); ++k) {
             starts.states.row(pending[k]) = redraw.row(Eigen::Index(k));
@@ -642,7 +699,7 @@ Starts resampleStarts(Run& run) {
     for (std::int64_t i = 0; i < pool; ++i) {
         RandomStream rng(run.settings.seed, StreamPurpose::Sampling,
                          kPoolStream + std::uint64_t(i));
-        run.prior.sample(rng, candidates.row(i).data());
+        run.drawPoint(rng, candidates.row(i).data());
     }
     Vector values(pool);
     parallelChunks((pool + kPoolBatch - 1) / kPoolBatch, resolveThreadCount(run.settings.threads),
@@ -668,7 +725,7 @@ Starts resampleStarts(Run& run) {
     for (std::int64_t i = 0; i < pool; ++i) {
         logWeight[i] = values[i] == kMinusInfinity
                            ? kMinusInfinity
-                           : values[i] - run.prior.logProb(candidates.row(i).data());
+                           : values[i] - run.priorLogDensity(candidates.row(i).data());
         if (std::isnan(logWeight[i]))
             logWeight[i] = kMinusInfinity;
         largest = std::max(largest, logWeight[i]);
@@ -709,8 +766,8 @@ Starts givenStarts(Run& run, const Matrix& states) {
             throw std::invalid_argument("MCMC: the initial state of chain " + std::to_string(c) +
                                         " is not a finite point inside the prior's support");
     Starts starts;
-    starts.states = states;
-    starts.logDensity = run.evaluate(states);
+    starts.states = run.pointsOf(states);
+    starts.logDensity = run.evaluate(starts.states);
     for (int c = 0; c < chains; ++c)
         if (starts.logDensity[c] == kMinusInfinity)
             throw std::invalid_argument(
@@ -731,8 +788,10 @@ McmcResult runMcmc(const Matrix* initialStates, const BatchLogDensity& logDensit
 
     Run run(logDensity, prior, settings, control);
     run.dimension = prior.dimension();
+    run.transformed = settings.transform;
     for (int i = 0; i < run.dimension; ++i) {
-        const Interval support = prior.support(i);
+        const Interval support =
+            run.transformed ? Interval{-kInfinity, kInfinity} : prior.support(i);
         run.lower.push_back(support.lower);
         run.upper.push_back(support.upper);
     }
@@ -771,7 +830,7 @@ McmcResult runMcmc(const Matrix* initialStates, const BatchLogDensity& logDensit
 
     // Every chain contributes the same number of draws, also when cancelled.
     result.drawsPerChain = int(kept);
-    result.draws = draws.topRows(kept * settings.chains);
+    result.draws = run.parametersOf(draws.topRows(kept * settings.chains));
     result.samples =
         result.draws.topRows(std::min<std::int64_t>(settings.samples, result.draws.rows()));
     if (kept > 0) {

@@ -78,6 +78,11 @@ struct McmcSettings {
     int sliceMaxStepsOut = 100;
     // MH: acceptance rate the warm-up adapts the proposal scale towards.
     double mhTargetAcceptance = 0.234;
+    // Move the chains in the prior's unconstrained space z = prior.toUnconstrained(θ) (log for
+    // a positive parameter, logit for a bounded one; sbi's enable_transform), with the target's
+    // Jacobian added there; starts and draws stay in θ. A narrow posterior near a bound or on a
+    // log scale (LogNormal priors) mixes better there. Off: the chains move in θ.
+    bool transform = false;
 
     // Names the offending field, e.g. {"thinning", "must be at least 1"}.
     Problems validate() const;
@@ -104,7 +109,8 @@ struct McmcResult {
     std::int64_t evaluations = 0;      // rows evaluated in total, initialisation included
     std::int64_t initEvaluations = 0;  // rows evaluated to initialise the chains
     std::int64_t targetCalls = 0;      // calls of the target
-    // Per parameter, averaged over chains: slice bracket width, or MH proposal standard deviation.
+    // Per parameter, averaged over chains: slice bracket width, or MH proposal standard deviation
+    // (in the unconstrained space with settings.transform).
     Vector stepSize;
     double elapsedSeconds = 0.0;
     bool cancelled = false;  // stopped through LoopControl; then every chain has drawsPerChain

@@ -256,7 +256,7 @@ private Q_SLOTS:
         const CliRun run = cli({"train", project("gaussian_linear"), "--method", "snle", "--rounds", "2",
                                 "--estimator", "auto", "--simulations", "400", "--seed", "3", "--samples", "100",
                                 "--chains", "10", "--max-epochs", "10", "--mcmc", "mh", "--snapshot-every", "0", "--out",
-                                out, "--device", "cpu", "--threads", "1", "--db", db});
+                                out, "--device", "cpu", "--threads", "1", "--db", db, "--transform", "on"});
         QVERIFY2(run.code == kExitSuccess, qPrintable(run.err));
         QVERIFY2(run.out.contains(QRegularExpression("SNLE \\((maf|nsf), chosen by validation loss, 2 rounds\\)")),
                  qPrintable(run.out));
@@ -271,6 +271,17 @@ private Q_SLOTS:
                  qPrintable(run.out));
         const CliRun shown = cli({"history", "show", "1", project("gaussian_linear"), "--db", db});
         QVERIFY2(shown.out.contains(QRegularExpression("snle, estimator auto:(maf|nsf),")), qPrintable(shown.out));
+        // --transform on reached the run (and positive data would be modelled on the log scale, the default).
+        QVERIFY2(shown.out.contains("\"transform_parameters\": true"), qPrintable(shown.out));
+        QVERIFY2(shown.out.contains("\"log_positive_data\": true"), qPrintable(shown.out));
+        const CliRun badTransform = cli({"train", project("gaussian_linear"), "--method", "nle", "--transform", "yes",
+                                         "--out", out, "--no-history"});
+        QCOMPARE(badTransform.code, int(kExitUsage));
+        QVERIFY2(badTransform.err.contains("--transform is on or off, not 'yes'"), qPrintable(badTransform.err));
+        const CliRun npeTransform = cli({"train", project("gaussian_linear"), "--transform", "on", "--out", out,
+                                         "--no-history"});
+        QCOMPARE(npeTransform.code, int(kExitUsage));
+        QVERIFY2(npeTransform.err.contains("--transform does not apply to npe"), qPrintable(npeTransform.err));
         // NPE and SNPE have no automatic choice: refused, saying what to give instead.
         for (const char* method : {"npe", "snpe"}) {
             const CliRun refused = cli({"train", project("gaussian_linear"), "--method", method, "--estimator",

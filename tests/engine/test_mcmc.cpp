@@ -200,15 +200,23 @@ class TestMcmc : public QObject {
     void correlatedGaussian_data() {
         QTest::addColumn<int>("method");
         QTest::addColumn<int>("init");
-        QTest::newRow("slice, resample") << int(McmcMethod::Slice) << int(McmcInit::Resample);
-        QTest::newRow("slice, prior") << int(McmcMethod::Slice) << int(McmcInit::Prior);
+        QTest::addColumn<bool>("transform");  // the chains move in logit space
+        QTest::newRow("slice, resample")
+            << int(McmcMethod::Slice) << int(McmcInit::Resample) << false;
+        QTest::newRow("slice, prior") << int(McmcMethod::Slice) << int(McmcInit::Prior) << false;
         QTest::newRow("mh, resample")
-            << int(McmcMethod::MetropolisHastings) << int(McmcInit::Resample);
-        QTest::newRow("mh, prior") << int(McmcMethod::MetropolisHastings) << int(McmcInit::Prior);
+            << int(McmcMethod::MetropolisHastings) << int(McmcInit::Resample) << false;
+        QTest::newRow("mh, prior")
+            << int(McmcMethod::MetropolisHastings) << int(McmcInit::Prior) << false;
+        QTest::newRow("slice, resample, transformed")
+            << int(McmcMethod::Slice) << int(McmcInit::Resample) << true;
+        QTest::newRow("mh, resample, transformed")
+            << int(McmcMethod::MetropolisHastings) << int(McmcInit::Resample) << true;
     }
     void correlatedGaussian() {
         QFETCH(int, method);
         QFETCH(int, init);
+        QFETCH(bool, transform);
         const JointPrior prior = uniformBox({{-8.0, 8.0}, {-8.0, 8.0}});
         const Eigen::Vector2d mean(1.0, -0.5);
         Eigen::Matrix2d cov;
@@ -217,6 +225,7 @@ class TestMcmc : public QObject {
         McmcSettings s;
         s.method = McmcMethod(method);
         s.init = McmcInit(init);
+        s.transform = transform;
         const McmcResult r = sampleMcmc(target.batched(), prior, s);
         checkShape(r, s, 2);
         checkGaussian(r, mean, cov, QTest::currentDataTag());
@@ -390,10 +399,13 @@ class TestMcmc : public QObject {
         const double z = 1.0 - std::exp(-6.0);
         auto cdf = [z](double x) { return (1.0 - std::exp(-2.0 * x)) / z; };
         const double mean = (0.5 - 3.5 * std::exp(-6.0)) / z;  // ∫ x 2e^{-2x} over [0,3] / z
-        for (McmcMethod method : {McmcMethod::Slice, McmcMethod::MetropolisHastings}) {
+        for (const auto& [method, transform] :
+             {std::pair{McmcMethod::Slice, false}, std::pair{McmcMethod::MetropolisHastings, false},
+              std::pair{McmcMethod::Slice, true}, std::pair{McmcMethod::MetropolisHastings, true}}) {
             McmcSettings s;
             s.method = method;
             s.init = McmcInit::Prior;
+            s.transform = transform;  // logit θ1: the bound is infinitely far away
             const McmcResult r = sampleMcmc(target.batched(), prior, s);
             checkShape(r, s, 2);
             QCOMPARE(target.outside->load(), std::int64_t(0));
@@ -401,10 +413,55 @@ class TestMcmc : public QObject {
             const double ess = std::min(r.ess[0], double(r.samples.rows()));
             const double ks = test::ksStatistic(column(r.samples, 0), cdf);
             const Vector m = test::columnMeans(r.samples);
-            qInfo("%s: mean %.4f (expected %.4f), KS %.4f, ESS %.0f", toString(method).c_str(),
-                  m[0], mean, ks, ess);
+            qInfo("%s%s: mean %.4f (expected %.4f), KS %.4f, ESS %.0f", toString(method).c_str(),
+                  transform ? " (transformed)" : "", m[0], mean, ks, ess);
             QVERIFY2(ks < ksCritical(ess), QByteArray::number(ks));
             SBIW_COMPARE_NEAR(m[0], mean, 5.0 * 0.5 / std::sqrt(ess));
+        }
+    }
+
+    void narrowLogNormalPosteriorInTheUnconstrainedSpace() {
+        // A LogNormal(-3, 0.5) prior (sbibm's lotka_volterra rates) and a target with log θ ~
+        // N(log 0.05, 0.02²) (its density in θ carries the 1/θ): a posterior 25 times narrower
+        // than the prior, on a log scale. In z = log θ it is a plain Gaussian.
+        const JointPrior prior({PriorSpec::scalar("lognormal", {{"log_mean", -3.0}, {"log_std", 0.5}}),
+                                PriorSpec::scalar("lognormal", {{"log_mean", -0.125}, {"log_std", 0.5}})});
+        const double mu[2] = {std::log(0.05), std::log(0.8)}, sd[2] = {0.02, 0.05};
+        const Target target{&prior, [mu, sd](const double* t) {
+                                double sum = 0.0;
+                                for (int i = 0; i < 2; ++i) {
+                                    const double r = (std::log(t[i]) - mu[i]) / sd[i];
+                                    sum += -0.5 * r * r - std::log(t[i]);
+                                }
+                                return sum;
+                            }};
+        for (McmcMethod method : {McmcMethod::Slice, McmcMethod::MetropolisHastings}) {
+            McmcSettings s;
+            s.method = method;
+            s.transform = true;
+            const McmcResult r = sampleMcmc(target.batched(), prior, s);
+            checkShape(r, s, 2);
+            QVERIFY((r.samples.array() > 0.0).all());  // draws come back as θ
+            QCOMPARE(target.outside->load(), std::int64_t(0));
+            const Matrix logTheta = r.samples.array().log().matrix();
+            const Vector m = test::columnMeans(logTheta);
+            const Matrix c = test::covariance(logTheta);
+            for (int i = 0; i < 2; ++i) {
+                const double ess = std::min(r.ess[i], double(r.samples.rows()));
+                QVERIFY2(ess > 0.1 * double(r.samples.rows()), QByteArray::number(ess));
+                SBIW_COMPARE_NEAR(m[i], mu[i], 5.0 * sd[i] / std::sqrt(ess));
+                SBIW_COMPARE_NEAR(std::sqrt(c(i, i)), sd[i], 5.0 * sd[i] / std::sqrt(2.0 * ess));
+                const double ks = test::ksStatistic(
+                    column(logTheta, i), [&](double x) { return phi((x - mu[i]) / sd[i]); });
+                QVERIFY2(ks < ksCritical(ess), QByteArray::number(ks));
+                // The step sizes are z's: about the posterior's spread there, not θ's.
+                QVERIFY2(r.stepSize[i] > 0.5 * sd[i] && r.stepSize[i] < 20.0 * sd[i],
+                         QByteArray::number(r.stepSize[i]));
+            }
+            QVERIFY2(r.rhat.maxCoeff() < 1.02, QByteArray::number(r.rhat.maxCoeff()));
+            qInfo("%s: log-mean (%.4f, %.4f), log-sd (%.4f, %.4f), ESS (%.0f, %.0f)",
+                  toString(method).c_str(), m[0], m[1], std::sqrt(c(0, 0)), std::sqrt(c(1, 1)),
+                  r.ess[0], r.ess[1]);
         }
     }
 
@@ -620,12 +677,16 @@ class TestMcmc : public QObject {
         Matrix starts(20, 2);
         for (int c = 0; c < 20; ++c)
             starts.row(c) << 7.0, -7.0;  // far out in the tail
-        const McmcResult r = sampleMcmcFrom(starts, target.batched(), prior, s);
-        checkShape(r, s, 2);
-        QCOMPARE(r.initEvaluations, std::int64_t(20));
-        const Vector m = test::columnMeans(r.samples);
-        SBIW_COMPARE_NEAR(m[0], mean[0], 0.15);
-        SBIW_COMPARE_NEAR(m[1], mean[1], 0.08);
+        for (bool transform : {false, true}) {
+            s.transform = transform;  // the given states are θ either way
+            const McmcResult r = sampleMcmcFrom(starts, target.batched(), prior, s);
+            checkShape(r, s, 2);
+            QCOMPARE(r.initEvaluations, std::int64_t(20));
+            const Vector m = test::columnMeans(r.samples);
+            SBIW_COMPARE_NEAR(m[0], mean[0], 0.15);
+            SBIW_COMPARE_NEAR(m[1], mean[1], 0.08);
+        }
+        s.transform = false;
 
         QString msg =
             messageOf([&] { sampleMcmcFrom(starts.topRows(3), target.batched(), prior, s); });

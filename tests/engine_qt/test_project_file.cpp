@@ -100,6 +100,8 @@ private Q_SLOTS:
             project.inference.abc.regressionAdjustment = true;
             project.inference.mcmc = {"mh", 40, 250, 3, "prior"};
             project.inference.dequantizeWholeNumbers = false;
+            project.inference.transformParameters = !InferenceSettings{}.transformParameters;
+            project.inference.logPositiveData = false;
             const QString path = dir.filePath(QString::fromStdString(task.id) + ".sbiw");
             QCOMPARE(saveProject(project, path), QString());
             const ProjectLoadResult back = loadProject(path);

@@ -200,6 +200,7 @@ class TestTrainingController : public QObject {
         s.training.maxEpochs = 30;
         s.mcmc = {"mh", 8, 200, 3, "prior"};
         s.dequantizeWholeNumbers = false;
+        s.transformParameters = false;
         job.snapshotEvery = 0;
         const RunJobResult result = runJob(job, {});
         QVERIFY2(result.state == RunState::Finished, qPrintable(result.message));
@@ -216,6 +217,8 @@ class TestTrainingController : public QObject {
         QCOMPARE(stored.value("thinning").toInt(), 3);
         QCOMPARE(stored.value("mcmc_init").toString(), QString("prior"));
         QCOMPARE(stored.value("dequantize_whole_numbers").toBool(true), false);
+        QCOMPARE(stored.value("transform_parameters").toBool(true), false);
+        QCOMPARE(stored.value("log_positive_data").toBool(false), true);
         // The history shows the budget, though the pairs themselves are not stored.
         QCOMPARE(RunHistory(job.historyPath).run(result.runId)->simulationCount, qint64(2000));
         // A bad choice is named before anything runs.

@@ -301,11 +301,26 @@ class TestMainWindow : public QObject {
         TrainingPanel* panel = window.trainingPanel();
         QVERIFY(!panel->mcmcSamplerCombo()->isEnabled());  // NPE samples its flow directly
         QVERIFY(!panel->dequantizeCheck()->isVisibleTo(panel));
+        QVERIFY(!panel->transformCheck()->isVisibleTo(panel));
         panel->methodCombo()->setCurrentIndex(panel->methodCombo()->findData("nle"));
         QVERIFY(panel->mcmcSamplerCombo()->isEnabled());
+        // Training and sampling on the log/logit scale: off by default, on as an undoable edit
+        // that the run records.
+        QVERIFY(panel->transformCheck()->isVisibleTo(panel) &&
+                !panel->transformCheck()->isChecked());
+        panel->transformCheck()->setChecked(true);
+        QVERIFY(document->project().inference.transformParameters);
+        document->undoStack()->undo();
+        QVERIFY(!document->project().inference.transformParameters);
+        panel->transformCheck()->setChecked(true);
         // NLE's dequantisation of whole-number data: on by default, switched off as an edit.
         QVERIFY(panel->dequantizeCheck()->isVisibleTo(panel) &&
                 panel->dequantizeCheck()->isChecked());
+        QVERIFY(panel->logDataCheck()->isVisibleTo(panel) && panel->logDataCheck()->isChecked());
+        panel->logDataCheck()->setChecked(false);
+        QVERIFY(!document->project().inference.logPositiveData);
+        document->undoStack()->undo();
+        QVERIFY(document->project().inference.logPositiveData);
         panel->dequantizeCheck()->setChecked(false);
         QVERIFY(!document->project().inference.dequantizeWholeNumbers);
         document->undoStack()->undo();
@@ -332,6 +347,7 @@ class TestMainWindow : public QObject {
         Project reset = document->project();
         reset.inference.mcmc = McmcProjectSettings{};
         reset.inference.dequantizeWholeNumbers = false;
+        reset.inference.transformParameters = false;
         document->edit("test", reset);
         window.historyPanel()->refresh();
         window.historyPanel()->selectRun(result.runId);
@@ -341,6 +357,7 @@ class TestMainWindow : public QObject {
         QCOMPARE(reapplied.chains, 20);
         QCOMPARE(reapplied.thinning, 2);
         QVERIFY(document->project().inference.dequantizeWholeNumbers);
+        QVERIFY(document->project().inference.transformParameters);
 
         // The run kept its network: the diagnostics panel checks it, sampling by MCMC.
         DiagnosticsPanel* diagnostics = window.diagnosticsPanel();

@@ -50,6 +50,24 @@ class EightCoinFlips : public Simulator {
     }
 };
 
+// Two positive rates with multiplicative noise, x_j = θ_j exp(0.2 ε_j), under LogNormal(0, 0.5)
+// priors: in log θ and log x this is a conjugate Gaussian problem, so the posterior of log θ_j is
+// N(log x_j · 25 / 29, 1 / 29) (precisions 1 / 0.2² = 25 and 1 / 0.5² = 4).
+class NoisyRates : public Simulator {
+  public:
+    int parameterDimension() const override { return 2; }
+    int dataDimension() const override { return 2; }
+    void simulate(const double* theta, double* x, RandomStream& rng) const override {
+        for (int j = 0; j < 2; ++j)
+            x[j] = theta[j] * std::exp(0.2 * rng.normal());
+    }
+};
+
+JointPrior noisyRatesPrior() {
+    return JointPrior(std::vector<PriorSpec>(
+        2, PriorSpec::scalar("lognormal", {{"log_mean", 0.0}, {"log_std", 0.5}})));
+}
+
 NleSettings smallNle() {
     return test::gaussianLinear3Nle();
 }
@@ -176,6 +194,11 @@ class TestLikelihoodMethods : public QObject {
         QVERIFY(s.dequantizeWholeNumbers);
         const NleResult result = runNle(prior, EightCoinFlips(), observation, s);
         QVERIFY2(result.trained, result.training.stopReason.c_str());
+        // Whole numbers are dequantised, never log-modelled (a count may be 0).
+        QCOMPARE(result.dequantizedColumns, std::vector<int>({0, 1, 2, 3, 4, 5, 6, 7}));
+        QVERIFY(result.logColumns.empty());
+        QCOMPARE(describeDataModelling(result),
+                 std::string("data columns dequantised (whole numbers): 1-8"));
         const double mean = test::columnMeans(result.posterior.samples)(0);
         const double variance = test::covariance(result.posterior.samples)(0, 0);
         const double a = 5 + 1, b = 3 + 1;  // Beta(6, 4)
@@ -195,6 +218,63 @@ class TestLikelihoodMethods : public QObject {
             grid(i, 0) = 0.1 * (i + 1);
         QVERIFY(loaded.logPotential(grid, observation)
                     .isApprox(result.network.logPotential(grid, observation), 1e-6));
+        QVERIFY(loaded.sample(500, observation, 5)
+                    .samples.isApprox(result.network.sample(500, observation, 5).samples, 1e-6));
+    }
+
+    // With transformParameters the network takes log θ and MCMC moves there; with
+    // logPositiveColumns NLE's flow models log x. Either way the posterior is over θ, and on the
+    // log-scale problem both make the network's task a linear Gaussian one.
+    void logScaleRatesRecoverTheAnalyticPosterior_data() {
+        QTest::addColumn<QString>("method");
+        QTest::addColumn<bool>("logData");
+        QTest::newRow("nle, log θ and log x") << "nle" << true;
+        QTest::newRow("nre-c, log θ") << "nre-c" << false;
+    }
+    void logScaleRatesRecoverTheAnalyticPosterior() {
+        QFETCH(QString, method);
+        QFETCH(bool, logData);
+        Matrix observation(1, 2);
+        observation << 1.5, 0.7;
+        NleResult result;
+        if (method == "nle") {
+            NleSettings s = smallNle();
+            s.transformParameters = true;
+            s.mcmc.transform = true;
+            s.logPositiveColumns = logData;
+            result = runNle(noisyRatesPrior(), NoisyRates(), observation, s);
+        } else {
+            NreSettings s = smallNre("c");
+            s.transformParameters = true;
+            s.mcmc.transform = true;
+            result = runNre(noisyRatesPrior(), NoisyRates(), observation, s);
+        }
+        QVERIFY2(result.trained, result.training.stopReason.c_str());
+        if (method == "nle") {
+            QCOMPARE(result.logColumns, std::vector<int>({0, 1}));
+            QCOMPARE(describeDataModelling(result),
+                     std::string("data columns modelled on the log scale (positive in every "
+                                 "simulation): 1-2"));
+        }
+        QVERIFY((result.posterior.samples.array() > 0.0).all());
+        const Matrix logTheta = result.posterior.samples.array().log().matrix();
+        const Vector mean = test::columnMeans(logTheta);
+        const Matrix cov = test::covariance(logTheta);
+        const double variance = 1.0 / 29.0;
+        for (int j = 0; j < 2; ++j) {
+            const double expected = std::log(observation(0, j)) * 25.0 / 29.0;
+            qInfo("log θ_%d: mean %.3f (expected %.3f), variance %.4f (expected %.4f)", j + 1,
+                  mean(j), expected, cov(j, j), variance);
+            SBIW_COMPARE_NEAR(mean(j), expected, 0.05);
+            SBIW_COMPARE_NEAR(cov(j, j), variance, 0.35 * variance);
+        }
+        // The stored network knows it takes log θ (and log x): loaded, it gives the same
+        // potential and the same draws.
+        const McmcPosterior loaded = McmcPosterior::fromBytes(result.network.toBytes(), "bytes");
+        QVERIFY(loaded.mcmc().transform);
+        const Matrix some = result.posterior.samples.topRows(20);
+        QVERIFY(loaded.logPotential(some, observation)
+                    .isApprox(result.network.logPotential(some, observation), 1e-6));
         QVERIFY(loaded.sample(500, observation, 5)
                     .samples.isApprox(result.network.sample(500, observation, 5).samples, 1e-6));
     }
