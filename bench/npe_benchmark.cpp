@@ -22,7 +22,7 @@
 // --patience P and --batch-size B override the training settings (defaults 20 and 200, as sbi's
 // NPE), for experiments. --transform makes the likelihood and ratio methods train and sample in the
 // prior's unconstrained space, as sbibm does (the CSV's estimator gets "+transform"); --raw-data makes
-// NLE model positive data columns as they are rather than on the log scale (CSV: "+rawx").
+// NLE and NRE read positive data columns as they are rather than on the log scale (CSV: "+rawx").
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -126,8 +126,8 @@ struct SampledRun {
 
 // --transform: NLE/NRE train and sample in the prior's unconstrained space (sbibm's automatic transforms).
 bool transformParameters = false;
-// --raw-data: NLE models positive data columns as they are, not on the log scale (the default).
-bool logPositiveColumns = NleSettings().logPositiveColumns;
+// --raw-data: NLE and NRE read positive data columns as they are, not on the log scale (the default).
+bool logPositiveColumns = LikelihoodRunSettings().logPositiveColumns;
 
 SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, const Simulator& simulator,
                             const Matrix& xo, const NpeSettings& common, int rounds, bool estimatorGiven) {
@@ -171,13 +171,13 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
     likelihoodRun.device = common.device;
     likelihoodRun.mcmc = mcmc;
     likelihoodRun.transformParameters = transformParameters;
+    likelihoodRun.logPositiveColumns = logPositiveColumns;
     likelihoodRun.training.patience = common.training.patience;
     likelihoodRun.training.batchSize = common.training.batchSize;
     if (method == "nle" || method == "snle") {
         NleSettings settings;
         static_cast<LikelihoodRunSettings&>(settings) = likelihoodRun;
         if (estimatorGiven) settings.estimator.kind = common.estimator.kind;
-        settings.logPositiveColumns = logPositiveColumns;
         result = runNle(prior, simulator, xo, settings, hooks);
         if (const std::string modelling = describeDataModelling(result); !modelling.empty())
             std::fprintf(stderr, "  %s\n", modelling.c_str());

@@ -423,10 +423,10 @@ QString HistoryPanel::reapplySelected() {
     if (const QJsonValue v = json.value("dequantize_whole_numbers"); v.isBool())
         s.dequantizeWholeNumbers = v.toBool();
     // Runs recorded before these options existed trained and sampled θ, and modelled x, as is.
-    if (json.value("mcmc").isString())
+    if (json.value("mcmc").isString()) {
         s.transformParameters = json.value("transform_parameters").toBool(false);
-    if (json.value("dequantize_whole_numbers").isBool())  // an NLE run
         s.logPositiveData = json.value("log_positive_data").toBool(false);
+    }
     // ABC runs: their summary statistics and distance.
     if (json.value("method").toString().endsWith("-abc")) {
         if (const QJsonValue v = json.value("summary"); v.isString())

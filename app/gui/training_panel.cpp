@@ -147,9 +147,9 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
     logDataCheck_ = new QCheckBox(tr("Positive data on log scale"), this);
     logDataCheck_->setObjectName("logPositiveData");
     logDataCheck_->setToolTip(
-        tr("NLE: data columns positive in every simulation are learnt as log x, where noise "
+        tr("Data columns positive in every simulation are read as log x, where noise "
            "proportional to the value (populations, rates) is simple"));
-    transformCheck_ = new QCheckBox(tr("Work on log/logit scale"), this);
+    transformCheck_ = new QCheckBox(tr("Parameters on log/logit scale"), this);
     transformCheck_->setObjectName("transformParameters");
     transformCheck_->setToolTip(
         tr("The network takes, and MCMC moves, the parameters in the prior's unbounded space: "
@@ -310,8 +310,8 @@ void TrainingPanel::refresh() {
     dequantizeCheck_->setChecked(s.dequantizeWholeNumbers);
     dequantizeCheck_->setEnabled(isNeuralLikelihoodMethod(s.method));
     logDataCheck_->setChecked(s.logPositiveData);
-    logDataCheck_->setEnabled(isNeuralLikelihoodMethod(s.method));
-    form_->setRowVisible(logDataCheck_, isNeuralLikelihoodMethod(s.method));
+    logDataCheck_->setEnabled(samplesByMcmc(s.method));
+    form_->setRowVisible(logDataCheck_, samplesByMcmc(s.method));
     form_->setRowVisible(dequantizeCheck_, isNeuralLikelihoodMethod(s.method));
     summaryCombo_->setCurrentIndex(summaryCombo_->findData(QString::fromStdString(s.abc.summary)));
     distanceCombo_->setCurrentIndex(

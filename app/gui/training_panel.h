@@ -86,7 +86,7 @@ class TrainingPanel : public QWidget {
     QCheckBox *zScoreCheck_, *regressionCheck_;
     QCheckBox* dequantizeCheck_;  // nle, snle
     QCheckBox* transformCheck_;   // likelihood and ratio methods
-    QCheckBox* logDataCheck_;     // nle, snle
+    QCheckBox* logDataCheck_;     // likelihood and ratio methods
     QSpinBox *simulationsSpin_, *roundsSpin_, *batchSpin_, *maxEpochsSpin_, *patienceSpin_,
         *seedSpin_;
     QDoubleSpinBox* learningRateSpin_;

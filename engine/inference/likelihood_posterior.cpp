@@ -13,6 +13,28 @@
 
 namespace sbiw::neural {
 
+torch::Tensor wholeNumberColumns(const torch::Tensor& x) {
+    return (x == x.round()).all(0).to(torch::kDouble);
+}
+
+torch::Tensor positiveColumns(const torch::Tensor& x, const torch::Tensor& discrete) {
+    return ((x > 0).all(0) & (discrete == 0)).to(torch::kDouble);
+}
+
+torch::Tensor logScaled(const torch::Tensor& x, const torch::Tensor& logColumns) {
+    return torch::where(logColumns.to(x.device()) > 0.5, torch::log(x.clamp_min(kLogColumnFloor)),
+                        x);
+}
+
+std::vector<int> columnsOf(const torch::Tensor& mask) {
+    std::vector<int> columns;
+    const torch::Tensor m = mask.to(torch::kCPU, torch::kDouble).contiguous();
+    for (std::int64_t j = 0; j < m.numel(); ++j)
+        if (m.data_ptr<double>()[j] > 0.5)
+            columns.push_back(int(j));
+    return columns;
+}
+
 std::int64_t simulationsInRound(std::int64_t simulations, int rounds, int round) {
     const std::int64_t each = simulations / rounds;
     return round == 1 ? each + simulations % rounds : each;

@@ -14,16 +14,6 @@ namespace sbiw {
 
 namespace {
 
-// Columns of x whose every training value is a whole number: counts, binary outcomes. A
-// continuous flow fits such data as spikes at the integers, ever higher the longer it trains, and
-// the likelihood it then gives an integer x_o swings with θ for no reason (sbibm's sir, 10 counts
-// out of 1000: C2ST 0.88-0.98 with NSF). Uniform dequantisation instead trains on x + u,
-// u ~ U[0, 1) in those columns: that density integrates over each unit cell to the count's
-// probability, and the likelihood of an integer x_o is read at its cell's centre, x_o + 1/2.
-torch::Tensor wholeNumberColumns(const torch::Tensor& x) {
-    return (x == x.round()).all(0).to(torch::kDouble);
-}
-
 // u ~ U[0, 1) of a training batch, from its own stream: reproducible whatever the threads.
 torch::Tensor cellOffsets(std::int64_t rows, std::int64_t columns, std::uint64_t seed,
                           std::uint64_t batch) {
@@ -34,20 +24,6 @@ torch::Tensor cellOffsets(std::int64_t rows, std::int64_t columns, std::uint64_t
         out[i] = rng.uniform();
     return u;
 }
-
-// Columns of x positive in every training row that are not dequantised: the flow models log x
-// there (with the Jacobian, so the loss stays -log q(x | θ)). Positive data often spans orders of
-// magnitude with noise proportional to its size (populations, rates, durations), which is
-// Gaussian-like on the log scale, but from a few thousandths to a hundred on the raw one
-// (sbibm's lotka_volterra). The Jacobian does not depend on θ, so the posterior is the same
-// model's. A later value <= 0 there lies outside the model's support: it is read at a tiny
-// positive value, i.e. as all but impossible.
-torch::Tensor positiveColumns(const torch::Tensor& x, const torch::Tensor& discrete) {
-    return ((x > 0).all(0) & (discrete == 0)).to(torch::kDouble);
-}
-
-// The smallest value a log-modelled column is read at.
-constexpr double kLogColumnFloor = 1e-30;
 
 // The z-scoring of x and θ a network is built with (replaced by the stored values on load).
 struct Standardization {
@@ -92,7 +68,7 @@ neural::LikelihoodModel likelihoodNetwork(EstimatorSettings estimatorSettings, i
                                                             const torch::Tensor& thetaRows) {
         if (!anyLog)
             return estimator->logProb(xRows, thetaRows);
-        const torch::Tensor logX = torch::log(xRows.clamp_min(kLogColumnFloor));
+        const torch::Tensor logX = torch::log(xRows.clamp_min(neural::kLogColumnFloor));
         const torch::Tensor y = torch::where(logMask, logX, xRows);
         return estimator->logProb(y, thetaRows) -
                torch::where(logMask, logX, torch::zeros_like(logX)).sum(1);
@@ -186,15 +162,6 @@ std::string describeEstimatorChoice(const NleResult& result) {
 
 namespace {
 
-std::vector<int> columnsOf(const torch::Tensor& mask) {
-    std::vector<int> columns;
-    const torch::Tensor m = mask.to(torch::kCPU, torch::kDouble).contiguous();
-    for (std::int64_t j = 0; j < m.numel(); ++j)
-        if (m.data_ptr<double>()[j] > 0.5)
-            columns.push_back(int(j));
-    return columns;
-}
-
 // "1-3, 5" from 0-based columns.
 std::string columnRanges(const std::vector<int>& columns) {
     std::ostringstream text;
@@ -236,17 +203,16 @@ NleResult runNle(const JointPrior& prior, const Simulator& simulator, const Matr
                          const torch::Device& device) {
             const torch::Tensor xCpu = x.to(torch::kCPU, torch::kDouble);
             const torch::Tensor discrete = settings.dequantizeWholeNumbers
-                                               ? wholeNumberColumns(xCpu)
+                                               ? neural::wholeNumberColumns(xCpu)
                                                : torch::zeros({x.size(1)}, torch::kDouble);
             const torch::Tensor logColumns = settings.logPositiveColumns
-                                                 ? positiveColumns(xCpu, discrete)
+                                                 ? neural::positiveColumns(xCpu, discrete)
                                                  : torch::zeros({x.size(1)}, torch::kDouble);
-            dequantizedColumns = columnsOf(discrete);
-            logColumnList = columnsOf(logColumns);
+            dequantizedColumns = neural::columnsOf(discrete);
+            logColumnList = neural::columnsOf(logColumns);
             // Standardise x as the flow sees it: log x in the log columns, the dequantised
             // columns' cell centres plus the offsets' variance 1/12.
-            const torch::Tensor xModelled =
-                torch::where(logColumns > 0, torch::log(xCpu.clamp_min(kLogColumnFloor)), xCpu);
+            const torch::Tensor xModelled = neural::logScaled(xCpu, logColumns);
             auto [xMeanCentred, xStdRaw] =
                 neural::columnStandardization(xModelled + 0.5 * discrete);
             const torch::Tensor xStd =

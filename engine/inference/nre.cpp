@@ -17,11 +17,16 @@ namespace {
 // The classifier on z-scored [θ, x]; forward gives the logit (the log-ratio estimate).
 class RatioClassifierImpl : public torch::nn::Module {
   public:
+    // logColumns: 1.0 where the classifier reads log x (x's z-scoring is of those values).
     RatioClassifierImpl(int parameters, int data, int hidden, int blocks,
                         const torch::Tensor& thetaMean, const torch::Tensor& thetaStd,
-                        const torch::Tensor& xMean, const torch::Tensor& xStd, std::uint64_t seed)
+                        const torch::Tensor& xMean, const torch::Tensor& xStd,
+                        const std::vector<double>& logColumns, std::uint64_t seed)
         : architecture_{{"kind", "ratio"},           {"parameters", parameters}, {"data", data},
-                        {"hidden_features", hidden}, {"blocks", blocks},         {"seed", seed}} {
+                        {"hidden_features", hidden}, {"blocks", blocks},         {"seed", seed},
+                        {"log_columns", logColumns}},
+          logColumns_(torch::tensor(logColumns, torch::TensorOptions().dtype(torch::kDouble))),
+          anyLog_(std::any_of(logColumns.begin(), logColumns.end(), [](double v) { return v > 0; })) {
         torch::manual_seed(seed);
         thetaMean_ = register_buffer("theta_mean", thetaMean.clone());
         thetaStd_ = register_buffer("theta_std", thetaStd.clone());
@@ -33,7 +38,9 @@ class RatioClassifierImpl : public torch::nn::Module {
 
     // theta [N, D], x [N, X] -> logits [N]
     torch::Tensor logRatio(const torch::Tensor& theta, const torch::Tensor& x) {
-        const auto input = torch::cat({(theta - thetaMean_) / thetaStd_, (x - xMean_) / xStd_}, 1);
+        const torch::Tensor xRead = anyLog_ ? neural::logScaled(x, logColumns_) : x;
+        const auto input =
+            torch::cat({(theta - thetaMean_) / thetaStd_, (xRead - xMean_) / xStd_}, 1);
         return net_->forward(input, torch::Tensor()).squeeze(1);
     }
 
@@ -42,6 +49,8 @@ class RatioClassifierImpl : public torch::nn::Module {
 
   private:
     nlohmann::json architecture_;
+    torch::Tensor logColumns_;  // not a buffer: archives from before it existed load as they are
+    bool anyLog_ = false;
     torch::Tensor thetaMean_, thetaStd_, xMean_, xStd_;
     std::shared_ptr<neural::ConditionerImpl> net_;
 };
@@ -117,13 +126,23 @@ Problems NreSettings::validate() const {
 NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const NreSettings& settings, const TrainingHooks& hooks) {
     throwIfProblems(settings.validate());
-    const auto makeModel = [&settings](const torch::Tensor& theta, const torch::Tensor& x,
-                                       const torch::Device&) {
+    std::vector<int> logColumnList;
+    const auto makeModel = [&settings, &logColumnList](const torch::Tensor& theta,
+                                                       const torch::Tensor& x, const torch::Device&) {
         const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
-        const auto [xMean, xStd] = neural::columnStandardization(x.to(torch::kCPU));
+        const torch::Tensor xCpu = x.to(torch::kCPU, torch::kDouble);
+        const torch::Tensor logColumns =
+            settings.logPositiveColumns
+                ? neural::positiveColumns(xCpu, neural::wholeNumberColumns(xCpu))
+                : torch::zeros({x.size(1)}, torch::kDouble);
+        auto [xMean, xStd] = neural::columnStandardization(neural::logScaled(xCpu, logColumns));
+        logColumnList = neural::columnsOf(logColumns);
         auto classifier = std::make_shared<RatioClassifierImpl>(
             int(theta.size(1)), int(x.size(1)), settings.hiddenFeatures, settings.blocks, thetaMean,
-            thetaStd, xMean, xStd, settings.seed);
+            thetaStd, xMean.to(x.dtype()), xStd.to(x.dtype()),
+            std::vector<double>(logColumns.data_ptr<double>(),
+                                logColumns.data_ptr<double>() + logColumns.numel()),
+            settings.seed);
         neural::LikelihoodModel model = ratioModel(classifier);
         if (settings.loss == "a") {
             // Each batch gives its pairs (label 1) and the same x with the θ of the next row (label
@@ -157,8 +176,10 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
         }
         return model;
     };
-    return neural::runLikelihoodRounds(prior, simulator, observation, settings,
-                                       {{"resnet", makeModel}}, hooks);
+    NreResult result = neural::runLikelihoodRounds(prior, simulator, observation, settings,
+                                                   {{"resnet", makeModel}}, hooks);
+    result.logColumns = logColumnList;
+    return result;
 }
 
 neural::LikelihoodModel neural::rebuildRatioNetwork(const nlohmann::json& network,
@@ -167,11 +188,17 @@ neural::LikelihoodModel neural::rebuildRatioNetwork(const nlohmann::json& networ
     const int data = network.at("data").get<int>();
     if (parameters < 1 || data < 1)
         throw std::runtime_error("the ratio network's dimensions are not positive");
+    // Classifiers stored before log columns existed read every column as it is.
+    const std::vector<double> logColumns = network.contains("log_columns")
+                                               ? network.at("log_columns").get<std::vector<double>>()
+                                               : std::vector<double>(std::size_t(data), 0.0);
+    if (int(logColumns.size()) != data)
+        throw std::runtime_error("the ratio network's log columns do not match its data");
     // Placeholder z-scoring: load() replaces it with the stored buffers.
     return ratioModel(std::make_shared<RatioClassifierImpl>(
         parameters, data, network.at("hidden_features").get<int>(), network.at("blocks").get<int>(),
         torch::zeros({parameters}), torch::ones({parameters}), torch::zeros({data}),
-        torch::ones({data}), network.at("seed").get<std::uint64_t>()));
+        torch::ones({data}), logColumns, network.at("seed").get<std::uint64_t>()));
 }
 
 }  // namespace sbiw

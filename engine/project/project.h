@@ -122,7 +122,8 @@ struct InferenceSettings {
     McmcProjectSettings mcmc;
     // nle, snle: model data columns that hold only whole numbers dequantised (NleSettings).
     bool dequantizeWholeNumbers = true;
-    // nle, snle: model data columns that are positive in every simulation on the log scale.
+    // Likelihood and ratio methods: read data columns that are positive in every simulation on
+    // the log scale (LikelihoodRunSettings::logPositiveColumns).
     bool logPositiveData = true;
     // Likelihood and ratio methods: the network takes θ, and MCMC moves, in the prior's
     // unconstrained space (log θ for a positive parameter, logit for a bounded one), as sbibm

@@ -88,10 +88,10 @@ NleSettings nleSettingsOf(const RunJob& job) {
     copyNeural(settings, inference);
     settings.estimator.kind = inference.estimator;  // maf, nsf, mdn or auto
     settings.dequantizeWholeNumbers = inference.dequantizeWholeNumbers;
-    settings.logPositiveColumns = inference.logPositiveData;
     settings.rounds = roundsOf(inference);
     settings.mcmc = mcmcSettingsOf(job);
     settings.transformParameters = inference.transformParameters;
+    settings.logPositiveColumns = inference.logPositiveData;
     return settings;
 }
 
@@ -103,6 +103,7 @@ NreSettings nreSettingsOf(const RunJob& job) {
     settings.rounds = roundsOf(inference);
     settings.mcmc = mcmcSettingsOf(job);
     settings.transformParameters = inference.transformParameters;
+    settings.logPositiveColumns = inference.logPositiveData;
     return settings;
 }
 
@@ -385,7 +386,6 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
                                                          job.project.parameterNames());
         if (!ratio) {
             settings["dequantize_whole_numbers"] = nle.dequantizeWholeNumbers;
-            settings["log_positive_data"] = nle.logPositiveColumns;
         } else {
             settings["loss"] = QString::fromStdString(nre.loss);
             if (nre.loss == "c") {

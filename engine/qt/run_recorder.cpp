@@ -189,6 +189,7 @@ QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& esti
                        {"warmup", settings.mcmc.warmupSteps},
                        {"mcmc_init", QString::fromStdString(toString(settings.mcmc.init))},
                        {"transform_parameters", settings.transformParameters},
+                       {"log_positive_data", settings.logPositiveColumns},
                        {"posterior_samples", qint64(settings.mcmc.samples)},
                        {"device", QString::fromStdString(settings.device)},
                        {"observation", observationName},

@@ -326,6 +326,7 @@ class TestMainWindow : public QObject {
         document->undoStack()->undo();
         QVERIFY(document->project().inference.dequantizeWholeNumbers);
         QVERIFY(panel->dequantizeCheck()->isChecked());
+        test::saveScreenshot(window, "gui-nle-training-options.png");
         QCOMPARE(panel->mcmcChainsSpin()->value(), 100);  // sbibm's settings by default
         panel->mcmcSamplerCombo()->setCurrentIndex(panel->mcmcSamplerCombo()->findData("mh"));
         panel->mcmcChainsSpin()->setValue(20);

@@ -223,13 +223,14 @@ class TestLikelihoodMethods : public QObject {
     }
 
     // With transformParameters the network takes log θ and MCMC moves there; with
-    // logPositiveColumns NLE's flow models log x. Either way the posterior is over θ, and on the
+    // logPositiveColumns NLE's flow models log x, NRE's classifier reads it. Either way the posterior is over θ, and on the
     // log-scale problem both make the network's task a linear Gaussian one.
     void logScaleRatesRecoverTheAnalyticPosterior_data() {
         QTest::addColumn<QString>("method");
         QTest::addColumn<bool>("logData");
         QTest::newRow("nle, log θ and log x") << "nle" << true;
         QTest::newRow("nre-c, log θ") << "nre-c" << false;
+        QTest::newRow("nre-c, log θ and log x") << "nre-c" << true;
     }
     void logScaleRatesRecoverTheAnalyticPosterior() {
         QFETCH(QString, method);
@@ -247,6 +248,7 @@ class TestLikelihoodMethods : public QObject {
             NreSettings s = smallNre("c");
             s.transformParameters = true;
             s.mcmc.transform = true;
+            s.logPositiveColumns = logData;
             result = runNre(noisyRatesPrior(), NoisyRates(), observation, s);
         }
         QVERIFY2(result.trained, result.training.stopReason.c_str());
