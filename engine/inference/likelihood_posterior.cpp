@@ -341,8 +341,8 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
         return result;
     result.network = makeMcmcPosterior(model, transformInput, prior, settings.mcmc,
                                        int(thetaData.size(1)), int(xData.size(1)), device);
-    result.posterior = samplePosteriorByMcmc(prior, observation, device, model.term,
-                                             transformInput, settings.mcmc, hooks);
+    result.posterior = samplePosteriorByMcmc(prior, observation, device, model.term, transformInput,
+                                             settings.mcmc, hooks);
     if (result.posterior.cancelled) {
         result.training.status = RunStatus::Cancelled;
         result.training.stopReason = "cancelled while sampling the posterior";
@@ -471,10 +471,9 @@ McmcResult McmcPosterior::sample(std::int64_t count, const Matrix& observation, 
     settings.threads = 1;  // one network call for all chains; the modules are not re-entrant
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->module->eval();
-    return sampleMcmc(
-        neural::logPosteriorOf(state_->prior, observation, state_->device, state_->term,
-                               state_->transformInput),
-        state_->prior, settings, control);
+    return sampleMcmc(neural::logPosteriorOf(state_->prior, observation, state_->device,
+                                             state_->term, state_->transformInput),
+                      state_->prior, settings, control);
 }
 
 std::string McmcPosterior::toBytes() const {
@@ -520,10 +519,9 @@ McmcPosterior McmcPosterior::fromBytes(const std::string& bytes, const std::stri
         model.module->eval();
         // Archives written before the field existed fed the network θ itself.
         const bool transformInput = meta.value("transform_parameters", false);
-        return neural::makeMcmcPosterior(model, transformInput, JointPrior(blocks),
-                                         mcmcFromJson(meta.at("mcmc")),
-                                         meta.at("parameters").get<int>(),
-                                         meta.at("data").get<int>(), on);
+        return neural::makeMcmcPosterior(
+            model, transformInput, JointPrior(blocks), mcmcFromJson(meta.at("mcmc")),
+            meta.at("parameters").get<int>(), meta.at("data").get<int>(), on);
     } catch (const std::exception& error) {
         throw std::runtime_error("cannot load the posterior of " + source + ": " + error.what());
     }

@@ -13,7 +13,7 @@ namespace sbiw::detail {
 struct McmcPosteriorState {
     std::shared_ptr<torch::nn::Module> module;
     neural::LikelihoodTerm term;
-    bool transformInput = false;  // the network takes θ in the prior's unconstrained space
+    bool transformInput = false;         // the network takes θ in the prior's unconstrained space
     nlohmann::json network;              // kind and architecture: what rebuilds `module`
     std::vector<PriorSpec> priorBlocks;  // saved with the network, so a loaded one knows its prior
     JointPrior prior;

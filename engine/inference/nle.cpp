@@ -49,16 +49,17 @@ neural::LikelihoodModel likelihoodNetwork(EstimatorSettings estimatorSettings, i
     model.module = estimator;
     const torch::Tensor discreteCpu = discrete.to(torch::kCPU, torch::kDouble);
     const torch::Tensor logCpu = logColumns.to(torch::kCPU, torch::kDouble);
-    model.network = {{"kind", "likelihood"},
-                     {"estimator", detail::estimatorSettingsToJson(estimatorSettings)},
-                     {"parameters", parameters},
-                     {"data", data},
-                     {"seed", seed},
-                     {"dequantized_columns",
-                      std::vector<double>(discreteCpu.data_ptr<double>(),
-                                          discreteCpu.data_ptr<double>() + discreteCpu.numel())},
-                     {"log_columns", std::vector<double>(logCpu.data_ptr<double>(),
-                                                         logCpu.data_ptr<double>() + logCpu.numel())}};
+    model.network = {
+        {"kind", "likelihood"},
+        {"estimator", detail::estimatorSettingsToJson(estimatorSettings)},
+        {"parameters", parameters},
+        {"data", data},
+        {"seed", seed},
+        {"dequantized_columns",
+         std::vector<double>(discreteCpu.data_ptr<double>(),
+                             discreteCpu.data_ptr<double>() + discreteCpu.numel())},
+        {"log_columns", std::vector<double>(logCpu.data_ptr<double>(),
+                                            logCpu.data_ptr<double>() + logCpu.numel())}};
     const bool anyDiscrete = discreteCpu.sum().item<double>() > 0;
     const bool anyLog = logCpu.sum().item<double>() > 0;
     const torch::Tensor logMask = logColumns.to(device) > 0.5;
@@ -247,9 +248,9 @@ neural::LikelihoodModel neural::rebuildLikelihoodNetwork(const nlohmann::json& n
     const std::vector<double> discrete =
         network.at("dequantized_columns").get<std::vector<double>>();
     // Networks stored before log columns existed modelled every column as it is.
-    const std::vector<double> logColumns = network.contains("log_columns")
-                                               ? network.at("log_columns").get<std::vector<double>>()
-                                               : std::vector<double>(std::size_t(data), 0.0);
+    const std::vector<double> logColumns =
+        network.contains("log_columns") ? network.at("log_columns").get<std::vector<double>>()
+                                        : std::vector<double>(std::size_t(data), 0.0);
     if (parameters < 1 || data < 1 || int(discrete.size()) != data ||
         int(logColumns.size()) != data)
         throw std::runtime_error("the likelihood network's dimensions do not agree");
@@ -259,10 +260,10 @@ neural::LikelihoodModel neural::rebuildLikelihoodNetwork(const nlohmann::json& n
     const Standardization placeholder{torch::zeros({data}, dtype), torch::ones({data}, dtype),
                                       torch::zeros({parameters}, dtype),
                                       torch::ones({parameters}, dtype)};
-    return likelihoodNetwork(detail::estimatorSettingsFromJson(network.at("estimator")), parameters,
-                             data, placeholder, discreteTensor,
-                             torch::tensor(logColumns, torch::TensorOptions().dtype(torch::kDouble)),
-                             network.at("seed").get<std::uint64_t>(), device);
+    return likelihoodNetwork(
+        detail::estimatorSettingsFromJson(network.at("estimator")), parameters, data, placeholder,
+        discreteTensor, torch::tensor(logColumns, torch::TensorOptions().dtype(torch::kDouble)),
+        network.at("seed").get<std::uint64_t>(), device);
 }
 
 }  // namespace sbiw

@@ -26,7 +26,8 @@ class RatioClassifierImpl : public torch::nn::Module {
                         {"hidden_features", hidden}, {"blocks", blocks},         {"seed", seed},
                         {"log_columns", logColumns}},
           logColumns_(torch::tensor(logColumns, torch::TensorOptions().dtype(torch::kDouble))),
-          anyLog_(std::any_of(logColumns.begin(), logColumns.end(), [](double v) { return v > 0; })) {
+          anyLog_(
+              std::any_of(logColumns.begin(), logColumns.end(), [](double v) { return v > 0; })) {
         torch::manual_seed(seed);
         thetaMean_ = register_buffer("theta_mean", thetaMean.clone());
         thetaStd_ = register_buffer("theta_std", thetaStd.clone());
@@ -128,7 +129,8 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
     throwIfProblems(settings.validate());
     std::vector<int> logColumnList;
     const auto makeModel = [&settings, &logColumnList](const torch::Tensor& theta,
-                                                       const torch::Tensor& x, const torch::Device&) {
+                                                       const torch::Tensor& x,
+                                                       const torch::Device&) {
         const auto [thetaMean, thetaStd] = neural::columnStandardization(theta.to(torch::kCPU));
         const torch::Tensor xCpu = x.to(torch::kCPU, torch::kDouble);
         const torch::Tensor logColumns =
@@ -189,9 +191,9 @@ neural::LikelihoodModel neural::rebuildRatioNetwork(const nlohmann::json& networ
     if (parameters < 1 || data < 1)
         throw std::runtime_error("the ratio network's dimensions are not positive");
     // Classifiers stored before log columns existed read every column as it is.
-    const std::vector<double> logColumns = network.contains("log_columns")
-                                               ? network.at("log_columns").get<std::vector<double>>()
-                                               : std::vector<double>(std::size_t(data), 0.0);
+    const std::vector<double> logColumns =
+        network.contains("log_columns") ? network.at("log_columns").get<std::vector<double>>()
+                                        : std::vector<double>(std::size_t(data), 0.0);
     if (int(logColumns.size()) != data)
         throw std::runtime_error("the ratio network's log columns do not match its data");
     // Placeholder z-scoring: load() replaces it with the stored buffers.

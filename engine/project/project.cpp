@@ -219,8 +219,7 @@ bool InferenceSettings::operator==(const InferenceSettings& o) const {
            rounds == o.rounds && seed == o.seed && device == o.device && threads == o.threads &&
            posteriorSamples == o.posteriorSamples && training == o.training && abc == o.abc &&
            mcmc == o.mcmc && dequantizeWholeNumbers == o.dequantizeWholeNumbers &&
-           logPositiveData == o.logPositiveData &&
-           transformParameters == o.transformParameters;
+           logPositiveData == o.logPositiveData && transformParameters == o.transformParameters;
 }
 
 Problems ViewSettings::validate() const {

@@ -401,7 +401,8 @@ class TestMcmc : public QObject {
         const double mean = (0.5 - 3.5 * std::exp(-6.0)) / z;  // ∫ x 2e^{-2x} over [0,3] / z
         for (const auto& [method, transform] :
              {std::pair{McmcMethod::Slice, false}, std::pair{McmcMethod::MetropolisHastings, false},
-              std::pair{McmcMethod::Slice, true}, std::pair{McmcMethod::MetropolisHastings, true}}) {
+              std::pair{McmcMethod::Slice, true},
+              std::pair{McmcMethod::MetropolisHastings, true}}) {
             McmcSettings s;
             s.method = method;
             s.init = McmcInit::Prior;
@@ -424,8 +425,9 @@ class TestMcmc : public QObject {
         // A LogNormal(-3, 0.5) prior (sbibm's lotka_volterra rates) and a target with log θ ~
         // N(log 0.05, 0.02²) (its density in θ carries the 1/θ): a posterior 25 times narrower
         // than the prior, on a log scale. In z = log θ it is a plain Gaussian.
-        const JointPrior prior({PriorSpec::scalar("lognormal", {{"log_mean", -3.0}, {"log_std", 0.5}}),
-                                PriorSpec::scalar("lognormal", {{"log_mean", -0.125}, {"log_std", 0.5}})});
+        const JointPrior prior(
+            {PriorSpec::scalar("lognormal", {{"log_mean", -3.0}, {"log_std", 0.5}}),
+             PriorSpec::scalar("lognormal", {{"log_mean", -0.125}, {"log_std", 0.5}})});
         const double mu[2] = {std::log(0.05), std::log(0.8)}, sd[2] = {0.02, 0.05};
         const Target target{&prior, [mu, sd](const double* t) {
                                 double sum = 0.0;

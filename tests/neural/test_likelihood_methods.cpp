@@ -223,8 +223,9 @@ class TestLikelihoodMethods : public QObject {
     }
 
     // With transformParameters the network takes log θ and MCMC moves there; with
-    // logPositiveColumns NLE's flow models log x, NRE's classifier reads it. Either way the posterior is over θ, and on the
-    // log-scale problem both make the network's task a linear Gaussian one.
+    // logPositiveColumns NLE's flow models log x, NRE's classifier reads it. Either way the
+    // posterior is over θ, and on the log-scale problem both make the network's task a linear
+    // Gaussian one.
     void logScaleRatesRecoverTheAnalyticPosterior_data() {
         QTest::addColumn<QString>("method");
         QTest::addColumn<bool>("logData");
