@@ -85,9 +85,10 @@ McmcResult sampleMcmcWithNetwork(const BatchLogDensity& logPosterior, const Join
 // chains, short warm-up, no thinning), enough for the GUI to show it concentrating.
 std::function<Matrix(int, int)> quickChainSnapshots(const JointPrior& prior,
                                                     const BatchLogDensity& logPosterior,
-                                                    std::uint64_t seed) {
-    return [&prior, logPosterior, seed](int count, int epoch) {
+                                                    std::uint64_t seed, bool transform) {
+    return [&prior, logPosterior, seed, transform](int count, int epoch) {
         McmcSettings quick;
+        quick.transform = transform;  // the run's chains' space
         quick.chains = std::max(1, std::min(20, count));
         quick.warmupSteps = 20;
         quick.thinning = 1;
@@ -207,7 +208,8 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
         };
         if (roundHooks.onSnapshot && snapshotDensity)
             problem.snapshot =
-                quickChainSnapshots(prior, *snapshotDensity, roundSeed(settings.seed, round, 3));
+                quickChainSnapshots(prior, *snapshotDensity, roundSeed(settings.seed, round, 3),
+                                    settings.mcmc.transform);
         if (roundHooks.onStage)
             roundHooks.onStage("training");
         return train(problem, settings.training, roundSeed(settings.seed, round, 0), roundHooks,
@@ -316,7 +318,8 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
             current.training = *firstRoundTraining;
             reportChosenTraining(
                 current.training, roundLabel(round),
-                quickChainSnapshots(prior, logPosterior, roundSeed(settings.seed, round, 3)),
+                quickChainSnapshots(prior, logPosterior, roundSeed(settings.seed, round, 3),
+                                    settings.mcmc.transform),
                 hooks);
         } else {
             current.training = trainModel(model, round, hooks, &logPosterior);
