@@ -161,7 +161,6 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
     McmcSettings mcmc;  // sbibm: slice, 100 chains, warm-up 100, thinning 10, resampling init
     mcmc.samples = 10000;
     mcmc.seed = common.seed;
-    mcmc.transform = transformParameters;
     // Budget, rounds, seed, device, MCMC and training of either method's settings.
     LikelihoodRunSettings likelihoodRun;
     likelihoodRun.simulations = common.simulations;

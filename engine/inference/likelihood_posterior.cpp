@@ -188,6 +188,9 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
     // The network's θ input: θ itself, or z = toUnconstrained(θ) (sbibm trains NLE and NRE
     // there: log θ for LogNormal priors, logit θ for uniform ones).
     const bool transformInput = settings.transformParameters;
+    // The chains move where the network's input lives: one choice, not two to keep in step.
+    McmcSettings mcmc = settings.mcmc;
+    mcmc.transform = transformInput;
     const auto networkInput = [&](const Matrix& theta) {
         return toTensor(transformInput ? prior.toUnconstrained(theta) : theta, device);
     };
@@ -209,7 +212,7 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
         if (roundHooks.onSnapshot && snapshotDensity)
             problem.snapshot =
                 quickChainSnapshots(prior, *snapshotDensity, roundSeed(settings.seed, round, 3),
-                                    settings.mcmc.transform);
+                                    transformInput);
         if (roundHooks.onStage)
             roundHooks.onStage("training");
         return train(problem, settings.training, roundSeed(settings.seed, round, 0), roundHooks,
@@ -278,7 +281,7 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
             current.round = round;
             if (hooks.onStage)
                 hooks.onStage("sampling");
-            McmcSettings proposal = settings.mcmc;
+            McmcSettings proposal = mcmc;
             proposal.samples = simulationsInRound(settings.simulations, settings.rounds, round);
             proposal.seed = roundSeed(settings.seed, round, 1);
             McmcResult draws;
@@ -319,7 +322,7 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
             reportChosenTraining(
                 current.training, roundLabel(round),
                 quickChainSnapshots(prior, logPosterior, roundSeed(settings.seed, round, 3),
-                                    settings.mcmc.transform),
+                                    transformInput),
                 hooks);
         } else {
             current.training = trainModel(model, round, hooks, &logPosterior);
@@ -342,10 +345,10 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
     }
     if (!result.trained || result.training.status != RunStatus::Finished)
         return result;
-    result.network = makeMcmcPosterior(model, transformInput, prior, settings.mcmc,
+    result.network = makeMcmcPosterior(model, transformInput, prior, mcmc,
                                        int(thetaData.size(1)), int(xData.size(1)), device);
     result.posterior = samplePosteriorByMcmc(prior, observation, device, model.term, transformInput,
-                                             settings.mcmc, hooks);
+                                             mcmc, hooks);
     if (result.posterior.cancelled) {
         result.training.status = RunStatus::Cancelled;
         result.training.stopReason = "cancelled while sampling the posterior";

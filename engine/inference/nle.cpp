@@ -69,10 +69,8 @@ neural::LikelihoodModel likelihoodNetwork(EstimatorSettings estimatorSettings, i
                                                             const torch::Tensor& thetaRows) {
         if (!anyLog)
             return estimator->logProb(xRows, thetaRows);
-        const torch::Tensor logX = torch::log(xRows.clamp_min(neural::kLogColumnFloor));
-        const torch::Tensor y = torch::where(logMask, logX, xRows);
-        return estimator->logProb(y, thetaRows) -
-               torch::where(logMask, logX, torch::zeros_like(logX)).sum(1);
+        const torch::Tensor y = neural::logScaled(xRows, logMask);
+        return estimator->logProb(y, thetaRows) - torch::where(logMask, y, torch::zeros_like(y)).sum(1);
     };
     const torch::Tensor mask = discrete.to(device, z.xMean.scalar_type());
     const torch::Tensor cellCentre = 0.5 * mask;

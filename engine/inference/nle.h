@@ -30,7 +30,8 @@ struct LikelihoodRunSettings {
     std::string device = "auto";  // auto | cpu | cuda
     McmcSettings mcmc;            // chains, warm-up, thinning and samples of the posterior
     // The network takes θ in the prior's unconstrained space (log θ for a positive parameter,
-    // logit for a bounded one), as sbibm runs NLE and NRE; the posterior is still over θ.
+    // logit for a bounded one), as sbibm runs NLE and NRE, and the run's MCMC moves there too
+    // (it sets mcmc.transform to this); the posterior is still over θ.
     bool transformParameters = false;
     // Data columns positive in every training row of round 1 (not whole numbers) are read on the
     // log scale: NLE's flow learns log x there, NRE's classifier reads log x (see

@@ -77,7 +77,6 @@ McmcSettings mcmcSettingsOf(const RunJob& job) {
     McmcSettings mcmc;
     mcmc.samples = job.project.inference.posteriorSamples;
     mcmc.seed = job.project.inference.seed;
-    mcmc.transform = job.project.inference.transformParameters;
     job.project.inference.mcmc.applyTo(mcmc);
     return mcmc;
 }
