@@ -8,7 +8,7 @@
 //             [--observations 1,2,3,4,5] [--threads T] [--device auto|cpu|cuda]
 //             [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C]
 //             [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B]
-//             [--transform] [--raw-data] [TASK ...]
+//             [--transform] [--raw-data] [--classes K] [--gamma G] [TASK ...]
 //
 // M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
 // sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
@@ -23,6 +23,8 @@
 // NPE), for experiments. --transform makes the likelihood and ratio methods train and sample in the
 // prior's unconstrained space, as sbibm does (the CSV's estimator gets "+transform"); --raw-data makes
 // NLE and NRE read positive data columns as they are rather than on the log scale (CSV: "+rawx").
+// --classes K and --gamma G set NRE-C's atoms per class and the odds of its joint classes (defaults
+// those of NreSettings; the CSV's estimator gets "+K<K>" and "+g<G>" when given).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -128,6 +130,22 @@ struct SampledRun {
 bool transformParameters = false;
 // --raw-data: NLE and NRE read positive data columns as they are, not on the log scale (the default).
 bool logPositiveColumns = LikelihoodRunSettings().logPositiveColumns;
+// --classes, --gamma: NRE-C's K and γ.
+int nreClasses = NreSettings().classes;
+double nreGamma = NreSettings().gamma;
+
+// "+K10", "+g0.5" for NRE runs whose K or γ differ from the defaults.
+std::string nreLabel(const std::string& method) {
+    if (method.find("nre") == std::string::npos) return "";
+    std::string label;
+    if (nreClasses != NreSettings().classes) label += "+K" + std::to_string(nreClasses);
+    if (nreGamma != NreSettings().gamma) {
+        char text[32];
+        std::snprintf(text, sizeof text, "+g%g", nreGamma);
+        label += text;
+    }
+    return label;
+}
 
 SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, const Simulator& simulator,
                             const Matrix& xo, const NpeSettings& common, int rounds, bool estimatorGiven) {
@@ -188,6 +206,8 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
         NreSettings settings;
         static_cast<LikelihoodRunSettings&>(settings) = likelihoodRun;
         settings.loss = method.find("-c") != std::string::npos ? "c" : "a";
+        settings.classes = nreClasses;
+        settings.gamma = nreGamma;
         result = runNre(prior, simulator, xo, settings, hooks);
     }
     for (const LikelihoodRound& round : result.rounds)
@@ -252,6 +272,8 @@ int main(int argc, char** argv) {
         else if (arg == "--amortized") amortized = true;
         else if (arg == "--transform") transformParameters = true;
         else if (arg == "--raw-data") logPositiveColumns = false;
+        else if (arg == "--classes") nreClasses = std::atoi(next().c_str());
+        else if (arg == "--gamma") nreGamma = std::atof(next().c_str());
         else if (arg == "--patience") patience = std::atoi(next().c_str());
         else if (arg == "--batch-size") batchSize = std::atoi(next().c_str());
         else if (arg == "--seed-offset") seedOffset = std::strtoull(next().c_str(), nullptr, 10);
@@ -260,7 +282,7 @@ int main(int argc, char** argv) {
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
             std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn|auto] "
-                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [--transform] [--raw-data] [TASK ...]");
+                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [--transform] [--raw-data] [--classes K] [--gamma G] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
         else {
@@ -374,7 +396,7 @@ int main(int argc, char** argv) {
             csv << id << ',' << method << ',' << number << ',' << simulations << ',' << rounds << ','
                 << estimatorLabel(method, estimator, estimatorGiven)
                 << (run.chosenEstimator.empty() ? "" : ":" + run.chosenEstimator)
-                << (transformParameters ? "+transform" : "") << (logPositiveColumns ? "" : "+rawx") << ','
+                << (transformParameters ? "+transform" : "") << (logPositiveColumns ? "" : "+rawx") << nreLabel(method) << ','
                 << usedDevice << ',' << run.epochs
                 << ',' << run.simulationSeconds << ',' << run.trainingSeconds << ',' << run.samplingSeconds << ','
                 << total << ',' << acceptance << ',' << score << '\n';
