@@ -1,18 +1,23 @@
 #include "gui/main_window.h"
 
+#include <algorithm>
+
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QCoreApplication>
 #include <QDir>
 #include <QDockWidget>
+#include <QEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSettings>
+#include <QStyle>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTime>
@@ -37,12 +42,41 @@ namespace {
 
 constexpr int kMaxRecent = 8;
 
+// A dock's scroll area: scrolls its panel vertically, but is never narrower than the panel's
+// minimum width, so that the main window's layout cannot squeeze a dock until labels and spin
+// boxes are cut (the central tabs give way instead). The minimum follows the panel as rows are
+// shown and hidden.
+class DockScrollArea : public QScrollArea {
+  public:
+    DockScrollArea(QWidget* content, QWidget* parent) : QScrollArea(parent) {
+        setWidget(content);
+        setWidgetResizable(true);
+        setFrameShape(QFrame::NoFrame);
+        content->installEventFilter(this);
+        followPanelWidth();
+    }
+
+  protected:
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        const bool handled = QScrollArea::eventFilter(watched, event);
+        if (watched == widget() && event->type() == QEvent::LayoutRequest)
+            followPanelWidth();
+        return handled;
+    }
+
+  private:
+    void followPanelWidth() {
+        const int width = widget()->minimumSizeHint().width() +
+                          style()->pixelMetric(QStyle::PM_ScrollBarExtent, nullptr, this) +
+                          2 * frameWidth();
+        if (width != minimumWidth())
+            setMinimumWidth(width);
+    }
+};
+
 QDockWidget* dock(QMainWindow* window, const QString& title, const char* name, QWidget* content,
                   Qt::DockWidgetArea area) {
-    auto* scroll = new QScrollArea(window);
-    scroll->setWidget(content);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
+    auto* scroll = new DockScrollArea(content, window);
     auto* d = new QDockWidget(title, window);
     d->setObjectName(name);  // QMainWindow::saveState keys the layout by object name
     d->setWidget(scroll);
@@ -113,12 +147,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             &PosteriorView::showSnapshot);
     connect(controller_, &TrainingController::finished, this, &MainWindow::onFinished);
 
-    resize(1400, 900);
+    if (const TaskInfo* task = findTask("two_moons"))
+        document_->reset(projectFromTask(*task), {});
+    // Wide enough for both side panels uncut beside the plots' toolbar (about 1,450 px).
+    resize(std::max(1480, minimumSizeHint().width()), 920);
     QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());
     restoreState(settings.value("window/state").toByteArray());
-    if (const TaskInfo* task = findTask("two_moons"))
-        document_->reset(projectFromTask(*task), {});
     updateTitle();
     statusBar()->showMessage(cudaAvailable() ? tr("CUDA GPU available")
                                              : tr("Training on the CPU"));

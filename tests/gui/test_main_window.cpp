@@ -7,11 +7,14 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
+#include <QDockWidget>
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardItemModel>
@@ -290,6 +293,41 @@ class TestMainWindow : public QObject {
         QCOMPARE(QString::fromStdString(document->project().inference.estimator), QString("auto"));
     }
 
+    // At the default size, no dock's panel is cut or needs scrolling sideways, whatever rows the
+    // method shows (the docks cannot be squeezed below their panels' minimum width).
+    void docksShowTheirPanelsUncut() {
+        QSettings().remove("window");  // the default layout, not one an earlier test saved
+        MainWindow window;
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        const auto verifyUncut = [&window](const char* method) {
+            window.trainingPanel()->methodCombo()->setCurrentIndex(
+                window.trainingPanel()->methodCombo()->findData(method));
+            QApplication::processEvents();
+            QApplication::processEvents();
+            for (QDockWidget* d : window.findChildren<QDockWidget*>()) {
+                if (!d->isVisible())
+                    continue;
+                const auto* scroll = qobject_cast<QScrollArea*>(d->widget());
+                QVERIFY(scroll);
+                QVERIFY2(scroll->viewport()->width() >= scroll->widget()->minimumSizeHint().width(),
+                         qPrintable(QString("%1 with %2: %3 px shown of %4")
+                                        .arg(d->objectName(), method)
+                                        .arg(scroll->viewport()->width())
+                                        .arg(scroll->widget()->minimumSizeHint().width())));
+                QVERIFY(!scroll->horizontalScrollBar()->isVisible());
+            }
+        };
+        for (const char* method : {"npe", "snle", "smc-abc"})
+            verifyUncut(method);
+        // Ten parameters: a wider parameter table and a ten-by-ten corner plot.
+        QTemporaryDir dir;
+        QCOMPARE(window.openProject(smallGaussianLinearProject(dir)), QString());
+        for (const char* method : {"snle", "npe"})
+            verifyUncut(method);
+        QVERIFY(window.width() >= window.minimumSizeHint().width());  // nothing beyond the edge
+    }
+
     // The likelihood and ratio methods' MCMC is chosen in the panel, saved in the project, undone
     // like any edit, and used by the run.
     void chooseTheMcmcOfLikelihoodMethodsInThePanel() {
@@ -326,6 +364,7 @@ class TestMainWindow : public QObject {
         document->undoStack()->undo();
         QVERIFY(document->project().inference.dequantizeWholeNumbers);
         QVERIFY(panel->dequantizeCheck()->isChecked());
+        QApplication::processEvents();
         test::saveScreenshot(window, "gui-nle-training-options.png");
         QCOMPARE(panel->mcmcChainsSpin()->value(), 100);  // sbibm's settings by default
         panel->mcmcSamplerCombo()->setCurrentIndex(panel->mcmcSamplerCombo()->findData("mh"));
