@@ -8,7 +8,7 @@
 //             [--observations 1,2,3,4,5] [--threads T] [--device auto|cpu|cuda]
 //             [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C]
 //             [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B]
-//             [--transform] [--raw-data] [--classes K] [--gamma G] [TASK ...]
+//             [--transform] [--raw-data] [--classes K] [--gamma G] [--samples-dir D] [TASK ...]
 //
 // M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
 // sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
@@ -25,6 +25,8 @@
 // NLE and NRE read positive data columns as they are rather than on the log scale (CSV: "+rawx").
 // --classes K and --gamma G set NRE-C's atoms per class and the odds of its joint classes (defaults
 // those of NreSettings; the CSV's estimator gets "+K<K>" and "+g<G>" when given).
+// --samples-dir D writes each run's 10,000 posterior samples to D/TASK-METHOD-obsK.csv, to look at
+// where a posterior differs from the reference.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -245,6 +247,7 @@ int main(int argc, char** argv) {
     std::string embedding = "auto";
     int embeddingFeatures = 32, cnnChannels = 8;
     std::string csvPath = "npe_benchmark.csv";
+    std::string samplesDir;  // --samples-dir: where each run's posterior samples go (none if empty)
     // NPE is amortised: --amortized trains once (seed 1) and samples that posterior at every
     // observation, instead of sbibm's one training run per observation (seed = observation).
     bool amortized = false;
@@ -269,6 +272,7 @@ int main(int argc, char** argv) {
         else if (arg == "--cnn-channels") cnnChannels = std::atoi(next().c_str());
         else if (arg == "--c2st-threads") c2stThreads = std::atoi(next().c_str());
         else if (arg == "--csv") csvPath = next();
+        else if (arg == "--samples-dir") samplesDir = next();
         else if (arg == "--amortized") amortized = true;
         else if (arg == "--transform") transformParameters = true;
         else if (arg == "--raw-data") logPositiveColumns = false;
@@ -282,7 +286,7 @@ int main(int argc, char** argv) {
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
             std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn|auto] "
-                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [--transform] [--raw-data] [--classes K] [--gamma G] [TASK ...]");
+                      "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [--transform] [--raw-data] [--classes K] [--gamma G] [--samples-dir D] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);
         else {
@@ -385,6 +389,12 @@ int main(int argc, char** argv) {
                 return 1;
             }
             const double total = since(start);
+            if (!samplesDir.empty()) {
+                std::vector<std::string> header;
+                for (Eigen::Index j = 0; j < run.samples.cols(); ++j) header.push_back("parameter_" + std::to_string(j + 1));
+                writeCsv(samplesDir + "/" + id + "-" + method + "-obs" + std::to_string(number) + ".csv", header,
+                         run.samples);
+            }
             C2stSettings c2stSettings;
             c2stSettings.threads = c2stThreads >= 0 ? c2stThreads : threads;
             const double score = c2st(forComparison(id, reference), forComparison(id, run.samples), c2stSettings).accuracy;
