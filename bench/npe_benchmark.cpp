@@ -10,7 +10,7 @@
 //             [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B]
 //             [--transform] [--raw-data] [--classes K] [--gamma G] [--samples-dir D] [TASK ...]
 //
-// M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-c, snre-c, rej-abc, smc-abc. The
+// M: npe (default), snpe, nle, snle, nre (NRE-A), snre, nre-b, snre-b, nre-c, snre-c, rej-abc, smc-abc. The
 // sequential methods run R rounds (default 10, as sbibm); --rounds R >= 2 with npe means snpe.
 // Likelihood and ratio methods sample by slice MCMC with sbibm's settings (100 chains, warm-up
 // 100, thinning 10); nle defaults to NSF (sbibm ran MAF: pass --estimator maf; auto trains both
@@ -106,7 +106,7 @@ Matrix readReferenceSamples(const std::string& path) {
 std::string publishedName(const std::string& method) {
     static const std::map<std::string, std::string> names = {
         {"npe", "NPE"},     {"snpe", "SNPE"},  {"nle", "NLE"},      {"snle", "SNLE"},       {"nre", "NRE"},
-        {"snre", "SNRE"},   {"nre-c", "NRE"},  {"snre-c", "SNRE"},  {"rej-abc", "REJ-ABC"}, {"smc-abc", "SMC-ABC"}};
+        {"snre", "SNRE"},   {"nre-b", "NRE"},  {"snre-b", "SNRE"},  {"nre-c", "NRE"},  {"snre-c", "SNRE"},  {"rej-abc", "REJ-ABC"}, {"smc-abc", "SMC-ABC"}};
     const auto found = names.find(method);
     return found == names.end() ? std::string() : found->second;
 }
@@ -207,7 +207,9 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
     } else {
         NreSettings settings;
         static_cast<LikelihoodRunSettings&>(settings) = likelihoodRun;
-        settings.loss = method.find("-c") != std::string::npos ? "c" : "a";
+        settings.loss = method.find("-c") != std::string::npos   ? "c"
+                        : method.find("-b") != std::string::npos ? "b"
+                                                                 : "a";
         settings.classes = nreClasses;
         settings.gamma = nreGamma;
         result = runNre(prior, simulator, xo, settings, hooks);
@@ -285,7 +287,7 @@ int main(int argc, char** argv) {
             observations.clear();
             for (const std::string& o : split(next(), ',')) observations.push_back(std::atoi(o.c_str()));
         } else if (arg == "--help") {
-            std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn|auto] "
+            std::puts("usage: bench_npe [--method npe|snpe|nle|snle|nre|snre|nre-b|snre-b|nre-c|snre-c|rej-abc|smc-abc] [--data DIR] [--simulations N] [--rounds R] [--estimator nsf|maf|mdn|auto] "
                       "[--observations 1,2,3] [--threads T] [--device auto|cpu|cuda] [--embedding auto|none|mlp|cnn] [--embedding-features F] [--cnn-channels C] [--c2st-threads T] [--csv FILE] [--amortized] [--seed-offset K] [--patience P] [--batch-size B] [--transform] [--raw-data] [--classes K] [--gamma G] [--samples-dir D] [TASK ...]");
             return 0;
         } else if (findTask(arg)) tasks.push_back(arg);

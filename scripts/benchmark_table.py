@@ -18,10 +18,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PUBLISHED = os.path.join(HERE, "..", "..", "shared", "data", "sbibm", "published_results.csv")
 # Our method -> sbibm's algorithm name (sbibm's NRE and SNRE are contrastive, as NRE-C).
 ALGORITHM = {"npe": "NPE", "snpe": "SNPE", "nle": "NLE", "snle": "SNLE", "nre": "NRE",
-             "nre-c": "NRE", "snre": "SNRE", "snre-c": "SNRE", "rej-abc": "REJ-ABC",
+             "nre-b": "NRE", "nre-c": "NRE", "snre": "SNRE", "snre-b": "SNRE", "snre-c": "SNRE", "rej-abc": "REJ-ABC",
              "smc-abc": "SMC-ABC"}
 LABEL = {"npe": "NPE", "snpe": "SNPE", "nle": "NLE", "snle": "SNLE", "nre": "NRE-A",
-         "nre-c": "NRE-C", "snre": "SNRE-A", "snre-c": "SNRE-C", "rej-abc": "REJ-ABC",
+         "nre-b": "NRE-B", "nre-c": "NRE-C", "snre": "SNRE-A", "snre-b": "SNRE-B", "snre-c": "SNRE-C", "rej-abc": "REJ-ABC",
          "smc-abc": "SMC-ABC"}
 
 

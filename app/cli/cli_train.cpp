@@ -390,7 +390,7 @@ int trainThroughJob(const QCommandLineParser& parser, const QString& usage, cons
                     const QString& projectPath, const QString& method, QTextStream& out, QTextStream& err) {
     const bool abc = method == "rej-abc" || method == "smc-abc";
     if (method != "snpe" && !isMethodWithMcmc(method) && !abc) {
-        err << "error: method '" << method << "' is not one of: npe, snpe, nle, snle, nre, snre, nre-c, snre-c, "
+        err << "error: method '" << method << "' is not one of: npe, snpe, nle, snle, nre, snre, nre-b, snre-b, nre-c, snre-c, "
             << "rej-abc, smc-abc\n";
         return kExitUsage;
     }
@@ -475,7 +475,8 @@ int trainThroughJob(const QCommandLineParser& parser, const QString& usage, cons
 
 int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     const QString usage =
-        "sbiw-cli train PROJECT [--method npe|snpe|nle|snle|nre|snre|nre-c|snre-c|rej-abc|smc-abc] [--rounds R]\n"
+        "sbiw-cli train PROJECT [--method npe|snpe|nle|snle|nre|snre|nre-b|snre-b|nre-c|snre-c|rej-abc|smc-abc]\n"
+        "       [--rounds R]\n"
         "       [--estimator maf|nsf|mdn|auto] [--simulations N] [--seed S]\n"
         "       [--observation FILE.csv|NAME] [--samples M] [--out SAMPLES.csv] [--device auto|cpu|cuda]\n"
         "       [--threads T] [--max-epochs E] [--save-posterior FILE.pt] [--db FILE | --no-history]\n"
@@ -502,12 +503,13 @@ int runTrain(const QStringList& arguments, QTextStream& out, QTextStream& err) {
     parser.addPositionalArgument("PROJECT", "Project file (*.sbiw).");
     parser.addOption({"method",
                       "npe (default); snpe (sequential NPE, APT atomic loss, --rounds R); nle (likelihood estimator + MCMC), "
-                      "nre (ratio classifier, binary NRE-A, + MCMC) or nre-c (contrastive NRE-C), where several observation "
-                      "rows are i.i.d., and their sequential versions snle, snre, snre-c (--rounds R); or the "
+                      "nre (ratio classifier, binary NRE-A, + MCMC), nre-b (10 atoms, NRE-B: sbibm's NRE) or nre-c (contrastive "
+                      "NRE-C), where several observation rows are i.i.d., and their sequential versions snle, snre, "
+                      "snre-b, snre-c (--rounds R); or the "
                       "ABC baselines rej-abc (keep the 100 closest) and smc-abc.",
                       "METHOD"});
     parser.addOption({"rounds",
-                      "snpe, snle, snre, snre-c: rounds (default: the project's inference.rounds); the budget is split "
+                      "snpe, snle, snre, snre-b, snre-c: rounds (default: the project's inference.rounds); the budget is split "
                       "evenly.",
                       "R"});
     parser.addOption({"mcmc",

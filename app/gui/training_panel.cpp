@@ -64,6 +64,8 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, TrainingController* cont
         {"snle", tr("SNLE — sequential NLE, rounds")},
         {"nre", tr("NRE-A — ratio estimation (binary) + MCMC")},
         {"snre", tr("SNRE-A — sequential NRE-A, rounds")},
+        {"nre-b", tr("NRE-B — ratio estimation (atoms) + MCMC")},
+        {"snre-b", tr("SNRE-B — sequential NRE-B, rounds")},
         {"nre-c", tr("NRE-C — contrastive ratio estimation + MCMC")},
         {"snre-c", tr("SNRE-C — sequential NRE-C, rounds")},
         {"rej-abc", tr("Rejection ABC")},

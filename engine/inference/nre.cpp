@@ -56,6 +56,26 @@ class RatioClassifierImpl : public torch::nn::Module {
     std::shared_ptr<neural::ConditionerImpl> net_;
 };
 
+// NRE-B's loss for a batch (sbi's SNRE_B): per row, -log of the softmax probability that θ_i,
+// among K atoms (θ_i and K - 1 θ of other rows), is the one simulated with x_i.
+torch::Tensor atomLoss(RatioClassifierImpl& classifier, const torch::Tensor& theta,
+                       const torch::Tensor& x, int atoms, std::uint64_t seed, std::uint64_t stream) {
+    const std::int64_t batch = theta.size(0);
+    const std::int64_t k = std::min<std::int64_t>(atoms, batch);  // atoms the batch allows
+    if (k < 2)
+        return classifier.logRatio(theta, x).sum() * 0.0;  // one row: nothing to contrast
+    const torch::Tensor own = torch::arange(batch, torch::kLong).unsqueeze(1);
+    const torch::Tensor rows =
+        torch::cat({own, neural::drawContrastingAtoms(batch, int(k), seed, stream)}, 1)
+            .reshape({-1});
+    const torch::Tensor repeatedX =
+        x.unsqueeze(1).expand({batch, k, x.size(1)}).reshape({batch * k, x.size(1)});
+    const torch::Tensor logits =
+        classifier.logRatio(theta.index_select(0, rows.to(theta.device())), repeatedX)
+            .reshape({batch, k});
+    return -(logits.select(1, 0) - torch::logsumexp(logits, 1)).mean();
+}
+
 // NRE-C's loss for a batch (sbi's SNRE_C): per row, the log-probabilities of the marginal class
 // (K atoms from other rows, none simulated with x_i) and of the joint class (θ_i among K - 1
 // others), from logits f: p(marginal) = K / (K + γ Σ_k e^{f_k}) and p(joint at θ_i) =
@@ -109,8 +129,11 @@ neural::LikelihoodModel ratioModel(const std::shared_ptr<RatioClassifierImpl>& c
 
 Problems NreSettings::validate() const {
     Problems problems;
-    if (loss != "a" && loss != "c")
-        problems.push_back({"loss", "'" + loss + "' is not one of: a (NRE-A), c (NRE-C)"});
+    if (loss != "a" && loss != "b" && loss != "c")
+        problems.push_back(
+            {"loss", "'" + loss + "' is not one of: a (NRE-A), b (NRE-B), c (NRE-C)"});
+    if (atoms < 2)
+        problems.push_back({"atoms", "must be at least 2 (the row's own θ and another)"});
     if (classes < 1)
         problems.push_back({"classes", "must be at least 1"});
     if (!(gamma > 0.0) || !std::isfinite(gamma))
@@ -164,17 +187,27 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
             // row names its stream), so that validation losses compare across epochs.
             auto batches = std::make_shared<std::uint64_t>(0);
             const std::uint64_t atomSeed = settings.seed ^ 0xC0117A57ULL;
-            model.loss = [classifier, batches, atomSeed, classes = settings.classes,
-                          gamma = settings.gamma](const torch::Tensor& thetaRows,
-                                                  const torch::Tensor& xRows,
-                                                  const torch::Tensor& indices) {
-                const std::uint64_t stream =
-                    classifier->is_training()
-                        ? (*batches)++
-                        : (std::uint64_t(1) << 61) + std::uint64_t(indices[0].item<std::int64_t>());
-                return contrastiveLoss(*classifier, thetaRows, xRows, classes, gamma, atomSeed,
-                                       stream);
+            const auto streamOf = [classifier, batches](const torch::Tensor& indices) {
+                return classifier->is_training()
+                           ? (*batches)++
+                           : (std::uint64_t(1) << 61) +
+                                 std::uint64_t(indices[0].item<std::int64_t>());
             };
+            if (settings.loss == "b")
+                model.loss = [classifier, streamOf, atomSeed, atoms = settings.atoms](
+                                 const torch::Tensor& thetaRows, const torch::Tensor& xRows,
+                                 const torch::Tensor& indices) {
+                    return atomLoss(*classifier, thetaRows, xRows, atoms, atomSeed,
+                                    streamOf(indices));
+                };
+            else
+                model.loss = [classifier, streamOf, atomSeed, classes = settings.classes,
+                              gamma = settings.gamma](const torch::Tensor& thetaRows,
+                                                      const torch::Tensor& xRows,
+                                                      const torch::Tensor& indices) {
+                    return contrastiveLoss(*classifier, thetaRows, xRows, classes, gamma,
+                                           atomSeed, streamOf(indices));
+                };
         }
         return model;
     };

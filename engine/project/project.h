@@ -93,8 +93,9 @@ struct AbcProjectSettings {
 
 struct McmcSettings;
 
-// How the likelihood and ratio methods (nle, snle, nre, snre, nre-c, snre-c) sample the posterior
-// by MCMC, as the project chooses it; sampling/mcmc.h has the meaning. Defaults are sbibm's.
+// How the likelihood and ratio methods (nle, snle and the nre, nre-b, nre-c families) sample
+// the posterior by MCMC, as the project chooses it; sampling/mcmc.h has the meaning. Defaults
+// are sbibm's.
 struct McmcProjectSettings {
     std::string sampler = "slice";  // slice | mh
     int chains = 100;

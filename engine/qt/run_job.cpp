@@ -24,12 +24,14 @@ namespace sbiw {
 
 const std::vector<std::string>& runnableMethods() {
     static const std::vector<std::string> methods = {
-        "npe", "snpe", "nle", "snle", "nre", "snre", "nre-c", "snre-c", "rej-abc", "smc-abc"};
+        "npe",    "snpe",   "nle",   "snle",   "nre",     "snre",
+        "nre-b",  "snre-b", "nre-c", "snre-c", "rej-abc", "smc-abc"};
     return methods;
 }
 
 bool isSequentialMethod(const std::string& method) {
-    return method == "snpe" || method == "snle" || method == "snre" || method == "snre-c";
+    return method == "snpe" || method == "snle" || method == "snre" || method == "snre-b" ||
+           method == "snre-c";
 }
 
 namespace {
@@ -39,7 +41,8 @@ bool isAbc(const std::string& method) {
 }
 
 bool isRatioMethod(const std::string& method) {
-    return method == "nre" || method == "snre" || method == "nre-c" || method == "snre-c";
+    return method == "nre" || method == "snre" || method == "nre-b" || method == "snre-b" ||
+           method == "nre-c" || method == "snre-c";
 }
 
 int roundsOf(const InferenceSettings& inference) {
@@ -98,7 +101,11 @@ NreSettings nreSettingsOf(const RunJob& job) {
     const InferenceSettings& inference = job.project.inference;
     NreSettings settings;
     copyNeural(settings, inference);
-    settings.loss = inference.method == "nre-c" || inference.method == "snre-c" ? "c" : "a";
+    // nre-b, snre-b: "b"; nre-c, snre-c: "c"; nre, snre: "a".
+    const std::string& method = inference.method;
+    settings.loss = method.size() > 2 && method[method.size() - 2] == '-'
+                        ? std::string(1, method.back())
+                        : std::string("a");
     settings.rounds = roundsOf(inference);
     settings.mcmc = mcmcSettingsOf(job);
     settings.transformParameters = inference.transformParameters;
@@ -366,9 +373,9 @@ void runSnpeJob(const RunJob& job, TrainingHooks hooks, RunHistory* history, Run
     }
 }
 
-// nle, snle, nre, snre, nre-c, snre-c: a likelihood estimator or a ratio classifier, sampled by
-// MCMC. Recorded with settings, per-epoch losses (carrying their round) and samples, but without
-// a model or checkpoints: such a run cannot be resumed.
+// nle, snle and the nre, nre-b, nre-c families: a likelihood estimator or a ratio classifier,
+// sampled by MCMC. Recorded with settings, per-epoch losses (carrying their round) and samples,
+// but without a model or checkpoints: such a run cannot be resumed.
 void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* history,
                       RunJobResult& result) {
     const std::string& method = job.project.inference.method;
@@ -387,6 +394,8 @@ void runMcmcMethodJob(const RunJob& job, TrainingHooks hooks, RunHistory* histor
             settings["dequantize_whole_numbers"] = nle.dequantizeWholeNumbers;
         } else {
             settings["loss"] = QString::fromStdString(nre.loss);
+            if (nre.loss == "b")
+                settings["atoms"] = nre.atoms;
             if (nre.loss == "c") {
                 settings["classes"] = nre.classes;
                 settings["gamma"] = nre.gamma;

@@ -56,9 +56,10 @@ struct RunJobResult {
 
 // The methods a project can run from the GUI, in menu order.
 const std::vector<std::string>& runnableMethods();
-// snpe, snle, snre, snre-c: they run the project's inference.rounds (the others one).
+// snpe, snle, snre, snre-b, snre-c: they run the project's inference.rounds (the others one).
 bool isSequentialMethod(const std::string& method);
-// nle, snle, nre, snre, nre-c, snre-c: they sample the posterior by MCMC (inference.mcmc).
+// nle, snle, nre, snre, nre-b, snre-b, nre-c, snre-c: they sample the posterior by MCMC
+// (inference.mcmc).
 bool samplesByMcmc(const std::string& method);
 
 // Never throws: failures come back as RunState::Failed with the reason.

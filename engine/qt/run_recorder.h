@@ -53,7 +53,7 @@ QJsonObject likelihoodRunSettingsJson(const QString& method, const QString& esti
 // What a run's stored settings say about the problem it solved, whatever its method: what the
 // checks of its posterior need besides the model.
 struct StoredRunProblem {
-    QString method;  // npe, snpe, nle, snle, nre, snre, nre-c, snre-c
+    QString method;  // npe, snpe, nle, snle, nre, snre, nre-b, snre-b, nre-c, snre-c
     int rounds = 1;  // more than 1: sequential, its posterior trained for its observation only
     QString observationName;
     Matrix observation;  // one row per i.i.d. trial

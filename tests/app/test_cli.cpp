@@ -234,6 +234,14 @@ private Q_SLOTS:
                  qPrintable(sequential.out));
         const Vector sequentialMean = test::columnMeans(readCsv(out.toStdString()).values);
         for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(sequentialMean(i), xo(0, i) / 2.0, 0.15);
+        // NRE-B (sbibm's NRE): the row's θ among ten atoms.
+        const CliRun atoms = cli({"train", project("gaussian_linear"), "--method", "nre-b", "--simulations", "3000",
+                                  "--seed", "3", "--samples", "1000", "--chains", "20", "--max-epochs", "40", "--out",
+                                  out, "--device", "cpu", "--threads", "1", "--quiet", "--no-history"});
+        QVERIFY2(atoms.code == kExitSuccess, qPrintable(atoms.err));
+        QVERIFY2(atoms.out.contains("NRE-B (classifier) on 3000 simulations"), qPrintable(atoms.out));
+        const Vector atomsMean = test::columnMeans(readCsv(out.toStdString()).values);
+        for (int i = 0; i < 10; ++i) SBIW_COMPARE_NEAR(atomsMean(i), xo(0, i) / 2.0, 0.15);
         const CliRun oneRound = cli({"train", project("gaussian_linear"), "--method", "nle", "--rounds", "2", "--out",
                                      out, "--no-history"});
         QCOMPARE(oneRound.code, int(kExitUsage));

@@ -75,7 +75,7 @@ NreSettings smallNre(const std::string& loss) {
     return test::gaussianLinear3Nre(loss);
 }
 
-// method: nle | snle | nre | nre-c | snre-c; the sequential ones run two rounds.
+// method: nle | snle | nre | nre-b | nre-c | snre-c; the sequential ones run two rounds.
 NleResult runMethod(const std::string& method, const Simulator& simulator,
                     const Matrix& observation, const TrainingHooks& hooks = {}) {
     const int rounds = method[0] == 's' ? 2 : 1;
@@ -84,7 +84,8 @@ NleResult runMethod(const std::string& method, const Simulator& simulator,
         s.rounds = rounds;
         return runNle(test::gaussianLinear3Prior(), simulator, observation, s, hooks);
     }
-    NreSettings s = smallNre(method.find("-c") != std::string::npos ? "c" : "a");
+    const std::size_t dash = method.find('-');
+    NreSettings s = smallNre(dash == std::string::npos ? "a" : method.substr(dash + 1));
     s.rounds = rounds;
     return runNre(test::gaussianLinear3Prior(), simulator, observation, s, hooks);
 }
@@ -104,6 +105,8 @@ class TestLikelihoodMethods : public QObject {
         // A classifier's ratio is less exact than a flow's likelihood: looser bounds.
         QTest::newRow("nre-a, one observation") << "nre" << 1 << 0.07 << 0.5;
         QTest::newRow("nre-a, two i.i.d. observations") << "nre" << 2 << 0.07 << 0.5;
+        QTest::newRow("nre-b, one observation") << "nre-b" << 1 << 0.07 << 0.5;
+        QTest::newRow("nre-b, two i.i.d. observations") << "nre-b" << 2 << 0.07 << 0.5;
         QTest::newRow("nre-c, one observation") << "nre-c" << 1 << 0.07 << 0.5;
         QTest::newRow("nre-c, two i.i.d. observations") << "nre-c" << 2 << 0.07 << 0.5;
     }
@@ -287,6 +290,7 @@ class TestLikelihoodMethods : public QObject {
     void sequentialRoundsSimulateAtThePosterior_data() {
         QTest::addColumn<QString>("method");
         QTest::newRow("snle") << "snle";
+        QTest::newRow("snre-b") << "snre-b";
         QTest::newRow("snre-c") << "snre-c";
     }
 
@@ -477,7 +481,7 @@ class TestLikelihoodMethods : public QObject {
         nle.estimator.bins = 1;  // auto checks the settings both flows would use
         QCOMPARE(nle.validate().size(), std::size_t(1));
         QCOMPARE(nle.validate().front().path, std::string("estimator.bins"));
-        NreSettings nre = smallNre("b");
+        NreSettings nre = smallNre("d");
         nre.hiddenFeatures = 0;
         nre.gamma = -1.0;
         try {
@@ -486,9 +490,15 @@ class TestLikelihoodMethods : public QObject {
             QFAIL("expected SettingsError");
         } catch (const SettingsError& e) {
             QVERIFY2(QString(e.what()).contains("loss"), e.what());
+            QVERIFY2(QString(e.what()).contains("not one of: a (NRE-A), b (NRE-B), c (NRE-C)"),
+                     e.what());
             QVERIFY2(QString(e.what()).contains("hiddenFeatures"), e.what());
             QVERIFY2(QString(e.what()).contains("gamma"), e.what());
         }
+        nre = smallNre("b");
+        nre.atoms = 1;  // nothing to contrast the row's own θ with
+        QCOMPARE(nre.validate().size(), std::size_t(1));
+        QCOMPARE(nre.validate().front().path, std::string("atoms"));
         Matrix wrong(1, 2);
         wrong << 0.1, 0.2;
         QVERIFY_THROWS_EXCEPTION(
