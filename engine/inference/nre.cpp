@@ -59,7 +59,8 @@ class RatioClassifierImpl : public torch::nn::Module {
 // NRE-B's loss for a batch (sbi's SNRE_B): per row, -log of the softmax probability that θ_i,
 // among K atoms (θ_i and K - 1 θ of other rows), is the one simulated with x_i.
 torch::Tensor atomLoss(RatioClassifierImpl& classifier, const torch::Tensor& theta,
-                       const torch::Tensor& x, int atoms, std::uint64_t seed, std::uint64_t stream) {
+                       const torch::Tensor& x, int atoms, std::uint64_t seed,
+                       std::uint64_t stream) {
     const std::int64_t batch = theta.size(0);
     const std::int64_t k = std::min<std::int64_t>(atoms, batch);  // atoms the batch allows
     if (k < 2)
@@ -205,8 +206,8 @@ NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matr
                               gamma = settings.gamma](const torch::Tensor& thetaRows,
                                                       const torch::Tensor& xRows,
                                                       const torch::Tensor& indices) {
-                    return contrastiveLoss(*classifier, thetaRows, xRows, classes, gamma,
-                                           atomSeed, streamOf(indices));
+                    return contrastiveLoss(*classifier, thetaRows, xRows, classes, gamma, atomSeed,
+                                           streamOf(indices));
                 };
         }
         return model;

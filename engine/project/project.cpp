@@ -41,9 +41,9 @@ std::string nameProblem(const std::string& name) {
 }  // namespace
 
 const std::vector<std::string>& inferenceMethods() {
-    static const std::vector<std::string> methods = {
-        "npe",    "snpe",   "nle",   "snle",   "nre",     "snre",
-        "nre-b",  "snre-b", "nre-c", "snre-c", "rej-abc", "smc-abc"};
+    static const std::vector<std::string> methods = {"npe",   "snpe",   "nle",     "snle",
+                                                     "nre",   "snre",   "nre-b",   "snre-b",
+                                                     "nre-c", "snre-c", "rej-abc", "smc-abc"};
     return methods;
 }
 

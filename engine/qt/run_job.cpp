@@ -23,9 +23,9 @@
 namespace sbiw {
 
 const std::vector<std::string>& runnableMethods() {
-    static const std::vector<std::string> methods = {
-        "npe",    "snpe",   "nle",   "snle",   "nre",     "snre",
-        "nre-b",  "snre-b", "nre-c", "snre-c", "rej-abc", "smc-abc"};
+    static const std::vector<std::string> methods = {"npe",   "snpe",   "nle",     "snle",
+                                                     "nre",   "snre",   "nre-b",   "snre-b",
+                                                     "nre-c", "snre-c", "rej-abc", "smc-abc"};
     return methods;
 }
 
