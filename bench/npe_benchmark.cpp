@@ -207,9 +207,7 @@ SampledRun runSampledMethod(const std::string& method, const JointPrior& prior, 
     } else {
         NreSettings settings;
         static_cast<LikelihoodRunSettings&>(settings) = likelihoodRun;
-        settings.loss = method.find("-c") != std::string::npos   ? "c"
-                        : method.find("-b") != std::string::npos ? "b"
-                                                                 : "a";
+        settings.loss = nreLossOfMethod(method);
         settings.classes = nreClasses;
         settings.gamma = nreGamma;
         result = runNre(prior, simulator, xo, settings, hooks);

@@ -52,8 +52,7 @@ class DockScrollArea : public QScrollArea {
         setWidget(content);
         setWidgetResizable(true);
         setFrameShape(QFrame::NoFrame);
-        content->installEventFilter(this);
-        followPanelWidth();
+        followPanelWidth();  // setWidget installed this as the panel's event filter
     }
 
   protected:

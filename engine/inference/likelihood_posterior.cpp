@@ -210,9 +210,8 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
                               indices);
         };
         if (roundHooks.onSnapshot && snapshotDensity)
-            problem.snapshot =
-                quickChainSnapshots(prior, *snapshotDensity, roundSeed(settings.seed, round, 3),
-                                    transformInput);
+            problem.snapshot = quickChainSnapshots(
+                prior, *snapshotDensity, roundSeed(settings.seed, round, 3), transformInput);
         if (roundHooks.onStage)
             roundHooks.onStage("training");
         return train(problem, settings.training, roundSeed(settings.seed, round, 0), roundHooks,
@@ -345,10 +344,10 @@ NleResult runLikelihoodRounds(const JointPrior& prior, const Simulator& simulato
     }
     if (!result.trained || result.training.status != RunStatus::Finished)
         return result;
-    result.network = makeMcmcPosterior(model, transformInput, prior, mcmc,
-                                       int(thetaData.size(1)), int(xData.size(1)), device);
-    result.posterior = samplePosteriorByMcmc(prior, observation, device, model.term, transformInput,
-                                             mcmc, hooks);
+    result.network = makeMcmcPosterior(model, transformInput, prior, mcmc, int(thetaData.size(1)),
+                                       int(xData.size(1)), device);
+    result.posterior =
+        samplePosteriorByMcmc(prior, observation, device, model.term, transformInput, mcmc, hooks);
     if (result.posterior.cancelled) {
         result.training.status = RunStatus::Cancelled;
         result.training.stopReason = "cancelled while sampling the posterior";

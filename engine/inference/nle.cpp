@@ -70,7 +70,8 @@ neural::LikelihoodModel likelihoodNetwork(EstimatorSettings estimatorSettings, i
         if (!anyLog)
             return estimator->logProb(xRows, thetaRows);
         const torch::Tensor y = neural::logScaled(xRows, logMask);
-        return estimator->logProb(y, thetaRows) - torch::where(logMask, y, torch::zeros_like(y)).sum(1);
+        return estimator->logProb(y, thetaRows) -
+               torch::where(logMask, y, torch::zeros_like(y)).sum(1);
     };
     const torch::Tensor mask = discrete.to(device, z.xMean.scalar_type());
     const torch::Tensor cellCentre = 0.5 * mask;

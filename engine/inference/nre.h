@@ -36,6 +36,13 @@ struct NreSettings : LikelihoodRunSettings {
 // Same report as NLE: training summary, rounds, MCMC samples and diagnostics.
 using NreResult = NleResult;
 
+// The loss a ratio method's name asks for: "nre", "snre" -> "a"; "nre-b", "snre-b" -> "b";
+// "nre-c", "snre-c" -> "c".
+inline std::string nreLossOfMethod(const std::string& method) {
+    const std::size_t dash = method.rfind('-');
+    return dash == std::string::npos ? std::string("a") : method.substr(dash + 1);
+}
+
 NreResult runNre(const JointPrior& prior, const Simulator& simulator, const Matrix& observation,
                  const NreSettings& settings, const TrainingHooks& hooks = {});
 

@@ -101,11 +101,7 @@ NreSettings nreSettingsOf(const RunJob& job) {
     const InferenceSettings& inference = job.project.inference;
     NreSettings settings;
     copyNeural(settings, inference);
-    // nre-b, snre-b: "b"; nre-c, snre-c: "c"; nre, snre: "a".
-    const std::string& method = inference.method;
-    settings.loss = method.size() > 2 && method[method.size() - 2] == '-'
-                        ? std::string(1, method.back())
-                        : std::string("a");
+    settings.loss = nreLossOfMethod(inference.method);
     settings.rounds = roundsOf(inference);
     settings.mcmc = mcmcSettingsOf(job);
     settings.transformParameters = inference.transformParameters;

@@ -84,8 +84,7 @@ NleResult runMethod(const std::string& method, const Simulator& simulator,
         s.rounds = rounds;
         return runNle(test::gaussianLinear3Prior(), simulator, observation, s, hooks);
     }
-    const std::size_t dash = method.find('-');
-    NreSettings s = smallNre(dash == std::string::npos ? "a" : method.substr(dash + 1));
+    NreSettings s = smallNre(nreLossOfMethod(method));
     s.rounds = rounds;
     return runNre(test::gaussianLinear3Prior(), simulator, observation, s, hooks);
 }

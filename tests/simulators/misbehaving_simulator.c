@@ -5,7 +5,8 @@
  *   chatty (an extra stdout line per batch), stderr (a log line per batch),
  *   crash-once FILE (segfaults on its first row ever: creates FILE, later processes behave),
  *   declare-3 (handshake says data 3), no-handshake, exit-at-start, slow-start (10 s before its
- *   handshake), ignore-quit (never exits by itself: neither "quit" nor the end of input). */
+ *   handshake), ignore-quit (never exits by itself: neither "quit" nor the end of input; 5 ms a
+ *   row, so that parallel requests overlap and each thread starts a child of its own). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
             if (strike && strcmp(mode, "hang") == 0)
                 for (;;) pause();
             if (strcmp(mode, "slow") == 0) usleep(20000);
+            if (strcmp(mode, "ignore-quit") == 0) usleep(5000);
             if (strike && strcmp(mode, "garbage") == 0)
                 printf("hello world\n");
             else if (strike && strcmp(mode, "wrong-dimension") == 0)
