@@ -385,9 +385,16 @@ void TestFlows::splineGradientsFinite() {
 void TestFlows::fusedSplineMatchesComposedSpline() {
     torch::manual_seed(11);
     const int bins = 10;
-    const std::int64_t rows = 300, features = 3;
     const double scale = 1.0 / std::sqrt(50.0);
-    for (double spread : {1.0, 4.0}) {  // 4: a good part of the inputs in the identity tails
+    // The kernel works in blocks of ~256 elements: many short rows (several rows a block, the
+    // last block partial) and a few rows wider than a block.
+    struct Shape {
+        std::int64_t rows, features;
+        double spread;  // 4: a good part of the inputs in the identity tails
+    };
+    for (const Shape& shape : {Shape{300, 3, 1.0}, Shape{300, 3, 4.0}, Shape{5, 300, 1.0}}) {
+        const std::int64_t rows = shape.rows, features = shape.features;
+        const double spread = shape.spread;
         auto x = (torch::randn({rows, features}) * 1.5).requires_grad_(true);
         auto raw = (torch::randn({rows, features, 3 * bins - 1}) * spread).requires_grad_(true);
         const auto weightsY = torch::randn({rows, features}), weightsLogDet = torch::randn({rows});
