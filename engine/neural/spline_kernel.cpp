@@ -266,9 +266,10 @@ void sizeGradient(const float* share, int bins, int k, double gradKnot, double g
 template <class PerBlock>
 void forEachBlock(int bins, double scale, const SplineOptions& options, std::int64_t features,
                   std::int64_t rows, PerBlock&& perBlock) {
+    if (rows == 0 || features == 0)
+        return;
     const std::int64_t rowsPerBlock = std::max<std::int64_t>(1, SplineBlock::kElements / features);
-    const std::int64_t grain =
-        std::max<std::int64_t>(1, 2048 / std::max<std::int64_t>(features, 1));
+    const std::int64_t grain = std::max<std::int64_t>(1, 2048 / features);
     at::parallel_for(0, rows, grain, [&](std::int64_t begin, std::int64_t end) {
         SplineBlock block(bins, scale, options, rowsPerBlock * features);
         for (std::int64_t first = begin; first < end; first += rowsPerBlock)
