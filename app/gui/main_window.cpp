@@ -14,6 +14,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSettings>
@@ -62,15 +63,28 @@ class DockScrollArea : public QScrollArea {
             followPanelWidth();
         return handled;
     }
+    bool event(QEvent* event) override {
+        const bool handled = QScrollArea::event(event);
+        if (event->type() == QEvent::ScreenChangeInternal)  // the window moved to another screen
+            followPanelWidth();
+        return handled;
+    }
 
   private:
     void followPanelWidth() {
-        const int width = widget()->minimumSizeHint().width() +
-                          style()->pixelMetric(QStyle::PM_ScrollBarExtent, nullptr, this) +
-                          2 * frameWidth();
+        int width = widget()->minimumSizeHint().width() +
+                    style()->pixelMetric(QStyle::PM_ScrollBarExtent, nullptr, this) +
+                    2 * frameWidth();
+        // At most a quarter of the screen's width: on a narrow screen (a 1366-px laptop) the docks
+        // scroll sideways rather than push the window past the screen's edge.
+        if (const QScreen* screen = this->screen())
+            width =
+                std::min(width, std::max(kNarrowestDock, screen->availableGeometry().width() / 4));
         if (width != minimumWidth())
             setMinimumWidth(width);
     }
+
+    static constexpr int kNarrowestDock = 220;
 };
 
 QDockWidget* dock(QMainWindow* window, const QString& title, const char* name, QWidget* content,
@@ -148,8 +162,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
     if (const TaskInfo* task = findTask("two_moons"))
         document_->reset(projectFromTask(*task), {});
-    // Wide enough for both side panels uncut beside the plots' toolbar (about 1,450 px).
-    resize(std::max(1480, minimumSizeHint().width()), 920);
+    // Wide enough for both side panels uncut beside the plots' toolbar (about 1,450 px), unless
+    // the screen is narrower (the docks then scroll).
+    QSize size(std::max(1480, minimumSizeHint().width()), 920);
+    if (const QScreen* screen = this->screen())
+        size = size.boundedTo(screen->availableGeometry().size());
+    resize(size);
     QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());
     restoreState(settings.value("window/state").toByteArray());

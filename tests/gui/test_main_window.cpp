@@ -3,6 +3,8 @@
 // receive the finished signal while the event loop keeps turning; the corner plot has d x d
 // panels and follows the snapshots; the history lists the run; save and reopen a project
 // unchanged; the demo mode writes its pictures.
+#include <algorithm>
+
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
@@ -12,6 +14,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSettings>
@@ -326,6 +329,43 @@ class TestMainWindow : public QObject {
         for (const char* method : {"snle", "npe"})
             verifyUncut(method);
         QVERIFY(window.width() >= window.minimumSizeHint().width());  // nothing beyond the edge
+    }
+
+    // On a 1366-px laptop screen (the second screen of tests/gui/offscreen_screens.json) the
+    // window fits: the side docks give way and scroll sideways instead of pushing it past the
+    // screen's edge; back on the wide screen they show their panels whole again.
+    void docksScrollOnANarrowScreen() {
+        QSettings().remove("window");
+        const auto screens = QGuiApplication::screens();
+        const auto laptop = std::find_if(screens.begin(), screens.end(),
+                                         [](QScreen* s) { return s->name() == "laptop"; });
+        QVERIFY2(laptop != screens.end(), "the GUI tests run with offscreen_screens.json");
+        MainWindow window;
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        const QRect narrow = (*laptop)->availableGeometry();
+        QVERIFY(window.minimumSizeHint().width() > narrow.width());  // else nothing to test
+        window.move(narrow.topLeft() + QPoint(10, 10));
+        QTRY_COMPARE(window.screen()->name(), QString("laptop"));
+        QTRY_VERIFY(window.minimumSizeHint().width() <= narrow.width());
+        window.resize(narrow.width(), narrow.height());
+        QApplication::processEvents();
+        QVERIFY(window.width() <= narrow.width());
+        // The parameters dock, the widest panel, gives way: shown in part, with a scroll bar.
+        auto* parametersScroll =
+            qobject_cast<QScrollArea*>(window.findChild<QDockWidget*>("parametersDock")->widget());
+        QVERIFY(parametersScroll->viewport()->width() > 0);
+        QVERIFY(parametersScroll->viewport()->width() <
+                parametersScroll->widget()->minimumSizeHint().width());
+        QTRY_VERIFY(parametersScroll->horizontalScrollBar()->isVisible());
+        test::saveScreenshot(window, "gui-laptop-screen.png");
+
+        window.move(10, 10);  // back to the desktop screen
+        QTRY_COMPARE(window.screen()->name(), QString("desktop"));
+        window.resize(std::max(1480, window.minimumSizeHint().width()), 920);
+        QTRY_VERIFY(parametersScroll->viewport()->width() >=
+                    parametersScroll->widget()->minimumSizeHint().width());
+        QTRY_VERIFY(!parametersScroll->horizontalScrollBar()->isVisible());
     }
 
     // The likelihood and ratio methods' MCMC is chosen in the panel, saved in the project, undone
