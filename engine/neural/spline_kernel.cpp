@@ -119,7 +119,7 @@ struct ElementBin {
 // taken here for the whole block at once, in float, with Eigen's vectorised exp and log.
 class SplineBlock {
   public:
-    static constexpr std::int64_t kElements = 256;  // about: small enough for the L2 cache
+    static constexpr std::int64_t kElements = 256;  // per block: its buffers stay in cache
 
     SplineBlock(int bins, double scale, const SplineOptions& options, std::int64_t capacity)
         : bins_(bins),
