@@ -1,6 +1,7 @@
 #include "gui/main_window.h"
 
 #include <algorithm>
+#include <limits>
 
 #include <QAction>
 #include <QApplication>
@@ -75,15 +76,26 @@ class DockScrollArea : public QScrollArea {
         int width = widget()->minimumSizeHint().width() +
                     style()->pixelMetric(QStyle::PM_ScrollBarExtent, nullptr, this) +
                     2 * frameWidth();
-        // At most a quarter of the screen's width: on a narrow screen (a 1366-px laptop) the docks
-        // scroll sideways rather than push the window past the screen's edge.
-        if (const QScreen* screen = this->screen())
-            width =
-                std::min(width, std::max(kNarrowestDock, screen->availableGeometry().width() / 4));
+        width = std::min(width, sideDockRoom());
         if (width != minimumWidth())
             setMinimumWidth(width);
     }
 
+    // Half of what the screen leaves beside the plots (the central widget): on a narrow screen (a
+    // 1366-px laptop) the two side docks scroll sideways rather than push the window past the
+    // screen's edge.
+    int sideDockRoom() const {
+        const QScreen* screen = this->screen();
+        const auto* mainWindow = qobject_cast<const QMainWindow*>(window());
+        if (!screen || !mainWindow || !mainWindow->centralWidget())
+            return std::numeric_limits<int>::max();
+        const int beside = screen->availableGeometry().width() -
+                           mainWindow->centralWidget()->minimumSizeHint().width() -
+                           kSeparatorsAndMargins;
+        return std::max(kNarrowestDock, beside / 2);
+    }
+
+    static constexpr int kSeparatorsAndMargins = 16;
     static constexpr int kNarrowestDock = 220;
 };
 
